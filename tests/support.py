@@ -8,7 +8,7 @@ import uuid
 from tests.conftest import NATS_URL_VARIABLE
 
 
-def test_nats_url() -> str:
+def session_nats_url() -> str:
     url = os.environ.get(NATS_URL_VARIABLE)
     if not url:
         raise RuntimeError("the session nats-server is not running (run the tests with pytest)")
