@@ -1,0 +1,230 @@
+"""JetStream operations the recorders are built from, all running on the bridge's loop.
+
+Writes are a plain publish for one message and an atomic batch for several; both are requests
+whose reply is the stream's ack. Reads are batched direct gets on a subject filter, paged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from uuid import uuid4
+
+import orjson
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import (
+    ConnectionClosedError,
+    ConnectionReconnectingError,
+    NoRespondersError,
+    OutboundBufferLimitError,
+    StaleConnectionError,
+)
+from nats.errors import TimeoutError as NatsTimeoutError
+
+# "wrong last sequence" on one server, "in-flight write to the subject" on a cluster,
+# and a duplicate message id inside an atomic batch (a committed batch sent again).
+CONFLICT_CODES = frozenset({10071, 10164, 10201})
+# Too many open batches: wait and send again.
+BUSY_CODES = frozenset({10210})
+
+TRANSIENT_ERRORS = (
+    NatsTimeoutError,
+    asyncio.TimeoutError,
+    NoRespondersError,
+    ConnectionClosedError,
+    ConnectionReconnectingError,
+    StaleConnectionError,
+    OutboundBufferLimitError,
+)
+
+
+class Conflict(Exception):
+    """The server refused a write because a check failed (usually optimistic concurrency)."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{description} ({code})")
+        self.code = code
+
+
+class Busy(Exception):
+    """The server asked us to come back later."""
+
+
+class Rejected(Exception):
+    """The server refused a write for a reason that retrying will not change."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{description} ({code})")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    subject: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Stored:
+    subject: str
+    sequence: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _parse_ack(reply: Msg) -> dict:
+    if not reply.data:
+        return {}
+    ack = orjson.loads(reply.data)
+    error = ack.get("error")
+    if error:
+        code = int(error.get("err_code") or 0)
+        description = str(error.get("description") or "")
+        if code in CONFLICT_CODES:
+            raise Conflict(code, description)
+        if code in BUSY_CODES:
+            raise Busy(description)
+        if int(error.get("code") or 0) == 503:
+            raise NoRespondersError
+        raise Rejected(code, description)
+    return ack
+
+
+class ReplyInbox:
+    """One wildcard subscription shared by all multi-message requests (batched direct gets),
+    so a read does not cost a subscribe and unsubscribe round of its own."""
+
+    def __init__(self, connection: Client) -> None:
+        self._connection = connection
+        self._prefix = connection.new_inbox()
+        self._queues: dict[str, asyncio.Queue[Msg]] = {}
+        self._counter = itertools.count()
+        self._subscription = None
+
+    async def start(self) -> None:
+        self._subscription = await self._connection.subscribe(
+            f"{self._prefix}.*", cb=self._route, pending_msgs_limit=-1, pending_bytes_limit=-1
+        )
+
+    async def _route(self, message: Msg) -> None:
+        queue = self._queues.get(message.subject)
+        if queue is not None:
+            queue.put_nowait(message)
+
+    def open(self) -> tuple[str, asyncio.Queue[Msg]]:
+        subject = f"{self._prefix}.{next(self._counter)}"
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+        self._queues[subject] = queue
+        return subject, queue
+
+    def close(self, subject: str) -> None:
+        self._queues.pop(subject, None)
+
+
+class StreamLog:
+    def __init__(self, connection: Client, stream: str, *, request_timeout: float) -> None:
+        self.connection = connection
+        self.stream = stream
+        self.request_timeout = request_timeout
+        self._inbox = ReplyInbox(connection)
+        self._direct_get = f"$JS.API.DIRECT.GET.{stream}"
+
+    async def start(self) -> None:
+        await self._inbox.start()
+
+    # Writing.
+
+    async def publish(self, message: Outgoing) -> int:
+        reply = await self.connection.request(
+            message.subject, message.body, headers=dict(message.headers),
+            timeout=self.request_timeout,
+        )
+        return int(_parse_ack(reply)["seq"])
+
+    async def publish_batch(self, messages: Sequence[Outgoing]) -> list[int]:
+        """All or nothing; returns the consecutive stream sequences the batch was given."""
+        batch_id = uuid4().hex
+        last = len(messages)
+        for number, message in enumerate(messages, start=1):
+            headers = dict(message.headers)
+            headers["Nats-Batch-Id"] = batch_id
+            headers["Nats-Batch-Sequence"] = str(number)
+            if number == last:
+                headers["Nats-Batch-Commit"] = "1"
+            if number == 1 or number == last:
+                # The first message must be a request (the server answers "staged" or an
+                # error); the commit's reply is the ack of the whole batch.
+                reply = await self.connection.request(
+                    message.subject, message.body, headers=headers, timeout=self.request_timeout
+                )
+                ack = _parse_ack(reply)
+            else:
+                await self.connection.publish(message.subject, message.body, headers=headers)
+        end = int(ack["seq"])
+        count = int(ack.get("count", last))
+        return list(range(end - count + 1, end + 1))
+
+    # Reading.
+
+    async def last(self, subject: str) -> Stored | None:
+        reply = await self.connection.request(
+            self._direct_get, orjson.dumps({"last_by_subj": subject}),
+            timeout=self.request_timeout,
+        )
+        return _stored_or_none(reply)
+
+    async def read(self, subject: str, start: int = 1, *, page: int = 500,
+                   stop: int | None = None) -> AsyncIterator[Stored]:
+        """Messages on `subject` (wildcards allowed) from sequence `start`, in order."""
+        sequence = max(start, 1)
+        while stop is None or sequence <= stop:
+            reply_subject, queue = self._inbox.open()
+            try:
+                await self.connection.publish(
+                    self._direct_get,
+                    orjson.dumps({"seq": sequence, "next_by_subj": subject, "batch": page}),
+                    reply=reply_subject,
+                )
+                pending = 0
+                while True:
+                    message = await asyncio.wait_for(queue.get(), self.request_timeout)
+                    status = (message.headers or {}).get("Status")
+                    if status == "204":  # end of this batch
+                        pending = int(message.headers.get("Nats-Num-Pending", "0"))
+                        break
+                    if status == "404":
+                        return
+                    if status:
+                        raise Rejected(int(status), str(message.headers.get("Description")))
+                    stored = _stored(message)
+                    if stop is not None and stored.sequence > stop:
+                        return
+                    yield stored
+                    sequence = stored.sequence + 1
+            finally:
+                self._inbox.close(reply_subject)
+            if pending == 0:
+                return
+
+
+def _stored(message: Msg) -> Stored:
+    headers = message.headers or {}
+    return Stored(
+        subject=headers["Nats-Subject"],
+        sequence=int(headers["Nats-Sequence"]),
+        headers=headers,
+        body=message.data,
+    )
+
+
+def _stored_or_none(reply: Msg) -> Stored | None:
+    status = (reply.headers or {}).get("Status")
+    if status == "404":
+        return None
+    if status:
+        raise Rejected(int(status), str(reply.headers.get("Description")))
+    return _stored(reply)
