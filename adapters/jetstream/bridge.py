@@ -8,6 +8,7 @@ connection, stops the loop and joins the thread, so many factories leave nothing
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Coroutine
@@ -75,7 +76,10 @@ class NatsBridge:
             coroutine.close()
             raise RuntimeError("blocking call made from the NATS loop thread")
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        return future.result(timeout)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.CancelledError:
+            raise OperationalError("the NATS connection of this factory was closed") from None
 
     def close(self) -> None:
         if self._closed:
@@ -89,6 +93,12 @@ class NatsBridge:
             self._stop_loop()
 
     async def _close_connection(self) -> None:
+        # Callers still blocked in run() (e.g. a reader thread nobody joined) get an error
+        # instead of waiting forever on a loop that is about to stop.
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
         if not self.connection.is_closed:
             await self.connection.close()
 
