@@ -102,6 +102,9 @@ def render_config(config: EmbeddedServerConfig) -> str:
 
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As nats-server itself does: connections left in TIME_WAIT by a previous run
+        # must not make the port look taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

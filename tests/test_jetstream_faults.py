@@ -1,0 +1,77 @@
+"""The log under a crashing server: acknowledged events survive, the recorder carries on."""
+
+from __future__ import annotations
+
+import threading
+from uuid import uuid4
+
+import orjson
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from adapters.jetstream import JetStreamFactory
+from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
+
+
+def event(originator_id, version: int = 1) -> StoredEvent:
+    return StoredEvent(originator_id=originator_id, originator_version=version, topic="topic",
+                       state=orjson.dumps({"v": version}))
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of this test's own, so killing it disturbs nobody else."""
+    config = EmbeddedServerConfig(data_dir=tmp_path, port=free_port(), server_name="crash")
+    servers = [EmbeddedNatsServer(config).start()]
+
+    def restart() -> EmbeddedNatsServer:
+        servers.append(EmbeddedNatsServer(config).start())
+        return servers[-1]
+
+    yield servers[0], restart
+    for server in servers:
+        server.stop()
+
+
+def test_killing_the_server_between_saves_loses_no_acknowledged_event(own_server):
+    server, restart = own_server
+    factory = JetStreamFactory({"NATS_URL": server.url, "NATS_STREAM": "CRASH"})
+    try:
+        recorder = factory.application_recorder()
+        ids = [uuid4() for _ in range(40)]
+        for originator_id in ids[:20]:
+            recorder.insert_events([event(originator_id)])
+
+        server.kill()
+        # A save that starts while the server is down completes once it is back.
+        outcome: dict[str, object] = {}
+        saving = threading.Thread(
+            target=lambda: outcome.update(ids=recorder.insert_events([event(ids[20])]))
+        )
+        saving.start()
+        restart()
+        saving.join(timeout=60)
+        assert outcome == {"ids": [21]}
+
+        for originator_id in ids[21:]:
+            recorder.insert_events([event(originator_id)])
+        notifications = recorder.select_notifications(None, 100)
+        assert [n.originator_id for n in notifications] == ids
+        assert [n.id for n in notifications] == list(range(1, 41))
+    finally:
+        factory.close()
+
+
+def test_an_aggregate_keeps_its_concurrency_check_across_a_restart(own_server):
+    server, restart = own_server
+    factory = JetStreamFactory({"NATS_URL": server.url, "NATS_STREAM": "CRASH"})
+    try:
+        recorder = factory.application_recorder()
+        case_id = uuid4()
+        recorder.insert_events([event(case_id, 1), event(case_id, 2)])
+        server.kill()
+        restart()
+        recorder.insert_events([event(case_id, 3)])
+        assert [e.originator_version for e in recorder.select_events(case_id)] == [1, 2, 3]
+    finally:
+        factory.close()
