@@ -235,3 +235,29 @@ def test_many_factories_leave_no_threads_or_connections_behind(nats_url, unique_
         made.close()
         assert made.bridge.connection.is_closed
     assert nats_threads() == before
+
+
+def test_loading_after_a_snapshot_reads_only_the_events_after_it(factory, monkeypatch):
+    writer = factory()
+    events, snapshots = writer.aggregate_recorder(), writer.aggregate_recorder("snapshots")
+    case_id = uuid4()
+    events.insert_events([event(case_id, v) for v in range(1, 51)])
+    snapshots.insert_events([event(case_id, 50, {"snapshot": True})])
+    events.insert_events([event(case_id, 51), event(case_id, 52)])
+
+    # A fresh process knows nothing but what the snapshot tells it.
+    reader = factory(NATS_STREAM=writer.stream)
+    read_sequences: list[int] = []
+    real_read = StreamLog.read
+
+    async def counting_read(self, subject, start=1, **options):
+        async for stored in real_read(self, subject, start, **options):
+            read_sequences.append(stored.sequence)
+            yield stored
+
+    monkeypatch.setattr(StreamLog, "read", counting_read)
+    [snapshot] = reader.aggregate_recorder("snapshots").select_events(case_id, desc=True, limit=1)
+    after = reader.aggregate_recorder().select_events(case_id, gt=snapshot.originator_version)
+
+    assert [e.originator_version for e in after] == [51, 52]
+    assert read_sequences == [51, 52]

@@ -23,6 +23,8 @@ SPEC_VERSION = "1.0"
 TOPIC = "Onestop-Topic"
 VERSION = "Onestop-Version"
 TRACKING_ID = "Onestop-Tracking-Id"
+# On a snapshot: the event-stream sequence of the version it was taken at.
+EVENT_SEQUENCE = "Onestop-Event-Sequence"
 MSG_ID = "Nats-Msg-Id"
 EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
 

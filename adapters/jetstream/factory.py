@@ -73,8 +73,11 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
         return self._stores[kind]
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
-        kind = "snapshots" if purpose == "snapshots" else "events"
-        return JetStreamAggregateRecorder(self._store(kind))
+        if purpose != "snapshots":
+            return JetStreamAggregateRecorder(self._store("events"))
+        snapshots = self._store("snapshots")
+        snapshots.events_companion = self._store("events")
+        return JetStreamAggregateRecorder(snapshots)
 
     def application_recorder(self) -> ApplicationRecorder:
         topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)

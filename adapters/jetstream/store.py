@@ -100,6 +100,11 @@ class EventStore:
                              else f"{subjects.stream}_SNAPSHOTS",
                              request_timeout=request_timeout)
         self.positions = Positions()
+        # (sequence, version) points inside aggregates, learnt from snapshots, so that loading
+        # "events after the snapshot" starts there instead of at the subject's first event.
+        self.landmarks = Positions()
+        # For a snapshot store: the event store whose sequences its snapshots point into.
+        self.events_companion: EventStore | None = None
         self._call(self.log.start())
 
     # The synchronous face.
@@ -173,6 +178,9 @@ class EventStore:
             seen.add(key)
             message_id = ce.event_id(event)
             headers = ce.event_headers(event, source=self.source, message_id=message_id)
+            landmark = self._event_sequence_of(event)
+            if landmark is not None:
+                headers[ce.EVENT_SEQUENCE] = str(landmark)
             first_position.setdefault(subject, event.originator_version)
             last_message_id[subject] = message_id
             messages.append(Outgoing(subject, headers, event.state))
@@ -190,6 +198,31 @@ class EventStore:
             first_position[subject] = tracking.notification_id
             last_message_id[subject] = message_id
         return _Write(messages, len(events), first_position, last_message_id)
+
+    def _event_sequence_of(self, snapshot: StoredEvent) -> int | None:
+        """Where, in the event stream, the version a snapshot was taken at is stored."""
+        if self.events_companion is None:
+            return None
+        subject = self.events_companion.subjects.for_aggregate(snapshot.originator_id)
+        known = self.events_companion.positions.get(subject)
+        if known is not None and known.position == snapshot.originator_version:
+            return known.sequence
+        return None
+
+    def _learn_landmark(self, stored: Stored, originator_id: UUID | str) -> None:
+        if self.events_companion is not None and ce.EVENT_SEQUENCE in stored.headers:
+            self.events_companion.landmarks.saw(
+                self.events_companion.subjects.for_aggregate(originator_id),
+                int(stored.headers[ce.EVENT_SEQUENCE]), _position(stored),
+            )
+
+    def _first_sequence_after(self, subject: str, gt: int | None) -> int:
+        start = 1
+        if gt is not None:
+            for hint in (self.landmarks.get(subject), self.positions.get(subject)):
+                if hint is not None and hint.position <= gt:
+                    start = max(start, hint.sequence + 1)
+        return start
 
     # Writing, on the loop.
 
@@ -315,10 +348,12 @@ class EventStore:
             last = await self._refresh(subject)
             if last is None or (gt is not None and _position(last) <= gt):
                 return []
+            self._learn_landmark(last, originator_id)
             return [self._stored_event(last, originator_id)]
         events: list[StoredEvent] = []
         last_seen: Stored | None = None
-        async with aclosing(self.log.read(subject, 1)) as messages:
+        start = self._first_sequence_after(subject, gt)
+        async with aclosing(self.log.read(subject, start)) as messages:
             async for stored in messages:
                 last_seen = stored
                 version = int(stored.headers[ce.VERSION])
@@ -326,6 +361,7 @@ class EventStore:
                     continue
                 if lte is not None and version > lte:
                     break
+                self._learn_landmark(stored, originator_id)
                 events.append(self._stored_event(stored, originator_id))
                 if not desc and limit is not None and len(events) >= limit:
                     break
