@@ -75,3 +75,30 @@ def test_an_aggregate_keeps_its_concurrency_check_across_a_restart(own_server):
         assert [e.originator_version for e in recorder.select_events(case_id)] == [1, 2, 3]
     finally:
         factory.close()
+
+
+def test_no_server_at_all_is_an_operational_error(unique_name):
+    from eventsourcing.persistence import OperationalError
+
+    with pytest.raises(OperationalError, match="cannot connect to NATS"):
+        JetStreamFactory({"NATS_URL": f"nats://127.0.0.1:{free_port()}",
+                          "NATS_STREAM": unique_name(), "NATS_CONNECT_TIMEOUT": "0.5"})
+
+
+def test_a_server_down_longer_than_the_write_timeout_is_an_operational_error(own_server):
+    from eventsourcing.persistence import OperationalError
+
+    server, restart = own_server
+    factory = JetStreamFactory({"NATS_URL": server.url, "NATS_STREAM": "CRASH",
+                                "NATS_WRITE_TIMEOUT": "1", "NATS_REQUEST_TIMEOUT": "0.5"})
+    try:
+        recorder = factory.application_recorder()
+        recorder.insert_events([event(uuid4())])
+        server.kill()
+        with pytest.raises(OperationalError, match="did not acknowledge"):
+            recorder.insert_events([event(uuid4())])
+        # Nothing written late: once the server is back the log holds only the first event.
+        restart()
+        assert [n.id for n in recorder.select_notifications(None, 10)] == [1]
+    finally:
+        factory.close()

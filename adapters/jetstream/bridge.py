@@ -33,7 +33,7 @@ class NatsBridge:
         self._closed = False
         try:
             self.connection: Client = self.run(
-                self._connect(name, credentials, connect_timeout), timeout=connect_timeout + 5
+                self._connect(name, credentials, connect_timeout), timeout=connect_timeout + 2
             )
         except BaseException as error:
             self._stop_loop()
@@ -47,7 +47,8 @@ class NatsBridge:
             log.warning("NATS connection %s: %r", name, error)
 
         try:
-            return await nats.connect(
+            # Reconnect forever once connected, but fail a first connect within the timeout.
+            return await asyncio.wait_for(nats.connect(
                 self.url,
                 name=name,
                 user_credentials=credentials,
@@ -55,8 +56,11 @@ class NatsBridge:
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.25,
+                # No buffering while disconnected: a write we gave up on must not be
+                # flushed to the server later, after we reported it as failed.
+                pending_size=0,
                 error_cb=on_error,
-            )
+            ), timeout)
         except Exception as error:
             raise OperationalError(f"cannot connect to NATS at {self.url}: {error!r}") from None
 

@@ -29,6 +29,7 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
     NATS_STREAM = "NATS_STREAM"
     NATS_CREDS = "NATS_CREDS"
     NATS_REPLICAS = "NATS_REPLICAS"
+    NATS_CONNECT_TIMEOUT = "NATS_CONNECT_TIMEOUT"
     NATS_REQUEST_TIMEOUT = "NATS_REQUEST_TIMEOUT"
     NATS_WRITE_TIMEOUT = "NATS_WRITE_TIMEOUT"
     CLOUDEVENTS_SOURCE = "CLOUDEVENTS_SOURCE"
@@ -49,8 +50,11 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
         self.request_timeout = float(self.env.get(self.NATS_REQUEST_TIMEOUT) or 5)
         self.write_timeout = float(self.env.get(self.NATS_WRITE_TIMEOUT) or 30)
         self.source = self.env.get(self.CLOUDEVENTS_SOURCE) or f"/onestop/{self.stream}"
-        self.bridge = NatsBridge(url, name=f"onestop-{self.stream}",
-                                 credentials=self.env.get(self.NATS_CREDS) or None)
+        self.bridge = NatsBridge(
+            url, name=f"onestop-{self.stream}",
+            credentials=self.env.get(self.NATS_CREDS) or None,
+            connect_timeout=float(self.env.get(self.NATS_CONNECT_TIMEOUT) or 5),
+        )
         self._stores: dict[str, EventStore] = {}
 
     def _store(self, kind: str) -> EventStore:

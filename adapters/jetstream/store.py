@@ -105,7 +105,7 @@ class EventStore:
         self.landmarks = Positions()
         # For a snapshot store: the event store whose sequences its snapshots point into.
         self.events_companion: EventStore | None = None
-        self._call(self.log.start())
+        self._call(self.log.start)
 
     # The synchronous face.
 
@@ -113,25 +113,29 @@ class EventStore:
         if not events and tracking is None:
             return []
         write = self._prepare(events, tracking)
-        return self._call(self._insert(write))
+        return self._call(lambda: self._insert(write), retry=False)  # retries inside
 
     def select_events(self, originator_id: UUID | str, *, gt: int | None, lte: int | None,
                       desc: bool, limit: int | None) -> list[StoredEvent]:
         subject = self.subjects.for_aggregate(originator_id)
-        return self._call(self._select_events(subject, originator_id, gt, lte, desc, limit))
+        return self._call(
+            lambda: self._select_events(subject, originator_id, gt, lte, desc, limit)
+        )
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None,
                              topics: Sequence[str], inclusive_of_start: bool) -> list[Notification]:
         first = 1 if start is None else (start if inclusive_of_start else start + 1)
-        return self._call(self._select_notifications(first, limit, stop, frozenset(topics)))
+        return self._call(
+            lambda: self._select_notifications(first, limit, stop, frozenset(topics))
+        )
 
     def max_notification_id(self) -> int | None:
-        last = self._call(self.log.last(self.subjects.all_events))
+        last = self._call(lambda: self.log.last(self.subjects.all_events))
         return None if last is None else last.sequence
 
     def max_tracking_id(self, application_name: str) -> int | None:
         subject = self.subjects.for_tracking(application_name)
-        last = self._call(self._refresh(subject))
+        last = self._call(lambda: self._refresh(subject))
         return None if last is None else int(last.headers[ce.TRACKING_ID])
 
     def notification(self, stored: Stored) -> Notification:
@@ -143,13 +147,29 @@ class EventStore:
             state=stored.body,
         )
 
-    def _call(self, coroutine):
+    def _call(self, operation, *, retry: bool = True):
+        """Run `operation()` on the loop; reads are retried while the server is away
+        (restarting, electing a leader) until the write timeout has passed."""
+        deadline = time.monotonic() + self.write_timeout
+        delay = 0.05
+        while True:
+            try:
+                return self._run_once(operation())
+            except _TransientFailure as failure:
+                if not retry or time.monotonic() + delay > deadline:
+                    raise OperationalError(
+                        f"NATS did not answer in time: {failure.__cause__!r}"
+                    ) from failure.__cause__
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def _run_once(self, coroutine):
         try:
             return self.bridge.run(coroutine)
         except (IntegrityError, OperationalError, ProgrammingError, DatabaseError):
             raise
         except TRANSIENT_ERRORS as error:
-            raise OperationalError(f"NATS did not answer in time: {error!r}") from error
+            raise _TransientFailure from error
         except Rejected as error:
             raise DatabaseError(f"NATS refused the request: {error}") from error
         except Exception as error:
@@ -401,6 +421,10 @@ class EventStore:
     def _originator_id(self, stored: Stored) -> UUID | str:
         text = ce.decode_header_value(stored.headers["ce-subject"])
         return UUID(text) if self.uuid_ids else text
+
+
+class _TransientFailure(Exception):
+    pass
 
 
 def _position(stored: Stored) -> int:
