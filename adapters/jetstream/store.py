@@ -64,6 +64,10 @@ class Positions:
             self._entries.move_to_end(subject)
         return entry
 
+    def peek(self, subject: str) -> LastKnown | None:
+        """A read that does not reorder, safe from threads other than the loop's."""
+        return self._entries.get(subject)
+
     def saw(self, subject: str, sequence: int, position: int) -> None:
         current = self._entries.get(subject)
         if current is None or sequence > current.sequence:
@@ -224,7 +228,7 @@ class EventStore:
         if self.events_companion is None:
             return None
         subject = self.events_companion.subjects.for_aggregate(snapshot.originator_id)
-        known = self.events_companion.positions.get(subject)
+        known = self.events_companion.positions.peek(subject)
         if known is not None and known.position == snapshot.originator_version:
             return known.sequence
         return None
