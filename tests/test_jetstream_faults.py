@@ -102,3 +102,21 @@ def test_a_server_down_longer_than_the_write_timeout_is_an_operational_error(own
         assert [n.id for n in recorder.select_notifications(None, 10)] == [1]
     finally:
         factory.close()
+
+
+def test_a_subscription_carries_on_after_the_server_restarts(own_server):
+    server, restart = own_server
+    factory = JetStreamFactory({"NATS_URL": server.url, "NATS_STREAM": "CRASH"})
+    try:
+        recorder = factory.application_recorder()
+        ids = [uuid4() for _ in range(4)]
+        recorder.insert_events([event(ids[0]), event(ids[1])])
+        with recorder.subscribe(gt=None) as subscription:
+            received = [next(subscription).originator_id, next(subscription).originator_id]
+            server.kill()
+            restart()
+            recorder.insert_events([event(ids[2]), event(ids[3])])
+            received += [next(subscription).originator_id, next(subscription).originator_id]
+        assert received == ids
+    finally:
+        factory.close()

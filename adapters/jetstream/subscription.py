@@ -35,6 +35,9 @@ class JetStreamSubscription(Subscription["JetStreamApplicationRecorder"]):
             stream=self._store.log.stream,
             cb=self._receive,
             ordered_consumer=True,
+            # Missed heartbeats are how the client notices a restarted server and recreates
+            # the consumer; the default 5 s left new events waiting ~20 s after a restart.
+            idle_heartbeat=1.0,
             config=ConsumerConfig(
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=gt + 1
             ),
