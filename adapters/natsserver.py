@@ -41,8 +41,10 @@ class EmbeddedServerConfig:
     sync_interval: str = DEFAULT_SYNC_INTERVAL
     server_name: str = "onestop"
     binary: Path | None = None
-    # Extra top-level configuration text (later: accounts and permissions).
+    # Extra top-level configuration text (the authorization block).
     extra_config: str = ""
+    # "user:password" of a user the readiness probe may connect as, when users are required.
+    probe_userinfo: str = ""
     start_timeout: float = 20.0
 
     @property
@@ -60,6 +62,11 @@ class EmbeddedServerConfig:
     @property
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
+
+    @property
+    def probe_url(self) -> str:
+        userinfo = f"{self.probe_userinfo}@" if self.probe_userinfo else ""
+        return f"nats://{userinfo}{self.host}:{self.port}"
 
 
 def find_binary(explicit: Path | str | None = None) -> Path:
@@ -218,9 +225,14 @@ class EmbeddedNatsServer:
             try:
                 # A bare TCP probe first: cheap, and silent while the port is not open yet.
                 socket.create_connection((self.config.host, self.config.port), timeout=1).close()
-                asyncio.run(_jetstream_answers(self.url))
+                asyncio.run(_jetstream_answers(self.config.probe_url))
                 return
             except Exception as error:  # not up yet: connection refused, JetStream not ready
+                if "authorization violation" in str(error).lower():
+                    raise EmbeddedServerError(
+                        "nats-server refused the start-up probe's credentials "
+                        "(is probe_userinfo one of the configured users?)"
+                    ) from None
                 last_error = error
             time.sleep(0.02)
         raise EmbeddedServerError(
