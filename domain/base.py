@@ -1,0 +1,140 @@
+"""Who did what, when and why: the command context, the event base and the aggregate base."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar, Self
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
+from eventsourcing.utils import register_topic
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+CODE = r"^[a-z][a-z0-9_]*$"
+PUBLIC_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Actor(Value):
+    """The acting principal (a department code, a station code or "portal") and the person."""
+
+    principal: str = Field(pattern=CODE)
+    person: str = Field(min_length=1)
+
+
+class CommandContext(Value):
+    actor: Actor
+    at: AwareDatetime
+    command_id: str = Field(default_factory=lambda: str(uuid4()), min_length=1)
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+    def caused(self, command_id: str, at: AwareDatetime | None = None) -> CommandContext:
+        """The context of a command that this one causes (same correlation)."""
+        return CommandContext(actor=self.actor, at=at or self.at, command_id=command_id,
+                              correlation_id=self.correlation, causation_id=self.command_id)
+
+    @property
+    def correlation(self) -> str:
+        return self.correlation_id or self.command_id
+
+
+class DomainEvent(Value):
+    """A fact, stored as plain JSON under its stable `public_name` and `class_version`."""
+
+    public_name: ClassVar[str] = ""
+    class_version: ClassVar[int] = 1
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: AwareDatetime
+    actor: Actor
+    command_id: str
+    correlation_id: str
+    causation_id: str | None = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "public_name" in cls.__dict__:
+            if not PUBLIC_NAME.match(cls.public_name):
+                raise TypeError(f"{cls.__qualname__}: bad public name {cls.public_name!r}")
+            register_topic(cls.public_name, cls)
+
+    def mutate(self, aggregate: Aggregate | None) -> Aggregate:
+        if aggregate is None:
+            aggregate = Aggregate.owner_of(type(self)).blank(self.originator_id, self.timestamp)
+        if self.originator_id != aggregate.id:
+            raise OriginatorIDError(self.originator_id, aggregate.id)
+        if self.originator_version != aggregate.version + 1:
+            raise OriginatorVersionError(self.originator_version, aggregate.version + 1)
+        self.apply(aggregate)
+        aggregate.version = self.originator_version
+        aggregate.modified_on = self.timestamp
+        aggregate.commands.setdefault(self.command_id, self.originator_version)
+        return aggregate
+
+    def apply(self, aggregate: Any) -> None:
+        """How this fact changes its aggregate (overridden by each event)."""
+
+
+class Aggregate:
+    """A consistency boundary: decides, records events, and is rebuilt from them."""
+
+    _owners: ClassVar[dict[type[DomainEvent], type[Aggregate]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for value in vars(cls).values():
+            if isinstance(value, type) and issubclass(value, DomainEvent):
+                Aggregate._owners[value] = cls
+
+    @classmethod
+    def owns(cls, event_base: type[DomainEvent]) -> None:
+        Aggregate._owners[event_base] = cls
+
+    @classmethod
+    def owner_of(cls, event_class: type[DomainEvent]) -> type[Aggregate]:
+        for klass in event_class.__mro__:
+            if klass in cls._owners:
+                return cls._owners[klass]
+        raise TypeError(f"{event_class.__qualname__} belongs to no aggregate")
+
+    @classmethod
+    def blank(cls, id: UUID, at: Any) -> Self:
+        aggregate = cls.__new__(cls)
+        aggregate.id, aggregate.version = id, 0
+        aggregate.created_on = aggregate.modified_on = at
+        aggregate.commands = {}
+        aggregate._pending = []
+        return aggregate
+
+    @classmethod
+    def start(cls, id: UUID, event_class: type[DomainEvent], ctx: CommandContext,
+              **fields: Any) -> Self:
+        aggregate = cls.blank(id, ctx.at)
+        aggregate.trigger(event_class, ctx, **fields)
+        return aggregate
+
+    def trigger(self, event_class: type[DomainEvent], ctx: CommandContext, **fields: Any) -> None:
+        event = event_class(
+            originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at,
+            actor=ctx.actor, command_id=ctx.command_id, correlation_id=ctx.correlation,
+            causation_id=ctx.causation_id, **fields,
+        )
+        event.mutate(self)
+        self._pending.append(event)
+
+    def has_applied(self, command_id: str) -> bool:
+        return command_id in self.commands
+
+    def collect_events(self) -> Sequence[DomainEvent]:
+        events, self._pending = self._pending, []
+        return events
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id}, version={self.version})"

@@ -1,0 +1,106 @@
+"""Reference data the district edits, not code: departments, services, channels, stations."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from domain.base import CODE, Value
+
+DEFAULT = "reference.toml"
+
+
+class ReferenceDataError(ValueError):
+    pass
+
+
+class Named(Value):
+    code: str = Field(pattern=CODE)
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Service(Named):
+    lead: str
+    sla_days: int = Field(gt=0)
+
+
+class Station(Named):
+    kind: Literal["window", "promotion_centre", "town_post"]
+    town: str | None = None
+
+
+class Reference(Value):
+    lead: Named
+    departments: list[Named] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    channels: list[Named] = Field(min_length=1)
+    stations: list[Station] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _codes_are_unique_and_known(self) -> Reference:
+        for key in ("departments", "services", "channels", "stations"):
+            seen: set[str] = {self.lead.code} if key == "departments" else set()
+            for index, item in enumerate(getattr(self, key)):
+                if item.code in seen:
+                    raise ValueError(f"{key}[{index}].code: duplicate code {item.code!r}")
+                seen.add(item.code)
+        for index, service in enumerate(self.services):
+            if service.lead not in self.department_codes:
+                raise ValueError(f"services[{index}].lead: unknown department {service.lead!r}")
+        return self
+
+    @property
+    def department_codes(self) -> set[str]:
+        return {self.lead.code} | {d.code for d in self.departments}
+
+    @property
+    def station_codes(self) -> set[str]:
+        return {s.code for s in self.stations}
+
+    @property
+    def towns(self) -> set[str]:
+        return {s.town for s in self.stations if s.town}
+
+    def is_principal(self, code: str) -> bool:
+        return code == "portal" or code in self.department_codes or code in self.station_codes
+
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def has_channel(self, code: str) -> bool:
+        return any(c.code == code for c in self.channels)
+
+
+def load_reference(path: str | Path | None = None) -> Reference:
+    if path is None:
+        text = resources.files("domain").joinpath(DEFAULT).read_text(encoding="utf-8")
+        where = f"domain/{DEFAULT}"
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ReferenceDataError(f"{where}: cannot read reference data: {error}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:  # its message names the line and column
+        raise ReferenceDataError(f"{where}: not valid TOML: {error}") from None
+    try:
+        return Reference.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{_key(e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()
+        )
+        raise ReferenceDataError(f"{where}: {problems}") from None
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key

@@ -1,0 +1,175 @@
+"""The shared expert library and instrument library, each with its bookings."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from domain.base import Aggregate, CommandContext, DomainEvent, Value
+from domain.errors import refuse
+
+
+class Booking(Value):
+    booking_id: UUID
+    case_id: UUID
+    start: AwareDatetime
+    end: AwareDatetime
+
+    def overlaps(self, start: AwareDatetime, end: AwareDatetime) -> bool:
+        return self.start < end and start < self.end
+
+
+class Bookable(Aggregate):
+    kind = "resource"
+    bookings: dict[UUID, Booking]
+
+    def _check_free(self, start: AwareDatetime, end: AwareDatetime) -> None:
+        if end <= start:
+            raise refuse("booking.invalid_period", "A booking must end after it starts.",
+                         start=start, end=end)
+        for other in self.bookings.values():
+            if other.overlaps(start, end):
+                raise refuse(f"{self.kind}.double_booked",
+                             f"{self.name} is already booked from {other.start:%Y-%m-%d %H:%M} "
+                             f"to {other.end:%Y-%m-%d %H:%M}.",
+                             booking_id=other.booking_id, case_id=other.case_id)
+
+    def release(self, ctx: CommandContext, booking_id: UUID) -> None:
+        if booking_id not in self.bookings:
+            raise refuse("booking.not_found", f"{self.name} has no such booking.",
+                         booking_id=booking_id)
+        self.trigger(type(self).Released, ctx, booking_id=booking_id)
+
+
+class BookingEvent(DomainEvent):
+    booking_id: UUID
+    case_id: UUID
+    start: AwareDatetime
+    end: AwareDatetime
+
+    def apply(self, resource: Bookable) -> None:
+        resource.bookings[self.booking_id] = Booking(
+            booking_id=self.booking_id, case_id=self.case_id, start=self.start, end=self.end)
+
+
+class ReleaseEvent(DomainEvent):
+    booking_id: UUID
+
+    def apply(self, resource: Bookable) -> None:
+        del resource.bookings[self.booking_id]
+
+
+class Expert(Bookable):
+    kind = "expert"
+
+    class Registered(DomainEvent):
+        public_name = "expert.registered"
+        name: str = Field(min_length=1)
+        affiliation: str
+        specialties: tuple[str, ...]
+
+        def apply(self, expert: Expert) -> None:
+            expert.name, expert.affiliation = self.name, self.affiliation
+            expert.specialties, expert.active, expert.bookings = self.specialties, True, {}
+
+    class Deactivated(DomainEvent):
+        public_name = "expert.deactivated"
+        reason: str
+
+        def apply(self, expert: Expert) -> None:
+            expert.active = False
+
+    class Reactivated(DomainEvent):
+        public_name = "expert.reactivated"
+
+        def apply(self, expert: Expert) -> None:
+            expert.active = True
+
+    class Booked(BookingEvent):
+        public_name = "expert.booked"
+
+    class Released(ReleaseEvent):
+        public_name = "expert.released"
+
+    def deactivate(self, ctx: CommandContext, reason: str) -> None:
+        if self.active:
+            self.trigger(Expert.Deactivated, ctx, reason=reason)
+
+    def reactivate(self, ctx: CommandContext) -> None:
+        if not self.active:
+            self.trigger(Expert.Reactivated, ctx)
+
+    def book(self, ctx: CommandContext, booking: Booking) -> None:
+        if not self.active:
+            raise refuse("expert.inactive",
+                         f"{self.name} is no longer active in the expert library.",
+                         expert_id=self.id)
+        self._check_free(booking.start, booking.end)
+        self.trigger(Expert.Booked, ctx, **booking.model_dump())
+
+
+class Equipment(Bookable):
+    kind = "equipment"
+
+    class Registered(DomainEvent):
+        public_name = "equipment.registered"
+        name: str = Field(min_length=1)
+        owner_institution: str
+        capabilities: tuple[str, ...]
+        calibration_valid_until: AwareDatetime
+
+        def apply(self, equipment: Equipment) -> None:
+            equipment.name, equipment.owner_institution = self.name, self.owner_institution
+            equipment.capabilities = self.capabilities
+            equipment.calibration_valid_until = self.calibration_valid_until
+            equipment.in_service, equipment.bookings = True, {}
+
+    class Recalibrated(DomainEvent):
+        public_name = "equipment.recalibrated"
+        valid_until: AwareDatetime
+
+        def apply(self, equipment: Equipment) -> None:
+            equipment.calibration_valid_until = self.valid_until
+
+    class TakenOutOfService(DomainEvent):
+        public_name = "equipment.taken_out_of_service"
+        reason: str
+
+        def apply(self, equipment: Equipment) -> None:
+            equipment.in_service = False
+
+    class ReturnedToService(DomainEvent):
+        public_name = "equipment.returned_to_service"
+
+        def apply(self, equipment: Equipment) -> None:
+            equipment.in_service = True
+
+    class Booked(BookingEvent):
+        public_name = "equipment.booked"
+
+    class Released(ReleaseEvent):
+        public_name = "equipment.released"
+
+    def recalibrate(self, ctx: CommandContext, valid_until: AwareDatetime) -> None:
+        self.trigger(Equipment.Recalibrated, ctx, valid_until=valid_until)
+
+    def take_out_of_service(self, ctx: CommandContext, reason: str) -> None:
+        if self.in_service:
+            self.trigger(Equipment.TakenOutOfService, ctx, reason=reason)
+
+    def return_to_service(self, ctx: CommandContext) -> None:
+        if not self.in_service:
+            self.trigger(Equipment.ReturnedToService, ctx)
+
+    def book(self, ctx: CommandContext, booking: Booking) -> None:
+        if not self.in_service:
+            raise refuse("equipment.out_of_service", f"{self.name} is out of service.",
+                         equipment_id=self.id)
+        if booking.end > self.calibration_valid_until:
+            raise refuse("equipment.calibration_lapsed",
+                         f"The calibration of {self.name} is valid only until "
+                         f"{self.calibration_valid_until:%Y-%m-%d}; it cannot be used after that.",
+                         equipment_id=self.id, valid_until=self.calibration_valid_until)
+        self._check_free(booking.start, booking.end)
+        self.trigger(Equipment.Booked, ctx, **booking.model_dump())
