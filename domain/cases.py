@@ -134,6 +134,8 @@ class Case(Aggregate):
 
     def rate(self, ctx: CommandContext, score: int, comment: str) -> None:
         self._require({"resolved"}, "rated")
+        if not 1 <= score <= 5:
+            raise refuse("case.invalid_rating", "A rating is from 1 to 5.", score=score)
         if self.rating is not None:
             raise refuse("case.already_rated", "The enterprise has already rated this service.")
         self.trigger(e.Rated, ctx, score=score, comment=comment)
