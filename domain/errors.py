@@ -6,7 +6,7 @@ from typing import Any
 
 
 class DomainError(Exception):
-    def __init__(self, code: str, message: str, **fields: Any) -> None:
+    def __init__(self, code: str, message: str, /, **fields: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -16,5 +16,5 @@ class DomainError(Exception):
         return f"DomainError({self.code!r}, {self.message!r}, fields={self.fields!r})"
 
 
-def refuse(code: str, message: str, **fields: Any) -> DomainError:
+def refuse(code: str, message: str, /, **fields: Any) -> DomainError:
     return DomainError(code, message, **fields)
