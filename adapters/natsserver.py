@@ -162,6 +162,9 @@ class EmbeddedNatsServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                # Its own process group: Ctrl-C in a terminal reaches onestop alone, which
+                # drains its connections first and then stops the server.
+                process_group=0,
             )
         finally:
             log.close()

@@ -1,0 +1,126 @@
+"""`onestop up`: run the bus application on the embedded nats-server, or on NATS_URL's server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+import nats
+import nats.errors
+
+from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
+from bus.app import build_bus
+from bus.settings import SettingsError, UpSettings, redacted
+
+HELP = "run the backend until Ctrl-C or SIGTERM"
+EXIT_CANNOT_START = 2
+EXIT_UNCLEAN_STOP = 1
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class CannotConnect(Exception):
+    """NATS_URL's server cannot be reached, refuses us, or has no JetStream."""
+
+
+class LostConnection(Exception):
+    """The NATS connection failed after the bus was up, so it could not drain cleanly."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="where the embedded server keeps its data "
+                        "(default: ONESTOP_DATA_DIR or ./var)")
+    parser.add_argument("--port", type=int, help="port of the embedded server on 127.0.0.1 "
+                        "(default: ONESTOP_NATS_PORT or 4244)")
+
+
+def run(args: argparse.Namespace) -> int:
+    # Until the event loop takes over the signals, SIGTERM unwinds like Ctrl-C does, so the
+    # embedded server is stopped by the `finally` below instead of being left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
+    server: EmbeddedNatsServer | None = None
+    try:
+        settings = UpSettings.read(os.environ, data_dir=args.data_dir, port=args.port)
+        if settings.embedded:
+            server = EmbeddedNatsServer(settings.server_config()).start()
+            url = server.url
+            where = (f"{settings.data_dir} (embedded nats-server, "
+                     f"sync_interval {settings.sync_interval})")
+        else:
+            url = settings.nats_url
+            where = f"kept by the NATS server at {redacted(url)}; onestop started no server"
+        asyncio.run(_check_jetstream(url))
+        asyncio.run(_serve(url, announce=lambda: _announce(redacted(url), where)))
+    except (SettingsError, EmbeddedServerError, CannotConnect) as error:
+        return _fail(str(error), EXIT_CANNOT_START)
+    except LostConnection as error:
+        return _fail(str(error), EXIT_UNCLEAN_STOP)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
+
+
+async def _check_jetstream(url: str) -> None:
+    # One attempt, so a wrong NATS_URL fails now instead of being retried for minutes.
+    try:
+        connection = await nats.connect(url, allow_reconnect=False, error_cb=_ignore,
+                                        connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        raise CannotConnect(f"cannot connect to NATS at {redacted(url)} "
+                            f"({_describe(error)})") from None
+    try:
+        await connection.jetstream().account_info()
+    except (TimeoutError, nats.errors.Error):
+        raise CannotConnect(f"NATS at {redacted(url)} does not answer JetStream requests; "
+                            "onestop needs a server with JetStream enabled") from None
+    finally:
+        await connection.close()
+
+
+async def _ignore(error: Exception) -> None:
+    pass
+
+
+async def _serve(url: str, announce: Callable[[], None]) -> None:
+    ready = False
+
+    def on_ready() -> None:
+        nonlocal ready
+        ready = True
+        announce()
+
+    bus = build_bus(url, on_ready=on_ready)
+    try:
+        # FastStream's run loop stops the application on SIGINT and SIGTERM.
+        await bus.app.run()
+    except (OSError, nats.errors.Error) as error:
+        if not ready:
+            raise
+        raise LostConnection(
+            f"stopped, but the NATS connection was lost before it could drain "
+            f"({_describe(error)})") from None
+
+
+def _announce(url: str, where: str) -> None:
+    print(f"NATS: {url}", flush=True)
+    print(f"Data: {where}", flush=True)
+    print("onestop is up; press Ctrl-C to stop.", flush=True)
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _fail(message: str, exit_code: int) -> int:
+    print(f"onestop: {message}", file=sys.stderr, flush=True)
+    return exit_code
