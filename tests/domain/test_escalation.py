@@ -1,0 +1,59 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from domain.escalation import OverdueEscalation
+from tests.domain.support import START
+
+
+def test_a_case_past_its_due_date_is_escalated_once(world):
+    case_id = world.case()  # quality management: due in 30 days
+    watch = OverdueEscalation(world.app, clock=world.clock)
+    world.now = START + timedelta(days=31)
+
+    assert watch.run() == [case_id]
+    assert watch.run() == []
+
+    escalated = list(world.app.events.get(case_id))[-1]
+    assert (escalated.public_name, escalated.level) == ("case.escalated", 1)
+    assert escalated.timestamp == world.now and escalated.actor.person == "overdue-watch"
+
+
+def test_a_case_within_its_due_date_is_not_escalated(world):
+    world.case()
+    world.now = START + timedelta(days=29)
+
+    assert OverdueEscalation(world.app, clock=world.clock).run() == []
+
+
+def test_resolved_rejected_and_withdrawn_cases_are_not_escalated(world):
+    resolved, withdrawn = world.case(), world.case()
+    rejected = world.case(accepted=False)
+    world.app.resolve_case(world.ctx(), resolved, "fixed", Decimal(0), Decimal(0), Decimal(0))
+    world.app.withdraw_case(world.ctx("portal"), withdrawn, "")
+    world.app.reject_case(world.ctx(), rejected, "out of scope")
+    world.now = START + timedelta(days=90)
+
+    assert OverdueEscalation(world.app, clock=world.clock).run() == []
+
+
+def test_a_reopened_case_is_escalated_again_when_its_new_due_date_passes(world):
+    case_id = world.case()
+    watch = OverdueEscalation(world.app, clock=world.clock)
+    world.now = START + timedelta(days=31)
+    watch.run()
+    world.app.resolve_case(world.ctx(), case_id, "fixed", Decimal(0), Decimal(0), Decimal(0))
+    world.app.rate_case(world.ctx("portal"), case_id, 1, "nothing changed")
+
+    world.now += timedelta(days=31)
+
+    assert watch.run() == [case_id]
+
+
+def test_two_watches_over_one_store_escalate_a_case_only_once(world):
+    case_id = world.case()
+    world.now = START + timedelta(days=31)
+
+    first = OverdueEscalation(world.app, clock=world.clock).run()
+    second = OverdueEscalation(world.app, clock=world.clock).run()
+
+    assert (first, second) == ([case_id], [])
