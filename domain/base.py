@@ -9,7 +9,9 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.utils import register_topic
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from domain.errors import refuse
 
 CODE = r"^[a-z][a-z0-9_]*$"
 PUBLIC_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -121,11 +123,17 @@ class Aggregate:
         return aggregate
 
     def trigger(self, event_class: type[DomainEvent], ctx: CommandContext, **fields: Any) -> None:
-        event = event_class(
-            originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at,
-            actor=ctx.actor, command_id=ctx.command_id, correlation_id=ctx.correlation,
-            causation_id=ctx.causation_id, **fields,
-        )
+        try:
+            event = event_class(
+                originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at,
+                actor=ctx.actor, command_id=ctx.command_id, correlation_id=ctx.correlation,
+                causation_id=ctx.causation_id, **fields,
+            )
+        except ValidationError as error:
+            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
+            raise refuse(f"{type(self).__name__.lower()}.invalid_input",
+                         "Please correct: " + "; ".join(problems) + ".",
+                         problems=problems) from None
         event.mutate(self)
         self._pending.append(event)
 

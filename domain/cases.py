@@ -19,13 +19,22 @@ LOW_RATING = 2
 
 
 class Case(Aggregate):
+    enterprise_id: UUID
+    service_type: str
+    channel: str
+    station: str | None
     status: str
     lead: str | None
+    collaborators: tuple[str, ...]
     due: AwareDatetime | None
     sla_days: int
     escalations: int
-    experts: dict[UUID, UUID]
-    equipment: dict[UUID, UUID]
+    appointment: tuple[AwareDatetime, str] | None
+    experts: dict[UUID, UUID]  # booking id -> expert id
+    equipment: dict[UUID, UUID]  # booking id -> equipment id
+    visits: list[e.VisitRecorded]
+    plan: e.ImprovementPlanned | None
+    resolution: e.Resolved | None
     rating: int | None
 
     @classmethod

@@ -17,9 +17,9 @@ TOPICS = [cls.public_name for cls in (*SETS_DUE, *ENDS_DUE)]
 
 class OverdueEscalation:
     def __init__(self, app: Service, clock: Callable[[], datetime],
-                 actor: Actor = Actor(principal="samr", person="overdue-watch"),
-                 batch: int = 500) -> None:
-        self.app, self.clock, self.actor, self.batch = app, clock, actor, batch
+                 actor: Actor | None = None, batch: int = 500) -> None:
+        self.app, self.clock, self.batch = app, clock, batch
+        self.actor = actor or Actor(principal=app.reference.lead.code, person="overdue-watch")
         self.position = 0
         self.due: dict[UUID, datetime] = {}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime
@@ -25,17 +24,29 @@ class RegistryUseCases(Service):
                        "registered.", credit_code=enterprise.credit_code, id=enterprise.id)
         return self._create(ctx, enterprise, on_clash=clash)
 
-    def change_enterprise_profile(self, ctx: CommandContext, enterprise_id: UUID,
-                                  **changes: Any) -> Outcome:
-        if changes.get("town") is not None:
-            self._check_town(changes["town"])
-        return self._change(ctx, Enterprise, enterprise_id,
-                            lambda enterprise: enterprise.change_profile(ctx, **changes))
+    def change_enterprise_profile(self, ctx: CommandContext, enterprise_id: UUID, *,
+                                  name: str | None = None, scale: Scale | None = None,
+                                  industry: str | None = None,
+                                  town: str | None = None) -> Outcome:
+        if town is not None:
+            self._check_town(town)
+        return self._change(ctx, Enterprise, enterprise_id, lambda enterprise: enterprise
+                            .change_profile(ctx, name=name, scale=scale, industry=industry,
+                                            town=town))
 
     def _check_town(self, town: str) -> None:
         if town not in self.reference.towns:
             raise refuse("enterprise.unknown_town", f"{town!r} is not a town or street of the "
                          "district.", town=town)
+
+    def get_enterprise(self, enterprise_id: UUID) -> Enterprise:
+        return self.repository.get(enterprise_id)
+
+    def get_expert(self, expert_id: UUID) -> Expert:
+        return self.repository.get(expert_id)
+
+    def get_equipment(self, equipment_id: UUID) -> Equipment:
+        return self.repository.get(equipment_id)
 
     def register_expert(self, ctx: CommandContext, name: str, affiliation: str,
                         specialties: tuple[str, ...]) -> Outcome:

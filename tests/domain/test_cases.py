@@ -201,8 +201,16 @@ def test_refuses_an_improvement_plan_before_any_visit(world):
 
 
 def test_refuses_negative_money_in_a_resolution(world):
-    with pytest.raises(ValueError):
-        world.app.resolve_case(world.ctx(), world.case(), "x", Decimal("-1"), *MONEY[1:])
+    refused = refusal(world.app.resolve_case, world.ctx(), world.case(), "x", Decimal("-1"),
+                      *MONEY[1:])
+
+    assert refused.code == "case.invalid_input"
+    assert "invested_yuan" in refused.message
+
+
+def test_refuses_money_with_fractions_of_a_fen(world):
+    assert refusal(world.app.resolve_case, world.ctx(), world.case(), "x", Decimal("0.001"),
+                   *MONEY[1:]).code == "case.invalid_input"
 
 
 def test_a_good_rating_leaves_the_case_resolved_and_it_can_be_closed(world):
