@@ -79,8 +79,7 @@ class Transferred(CaseEvent):
         case.lead = self.to_department
 
 
-class AppointmentScheduled(CaseEvent):
-    public_name = "case.appointment_scheduled"
+class AppointmentSet(CaseEvent):
     at: AwareDatetime
     place: str = Field(min_length=1)
 
@@ -88,7 +87,11 @@ class AppointmentScheduled(CaseEvent):
         case.appointment = (self.at, self.place)
 
 
-class AppointmentRescheduled(AppointmentScheduled):
+class AppointmentScheduled(AppointmentSet):
+    public_name = "case.appointment_scheduled"
+
+
+class AppointmentRescheduled(AppointmentSet):
     public_name = "case.appointment_rescheduled"
     reason: str
 

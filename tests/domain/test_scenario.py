@@ -21,3 +21,19 @@ def test_a_case_goes_from_the_online_order_to_closure_through_a_low_rating():
     assert result["positions"] == sorted(result["positions"])
     expert = app.repository.get(result["expert_id"])
     assert result["expert_booking"].booking_id in expert.bookings
+
+
+def test_the_case_can_be_read_as_it_was_at_any_step_of_the_scenario():
+    app = in_memory_world().app
+    case_id = run_case_scenario(app)["case_id"]
+    history = list(app.events.get(case_id))
+    reopened_at = next(e.originator_version for e in history if e.public_name == "case.reopened")
+
+    then = app.repository.get(case_id, version=reopened_at)
+
+    assert (then.status, then.rating) == ("reopened", 2)
+    assert [e.public_name for e in history] == [
+        "case.submitted", "case.accepted", "case.appointment_scheduled",
+        "case.expert_assigned", "case.equipment_booked", "case.visit_recorded",
+        "case.improvement_planned", "case.equipment_released", "case.resolved", "case.rated",
+        "case.reopened", "case.resolved", "case.rated", "case.closed"]
