@@ -1,0 +1,169 @@
+"""Every command's path from bytes to reply, on the JetStream log and a real KV bucket."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import nats
+import orjson
+import pytest
+
+from adapters.outcomes import CommandOutcomes
+from bus.dispatch import MAX_COMMAND_BYTES, Dispatcher
+from domain.application import OneStop
+from tests.domain.support import credit_code
+
+
+class Desk:
+    """A dispatcher on its own stream and bucket, and a way to send it commands."""
+
+    def __init__(self, nats_url: str, stream: str) -> None:
+        self.runner = asyncio.Runner()
+        self.app = OneStop(env={
+            "PERSISTENCE_MODULE": "adapters.jetstream", "NATS_URL": nats_url,
+            "NATS_STREAM": stream, "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder",
+        })
+        self.connection = self.runner.run(nats.connect(nats_url))
+        outcomes = self.runner.run(CommandOutcomes.open(self.connection, bucket=f"C_{stream}"))
+        self.dispatcher = Dispatcher(self.app, outcomes)
+
+    def send(self, principal: str, name: str, body: dict | bytes) -> dict:
+        data = body if isinstance(body, bytes) else orjson.dumps(body)
+        return self.runner.run(self.dispatcher.dispatch(principal, name, data))
+
+    def log_length(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        self.runner.run(self.connection.close())
+        self.runner.close()
+        self.app.close()
+
+
+@pytest.fixture
+def desk(nats_url, unique_name):
+    made = Desk(nats_url, unique_name())
+    yield made
+    made.close()
+
+
+def command(**fields) -> dict:
+    return {"command_id": uuid4().hex, "person": "陈干事", **fields}
+
+
+def register(desk: Desk) -> str:
+    reply = desk.send("portal", "enterprise.register", command(
+        credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
+        industry="building_bricks", town="laisu"))
+    assert reply["ok"], reply
+    return reply["id"]
+
+
+def submit(desk: Desk, enterprise_id: str, **overrides) -> dict:
+    return desk.send("portal", "case.submit", command(
+        enterprise_id=enterprise_id, service_type="quality_management",
+        description="Bricks crumble", channel="online_platform", **overrides))
+
+
+def test_a_command_gets_ids_and_the_log_position_back(desk):
+    enterprise_id = register(desk)
+    reply = submit(desk, enterprise_id)
+    assert reply["ok"] and reply["replayed"] is False
+    assert reply["position"] == desk.log_length() == 2
+
+
+def test_a_repeated_command_returns_the_first_outcome_and_writes_nothing(desk):
+    enterprise_id = register(desk)
+    order = command(enterprise_id=enterprise_id, service_type="quality_management",
+                    description="Bricks crumble", channel="online_platform")
+    first = desk.send("portal", "case.submit", order)
+    again = desk.send("portal", "case.submit", order)
+    assert again == first
+    assert desk.log_length() == 2
+
+
+def test_a_refusal_is_also_the_first_outcome(desk):
+    enterprise_id = register(desk)
+    case_id = submit(desk, enterprise_id)["id"]
+    close = command(case_id=case_id)
+    first = desk.send("jxw", "case.close", close)
+    assert first["error"]["code"] == "case.invalid_transition"
+    assert desk.send("jxw", "case.close", close) == first
+
+
+def test_the_same_command_id_from_two_principals_is_two_commands(desk):
+    enterprise_id = register(desk)
+    shared = uuid4().hex
+    base = dict(enterprise_id=enterprise_id, service_type="quality_management",
+                description="Bricks crumble", channel="online_platform", person="x")
+    one = desk.send("portal", "case.submit", {"command_id": shared, **base})
+    other = desk.send("post_laisu", "case.submit", {"command_id": shared, **base,
+                                                    "station": "post_laisu"})
+    assert one["ok"] and other["ok"] and one["id"] != other["id"]
+
+
+@pytest.mark.parametrize("name, body, code", [
+    ("case.submit", b"{not json", "command.malformed_json"),
+    ("case.submit", b"[1, 2]", "command.malformed_json"),
+    ("case.submit", orjson.dumps({"person": "x"}), "command.invalid"),
+    ("case.launch_rocket", orjson.dumps(command()), "command.unknown"),
+    ("case.submit", b"{" + b" " * MAX_COMMAND_BYTES + b"}", "command.too_large"),
+])
+def test_bad_input_gets_its_own_error_and_changes_nothing(desk, name, body, code):
+    register(desk)
+    reply = desk.send("portal", name, body)
+    assert reply["ok"] is False and reply["error"]["code"] == code
+    assert reply["error"]["message"]
+    assert desk.log_length() == 1
+
+
+def test_a_wrong_field_is_named_in_the_error(desk):
+    reply = desk.send("portal", "case.rate", command(case_id=str(uuid4()), score=9))
+    assert reply["error"]["code"] == "command.invalid"
+    assert "score" in reply["error"]["fields"]
+
+
+def test_unknown_things_and_invalid_transitions_are_refused_plainly(desk):
+    enterprise_id = register(desk)
+    unknown_case = desk.send("jxw", "case.accept", command(case_id=str(uuid4())))
+    unknown_enterprise = submit(desk, str(uuid4()))
+    unknown_expert = desk.send("jxw", "case.assign_expert", command(
+        case_id=submit(desk, enterprise_id)["id"], expert_id=str(uuid4()),
+        start="2026-03-09T09:00:00+08:00", end="2026-03-09T12:00:00+08:00"))
+    assert unknown_case["error"]["code"] == "case.not_found"
+    assert unknown_enterprise["error"]["code"] == "enterprise.not_found"
+    assert unknown_expert["error"]["code"] in ("expert.not_found", "case.invalid_transition")
+    assert desk.log_length() == 2
+
+
+def test_a_command_id_reused_for_a_different_command_is_refused(desk):
+    enterprise_id = register(desk)
+    order = command(enterprise_id=enterprise_id, service_type="quality_management",
+                    description="Bricks crumble", channel="online_platform")
+    desk.send("portal", "case.submit", order)
+    reply = desk.send("portal", "case.submit", {**order, "description": "Something else"})
+    assert reply["error"]["code"] == "command.id_reused"
+    assert desk.log_length() == 2
+
+
+def test_two_racing_commands_one_wins_and_the_loser_can_retry(desk):
+    enterprise_id = register(desk)
+    case_id = submit(desk, enterprise_id)["id"]
+    desk.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))
+    a = command(case_id=case_id, at="2026-03-09T09:00:00+08:00", place="factory")
+    b = command(case_id=case_id, at="2026-03-10T09:00:00+08:00", place="office")
+
+    async def race():
+        return await asyncio.gather(
+            desk.dispatcher.dispatch("jxw", "case.schedule_appointment", orjson.dumps(a)),
+            desk.dispatcher.dispatch("jxw", "case.schedule_appointment", orjson.dumps(b)))
+
+    replies = desk.runner.run(race())
+    codes = sorted(r["error"]["code"] if not r["ok"] else "ok" for r in replies)
+    assert codes in (["ok", "store.conflict"], ["case.invalid_transition", "ok"])
+    if "store.conflict" in codes:
+        loser = a if not replies[0]["ok"] else b
+        retried = desk.send("jxw", "case.schedule_appointment", loser)
+        # The conflict was not kept as the first outcome: the retry is judged afresh.
+        assert retried["ok"] or retried["error"]["code"] != "store.conflict"
