@@ -82,7 +82,7 @@ class CaseUseCases(Service):
     def _book(self, ctx: CommandContext, case_id: UUID, cls: type[Expert] | type[Equipment],
               resource_id: UUID, start: AwareDatetime, end: AwareDatetime) -> Outcome:
         case = self._get(ctx, Case, case_id)
-        booking_id = self.derived_id("booking", ctx)
+        booking_id = self.derived_id("booking", ctx, case.id)
         if case.has_applied(ctx.command_id):
             return self._replay(case.id, booking_id)
         resource = self._get(ctx, cls, resource_id)

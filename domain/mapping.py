@@ -11,7 +11,7 @@ from typing import Any
 
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import resolve_topic
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from domain.base import DomainEvent
 
@@ -60,7 +60,14 @@ class PydanticMapper(Mapper):
             version += 1
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
-        return cls.model_validate(state)
+        try:
+            return cls.model_validate(state)
+        except ValidationError as error:
+            raise MapperDeserialisationError(
+                f"Event {stored_event.topic!r} of {stored_event.originator_id} at version "
+                f"{stored_event.originator_version} does not fit {cls.__qualname__} "
+                f"v{cls.class_version} (missing upcaster?): {error}"
+            ) from error
 
 
 # Importing the aggregates registers every public name, so any topic in the log resolves.

@@ -38,9 +38,9 @@ class Service(Application):
         super().__init__(env)
         self.reference = reference or load_reference(self.env.get("REFERENCE_DATA") or None)
 
-    def derived_id(self, kind: str, ctx: CommandContext) -> UUID:
+    def derived_id(self, kind: str, ctx: CommandContext, *scope: object) -> UUID:
         """Ids made from the command id, so a retry produces the very same ids."""
-        return uuid5(NAMESPACE, f"{kind}:{ctx.command_id}")
+        return uuid5(NAMESPACE, ":".join(map(str, (kind, *scope, ctx.command_id))))
 
     def _check(self, ctx: CommandContext) -> None:
         if not self.reference.is_principal(ctx.actor.principal):

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from domain.enterprises import Enterprise, enterprise_id
 from domain.errors import DomainError
@@ -96,3 +96,13 @@ def test_a_version_1_registration_is_upcast_when_read(world):
     enterprise = world.app.repository.get(enterprise_id(code))
 
     assert (enterprise.scale, enterprise.industry) == ("above_scale", "unspecified")
+
+
+def test_a_stored_event_that_fits_no_version_is_reported_with_its_place_in_the_log(world):
+    code = credit_code()
+    world.app.recorder.insert_events([StoredEvent(
+        originator_id=enterprise_id(code), originator_version=1, topic="enterprise.registered",
+        state=json.dumps({"class_version": 2, "name": "no credit code"}).encode())])
+
+    with pytest.raises(MapperDeserialisationError, match="enterprise.registered.*version 1"):
+        world.app.repository.get(enterprise_id(code))
