@@ -27,3 +27,17 @@ def test_the_domain_imports_only_the_standard_library_pydantic_and_eventsourcing
 
     for path in DOMAIN.rglob("*.py"):
         assert imported_roots(path) <= allowed, path
+
+
+def test_the_domain_readme_lists_every_public_event_name():
+    from domain.base import Aggregate
+    import domain.application  # noqa: F401  (defines every event)
+
+    readme = (DOMAIN / "README.md").read_text()
+    found, todo = set(), list(Aggregate._owners)
+    while todo:
+        cls = todo.pop()
+        found.add(cls)
+        todo += cls.__subclasses__()
+    names = {cls.public_name for cls in found if "public_name" in cls.__dict__}
+    assert {name for name in names if name not in readme} == set()
