@@ -87,13 +87,21 @@ class DomainEvent(Value):
 class Aggregate:
     """A consistency boundary: decides, records events, and is rebuilt from them."""
 
+    public_name: ClassVar[str] = ""
     _owners: ClassVar[dict[type[DomainEvent], type[Aggregate]]] = {}
+    _named: ClassVar[dict[str, type[Aggregate]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "public_name" in cls.__dict__:
+            Aggregate._named[cls.public_name] = cls
         for value in vars(cls).values():
             if isinstance(value, type) and issubclass(value, DomainEvent):
                 Aggregate._owners[value] = cls
+
+    @classmethod
+    def named(cls, public_name: str) -> type[Aggregate]:
+        return cls._named[public_name]
 
     @classmethod
     def owns(cls, event_base: type[DomainEvent]) -> None:

@@ -19,6 +19,7 @@ LOW_RATING = 2
 
 
 class Case(Aggregate):
+    public_name = "case"
     enterprise_id: UUID
     service_type: str
     channel: str

@@ -21,6 +21,7 @@ def enterprise_id(credit_code: str) -> UUID:
 
 
 class Enterprise(Aggregate):
+    public_name = "enterprise"
     class Registered(DomainEvent):
         public_name = "enterprise.registered"
         class_version = 2

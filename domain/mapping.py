@@ -14,13 +14,14 @@ from eventsourcing.utils import resolve_topic
 from pydantic import BaseModel, ValidationError
 
 from domain.base import DomainEvent
+from domain.snapshots import Snapshot
 
 ORIGINATOR_FIELDS = {"originator_id", "originator_version"}
 
 
 class PydanticMapper(Mapper):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        if not isinstance(domain_event, DomainEvent):
+        if not isinstance(domain_event, (DomainEvent, Snapshot)):
             return super().to_stored_event(domain_event)
         cls = type(domain_event)
         state = domain_event.model_dump(mode="json", exclude=ORIGINATOR_FIELDS)

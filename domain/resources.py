@@ -12,7 +12,11 @@ __all__ = ["Booking", "Equipment", "Expert"]
 
 
 class Expert(Bookable):
-    kind = "expert"
+    public_name = kind = "expert"
+    name: str
+    affiliation: str
+    specialties: tuple[str, ...]
+    active: bool
 
     class Registered(DomainEvent):
         public_name = "expert.registered"
@@ -61,7 +65,12 @@ class Expert(Bookable):
 
 
 class Equipment(Bookable):
-    kind = "equipment"
+    public_name = kind = "equipment"
+    name: str
+    owner_institution: str
+    capabilities: tuple[str, ...]
+    calibration_valid_until: AwareDatetime
+    in_service: bool
 
     class Registered(DomainEvent):
         public_name = "equipment.registered"

@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.base import Aggregate, CommandContext, Value
 from domain.errors import DomainError, refuse
 from domain.reference import Reference, load_reference
+from domain.snapshots import Snapshot
 
 A = TypeVar("A", bound=Aggregate)
 NAMESPACE = uuid5(NAMESPACE_URL, "https://onestop.yongchuan.gov.cn/commands")
@@ -32,6 +33,7 @@ class Outcome(Value):
 
 class Service(Application):
     env = {"MAPPER_TOPIC": "domain.mapping:PydanticMapper"}
+    snapshot_class = Snapshot
 
     def __init__(self, env: Mapping[str, str] | None = None,
                  reference: Reference | None = None) -> None:
