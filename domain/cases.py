@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -24,7 +24,7 @@ class Case(Aggregate):
     service_type: str
     channel: str
     station: str | None
-    status: str
+    status: e.Status
     lead: str | None
     collaborators: tuple[str, ...]
     due: AwareDatetime | None
@@ -129,7 +129,8 @@ class Case(Aggregate):
         self.trigger(e.VisitRecorded, ctx, visited_at=visited_at, experts=experts,
                      findings=findings, recommendations=recommendations)
 
-    def plan_improvement(self, ctx: CommandContext, actions: tuple[str, ...], target_date: Any) -> None:
+    def plan_improvement(self, ctx: CommandContext, actions: tuple[str, ...],
+                         target_date: date) -> None:
         self._require(OPEN, "given an improvement plan")
         if not self.visits:
             raise refuse("case.no_visit", "An improvement plan follows an on-site visit; "
