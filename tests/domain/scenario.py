@@ -1,4 +1,11 @@
-"""The narrated scenario, as a function of the application so it runs on any store."""
+"""The narrated scenario, as a function of the application so it runs on any store.
+
+    run_case_scenario(OneStop(env={"PERSISTENCE_MODULE": "adapters.jetstream",
+                                   "NATS_URL": url, "NATS_STREAM": fresh_name}))
+
+Each run registers its own enterprise (a random valid credit code), so runs can share a store.
+The expert and instrument bookings each write two aggregates in one save.
+"""
 
 from __future__ import annotations
 

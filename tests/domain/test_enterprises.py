@@ -106,3 +106,12 @@ def test_a_stored_event_that_fits_no_version_is_reported_with_its_place_in_the_l
 
     with pytest.raises(MapperDeserialisationError, match="enterprise.registered.*version 1"):
         world.app.repository.get(enterprise_id(code))
+
+
+def test_refuses_moving_an_enterprise_to_a_town_outside_the_district(world):
+    enterprise = register(world).id
+
+    with pytest.raises(DomainError) as refused:
+        world.app.change_enterprise_profile(world.ctx(), enterprise, town="jiangbei")
+
+    assert refused.value.code == "enterprise.unknown_town"
