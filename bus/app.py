@@ -10,6 +10,8 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from bus.health import system_router
+from bus.routes import command_router
+from bus.services import DEFAULT_STREAM, Services
 
 SERVICE_NAME = "onestop"
 
@@ -25,12 +27,23 @@ def service_version() -> str:
 class BusApplication:
     broker: NatsBroker
     app: FastStream
+    services: Services
 
 
-def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None) -> BusApplication:
+def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
+              stream: str = DEFAULT_STREAM) -> BusApplication:
     # Streams are never declared through FastStream: a declared JStream overwrites an existing
     # stream's configuration on start-up. The event stream belongs to adapters.jetstream.
     broker = NatsBroker(nats_url, name=SERVICE_NAME)
+    services = Services(nats_url, stream)
     broker.include_router(system_router(service_version()))
-    app = FastStream(broker, after_startup=[on_ready] if on_ready else ())
-    return BusApplication(broker=broker, app=app)
+    broker.include_router(command_router(services))
+    app = FastStream(
+        broker,
+        # Ready before the first command arrives; closed only after the broker stopped taking
+        # commands, so none is cut off half-way.
+        on_startup=[services.start],
+        after_startup=[on_ready] if on_ready else (),
+        after_shutdown=[services.stop],
+    )
+    return BusApplication(broker=broker, app=app, services=services)

@@ -1,0 +1,45 @@
+"""What the bus handlers need, built when the service starts and closed when it stops."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import nats
+from nats.aio.client import Client
+
+from adapters.outcomes import CommandOutcomes
+from bus.dispatch import Dispatcher
+from domain.application import OneStop
+
+DEFAULT_STREAM = "ONESTOP"
+
+
+@dataclass
+class Services:
+    nats_url: str
+    stream: str = DEFAULT_STREAM
+    dispatcher: Dispatcher | None = field(default=None, init=False)
+    _app: OneStop | None = field(default=None, init=False)
+    _connection: Client | None = field(default=None, init=False)
+
+    def store_env(self) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "adapters.jetstream",
+            "NATS_URL": self.nats_url,
+            "NATS_STREAM": self.stream,
+            "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder",
+        }
+
+    async def start(self) -> None:
+        # The application connects synchronously (its own loop thread): keep it off this loop.
+        self._app = await asyncio.to_thread(OneStop, self.store_env())
+        self._connection = await nats.connect(self.nats_url, name="onestop-commands")
+        outcomes = await CommandOutcomes.open(self._connection, bucket=f"{self.stream}_COMMANDS")
+        self.dispatcher = Dispatcher(self._app, outcomes)
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.drain()
+        if self._app is not None:
+            await asyncio.to_thread(self._app.close)
