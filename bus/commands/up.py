@@ -67,13 +67,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _check_jetstream(url: str) -> None:
-    # One attempt, so a wrong NATS_URL fails now instead of being retried for minutes.
+    failures: list[Exception] = []
+
+    async def remember(error: Exception) -> None:
+        failures.append(error)
+
+    # A wrong NATS_URL fails now instead of being retried for minutes. (nats-py reads
+    # max_reconnect_attempts=0 as "forever"; 1 with a short wait means two quick tries.)
     try:
-        connection = await nats.connect(url, allow_reconnect=False, error_cb=_ignore,
-                                        connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        connection = await nats.connect(
+            url, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0.1,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS, error_cb=remember)
     except (OSError, TimeoutError, nats.errors.Error) as error:
+        cause = failures[-1] if failures else error
         raise CannotConnect(f"cannot connect to NATS at {redacted(url)} "
-                            f"({_describe(error)})") from None
+                            f"({_describe(cause)})") from None
     try:
         await connection.jetstream().account_info()
     except (TimeoutError, nats.errors.Error):
@@ -81,10 +89,6 @@ async def _check_jetstream(url: str) -> None:
                             "onestop needs a server with JetStream enabled") from None
     finally:
         await connection.close()
-
-
-async def _ignore(error: Exception) -> None:
-    pass
 
 
 async def _serve(url: str, announce: Callable[[], None]) -> None:

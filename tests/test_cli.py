@@ -1,0 +1,176 @@
+"""`onestop up` as an operator runs it: a real process, real signals, a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import nats
+import pytest
+
+from adapters.natsserver import free_port, port_is_free
+from bus import subjects
+from tests.processes import running_with_argument, wait_until
+
+START_TIMEOUT = 60
+STOP_TIMEOUT = 30
+
+
+@dataclass
+class Onestop:
+    process: subprocess.Popen
+    data_dir: Path
+    stdout: queue.Queue = field(default_factory=queue.Queue)
+    lines: list[str] = field(default_factory=list)
+
+    def read_stdout(self) -> None:
+        for line in self.process.stdout:
+            self.stdout.put(line.rstrip("\n"))
+
+    def wait_for_line(self, prefix: str) -> str:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                line = self.stdout.get(timeout=0.1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.lines.append(line)
+            if line.startswith(prefix):
+                return line.removeprefix(prefix).strip()
+        raise AssertionError(f"onestop printed no {prefix!r} line: {self.lines}, "
+                             f"exit code {self.process.poll()}")
+
+    @property
+    def server_config(self) -> str:
+        return str(self.data_dir / "nats-server.conf")
+
+
+def environment(**overrides: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if name != "NATS_URL" and not name.startswith("ONESTOP_")}
+    return env | overrides
+
+
+def start_onestop(tmp_path: Path, *arguments: str, env: dict[str, str] | None = None) -> Onestop:
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bus.cli", "up", "--data-dir", str(data_dir), *arguments],
+        cwd=tmp_path, env=env or environment(), text=True, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=open(tmp_path / "stderr.txt", "w"),
+        # Its own session, so a test can send Ctrl-C to the whole group as a terminal does.
+        start_new_session=True,
+    )
+    onestop = Onestop(process, data_dir)
+    threading.Thread(target=onestop.read_stdout, daemon=True).start()
+    return onestop
+
+
+@pytest.fixture
+def onestop_processes():
+    started: list[Onestop] = []
+    yield started
+    for onestop in started:  # a failed test must not leave onestop or its server behind
+        if onestop.process.poll() is None:
+            os.killpg(onestop.process.pid, signal.SIGKILL)
+            onestop.process.wait()
+
+
+async def ask_health_and_jetstream(url: str) -> tuple[dict, int]:
+    connection = await nats.connect(url)
+    try:
+        reply = await connection.request(subjects.HEALTH, b"", timeout=5)
+        account = await connection.jetstream().account_info()
+        return json.loads(reply.data), account.limits.max_streams
+    finally:
+        await connection.close()
+
+
+def stop(onestop: Onestop, how: str) -> int:
+    if how == "SIGTERM":
+        onestop.process.send_signal(signal.SIGTERM)
+    else:  # Ctrl-C in a terminal signals the whole foreground process group
+        os.killpg(onestop.process.pid, signal.SIGINT)
+    return onestop.process.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
+def test_up_serves_the_bus_on_an_embedded_server_and_stops_cleanly(
+        tmp_path, onestop_processes, how):
+    port = free_port()
+    onestop = start_onestop(tmp_path, "--port", str(port))
+    onestop_processes.append(onestop)
+
+    # It says where to connect and where its data is.
+    url = onestop.wait_for_line("NATS:")
+    assert url == f"nats://127.0.0.1:{port}"
+    assert onestop.wait_for_line("Data:").startswith(str(onestop.data_dir))
+    # The health responder and JetStream both answer on that URL.
+    health, _max_streams = asyncio.run(ask_health_and_jetstream(url))
+    assert health == {"status": "ok", "service": "onestop", "version": version("onestop")}
+    server_pids = running_with_argument(onestop.server_config)
+    assert len(server_pids) == 1
+
+    assert stop(onestop, how) == 0
+
+    # Its nats-server is gone with it, and the port is free again.
+    assert running_with_argument(onestop.server_config) == []
+    wait_until(lambda: port_is_free("127.0.0.1", port), STOP_TIMEOUT, "the port is free")
+    assert "Traceback" not in (tmp_path / "stderr.txt").read_text()
+
+
+def test_up_on_a_taken_port_fails_with_one_line_and_exit_code_2(tmp_path, onestop_processes):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+
+        onestop = start_onestop(tmp_path, "--port", str(port))
+        onestop_processes.append(onestop)
+        exit_code = onestop.process.wait(timeout=START_TIMEOUT)
+
+    assert exit_code == 2
+    errors = (tmp_path / "stderr.txt").read_text().strip().splitlines()
+    assert len(errors) == 1
+    assert f"port {port}" in errors[0] and "already in use" in errors[0]
+    assert "Traceback" not in errors[0]
+
+
+def test_up_with_nats_url_uses_that_server_and_starts_none(
+        tmp_path, onestop_processes, nats_url):
+    onestop = start_onestop(tmp_path, env=environment(NATS_URL=nats_url))
+    onestop_processes.append(onestop)
+
+    assert onestop.wait_for_line("NATS:") == nats_url
+    assert "started no server" in onestop.wait_for_line("Data:")
+    health, _max_streams = asyncio.run(ask_health_and_jetstream(nats_url))
+    assert health["status"] == "ok"
+    assert running_with_argument(onestop.server_config) == []
+    assert not onestop.data_dir.exists()
+
+    assert stop(onestop, "SIGTERM") == 0
+
+
+def test_up_with_an_unreachable_nats_url_fails_fast_with_exit_code_2(
+        tmp_path, onestop_processes):
+    nowhere = f"nats://127.0.0.1:{free_port()}"
+    onestop = start_onestop(tmp_path, env=environment(NATS_URL=nowhere))
+    onestop_processes.append(onestop)
+
+    assert onestop.process.wait(timeout=START_TIMEOUT) == 2
+    errors = (tmp_path / "stderr.txt").read_text().strip().splitlines()
+    assert len(errors) == 1
+    assert errors[0].startswith(f"onestop: cannot connect to NATS at {nowhere} (")
+    assert "Connect call failed" in errors[0]
