@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from adapters.jetstream.subjects import check_stream_name
 from adapters.natsserver import DEFAULT_PORT, DEFAULT_SYNC_INTERVAL, EmbeddedServerConfig
 
 DEFAULT_DATA_DIR = Path("var")
+DEFAULT_EVENT_STREAM = "ONESTOP"
 # nats-server accepts `always` or a Go duration such as 10s, 2m or 1m30s.
 SYNC_INTERVAL = re.compile(r"always|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
 
@@ -26,6 +28,7 @@ class UpSettings:
     port: int
     sync_interval: str
     nats_server_bin: Path | None
+    event_stream: str = DEFAULT_EVENT_STREAM
 
     @property
     def embedded(self) -> bool:
@@ -44,6 +47,7 @@ class UpSettings:
             port=_port(port if port is not None else env.get("ONESTOP_NATS_PORT")),
             sync_interval=_sync_interval(env.get("ONESTOP_SYNC_INTERVAL")),
             nats_server_bin=Path(env["NATS_SERVER_BIN"]) if env.get("NATS_SERVER_BIN") else None,
+            event_stream=_event_stream(env.get("NATS_STREAM")),
         )
 
     def server_config(self) -> EmbeddedServerConfig:
@@ -74,6 +78,13 @@ def _sync_interval(value: str | None) -> str:
         raise SettingsError(f"ONESTOP_SYNC_INTERVAL must be 'always' or a duration such as "
                             f"'10s' or '2m', not {value!r}")
     return interval
+
+
+def _event_stream(value: str | None) -> str:
+    try:
+        return check_stream_name(value or DEFAULT_EVENT_STREAM)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 def redacted(url: str) -> str:

@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import nats
+import nats.js.errors
 import pytest
 
 from adapters.natsserver import free_port, port_is_free
@@ -98,6 +99,17 @@ async def ask_health_and_jetstream(url: str) -> tuple[dict, int]:
         await connection.close()
 
 
+async def stream_exists(url: str, stream: str) -> bool:
+    connection = await nats.connect(url)
+    try:
+        await connection.jetstream().stream_info(stream)
+        return True
+    except nats.js.errors.NotFoundError:
+        return False
+    finally:
+        await connection.close()
+
+
 def stop(onestop: Onestop, how: str) -> int:
     if how == "SIGTERM":
         onestop.process.send_signal(signal.SIGTERM)
@@ -149,14 +161,17 @@ def test_up_on_a_taken_port_fails_with_one_line_and_exit_code_2(tmp_path, onesto
 
 
 def test_up_with_nats_url_uses_that_server_and_starts_none(
-        tmp_path, onestop_processes, nats_url):
-    onestop = start_onestop(tmp_path, env=environment(NATS_URL=nats_url))
+        tmp_path, onestop_processes, nats_url, unique_name):
+    # Its own event stream, so the shared session server stays as other tests expect it.
+    stream = unique_name("UP")
+    onestop = start_onestop(tmp_path, env=environment(NATS_URL=nats_url, NATS_STREAM=stream))
     onestop_processes.append(onestop)
 
     assert onestop.wait_for_line("NATS:") == nats_url
     assert "started no server" in onestop.wait_for_line("Data:")
     health, _max_streams = asyncio.run(ask_health_and_jetstream(nats_url))
     assert health["status"] == "ok"
+    assert asyncio.run(stream_exists(nats_url, stream))
     assert running_with_argument(onestop.server_config) == []
     assert not onestop.data_dir.exists()
 

@@ -16,6 +16,7 @@ def test_defaults_run_an_embedded_durable_server_in_var():
     assert settings.data_dir == Path("var").absolute()
     assert settings.port == 4244
     assert settings.sync_interval == "always"
+    assert settings.event_stream == "ONESTOP"
     assert settings.server_config().host == "127.0.0.1"
 
 
@@ -42,7 +43,8 @@ def test_nats_url_means_no_embedded_server():
 
 
 @pytest.mark.parametrize("env", [{"ONESTOP_NATS_PORT": "http"}, {"ONESTOP_NATS_PORT": "70000"},
-                                 {"ONESTOP_SYNC_INTERVAL": "sometimes"}])
+                                 {"ONESTOP_SYNC_INTERVAL": "sometimes"},
+                                 {"NATS_STREAM": "ONESTOP.EVENTS"}])
 def test_refuses_values_it_cannot_use_and_names_the_setting(env):
     with pytest.raises(SettingsError, match=next(iter(env))):
         UpSettings.read(env)

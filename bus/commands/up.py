@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
             url = settings.nats_url
             where = f"kept by the NATS server at {redacted(url)}; onestop started no server"
         asyncio.run(_check_jetstream(url))
-        asyncio.run(_serve(url, announce=lambda: _announce(redacted(url), where)))
+        asyncio.run(_serve(url, settings.event_stream,
+                           announce=lambda: _announce(redacted(url), where)))
     except (SettingsError, EmbeddedServerError, CannotConnect) as error:
         return _fail(str(error), EXIT_CANNOT_START)
     except LostConnection as error:
@@ -91,7 +92,7 @@ async def _check_jetstream(url: str) -> None:
         await connection.close()
 
 
-async def _serve(url: str, announce: Callable[[], None]) -> None:
+async def _serve(url: str, event_stream: str, announce: Callable[[], None]) -> None:
     ready = False
 
     def on_ready() -> None:
@@ -99,7 +100,7 @@ async def _serve(url: str, announce: Callable[[], None]) -> None:
         ready = True
         announce()
 
-    bus = build_bus(url, on_ready=on_ready)
+    bus = build_bus(url, on_ready=on_ready, stream=event_stream)
     try:
         # FastStream's run loop stops the application on SIGINT and SIGTERM.
         await bus.app.run()
