@@ -10,6 +10,7 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from bus.health import system_router
+from bus.intake import intake_router
 from bus.routes import command_router
 from bus.services import DEFAULT_STREAM, Services
 
@@ -38,6 +39,7 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     services = Services(nats_url, stream)
     broker.include_router(system_router(service_version()))
     broker.include_router(command_router(services))
+    broker.include_router(intake_router(services))
     app = FastStream(
         broker,
         # Ready before the first command arrives; closed only after the broker stopped taking

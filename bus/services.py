@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from adapters.outcomes import CommandOutcomes
 from bus.dispatch import Dispatcher
+from bus.streams import ensure_bus_streams
 from domain.application import OneStop
 
 DEFAULT_STREAM = "ONESTOP"
@@ -20,8 +21,8 @@ class Services:
     nats_url: str
     stream: str = DEFAULT_STREAM
     dispatcher: Dispatcher | None = field(default=None, init=False)
+    connection: Client | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
-    _connection: Client | None = field(default=None, init=False)
 
     def store_env(self) -> dict[str, str]:
         return {
@@ -34,12 +35,18 @@ class Services:
     async def start(self) -> None:
         # The application connects synchronously (its own loop thread): keep it off this loop.
         self._app = await asyncio.to_thread(OneStop, self.store_env())
-        self._connection = await nats.connect(self.nats_url, name="onestop-commands")
-        outcomes = await CommandOutcomes.open(self._connection, bucket=f"{self.stream}_COMMANDS")
+        self.connection = await nats.connect(self.nats_url, name="onestop-commands")
+        outcomes = await CommandOutcomes.open(self.connection, bucket=f"{self.stream}_COMMANDS")
+        await ensure_bus_streams(self.connection.jetstream(), self.principals())
         self.dispatcher = Dispatcher(self._app, outcomes)
 
+    def principals(self) -> list[str]:
+        """Everyone who may send commands, and so has a feed for their outcomes."""
+        reference = self._app.reference
+        return sorted({"portal", *reference.department_codes, *reference.station_codes})
+
     async def stop(self) -> None:
-        if self._connection is not None:
-            await self._connection.drain()
+        if self.connection is not None:
+            await self.connection.drain()
         if self._app is not None:
             await asyncio.to_thread(self._app.close)

@@ -19,3 +19,43 @@ def parse_command(subject: str) -> tuple[str, str]:
     """`onestop.cmd.jxw.case.accept` -> ("jxw", "case.accept")."""
     _root, _cmd, principal, name = subject.split(".", 3)
     return principal, name
+
+# Durable intake (JetStream): onestop.intake.<principal>.<aggregate>.<action>.
+INTAKE = f"{ROOT}.intake"
+ALL_INTAKE = f"{INTAKE}.*.>"
+INTAKE_STREAM = "ONESTOP_INTAKE"
+INTAKE_CONSUMER = "onestop-intake"
+
+# Messages the intake could not process, with the reason, for an operator to re-drive.
+DEAD_LETTERS = f"{ROOT}.deadletter"
+DEAD_LETTER_STREAM = "ONESTOP_DEADLETTER"
+
+# Each principal's feed (JetStream): outcomes of its intake commands, and for departments the
+# CloudEvents of the cases they are involved in.
+FEED = f"{ROOT}.feed"
+
+
+def intake(principal: str, name: str) -> str:
+    return f"{INTAKE}.{principal}.{name}"
+
+
+def feed_outcome(principal: str) -> str:
+    return f"{FEED}.{principal}.outcome"
+
+
+def feed_case(department: str, case_id: str) -> str:
+    return f"{FEED}.{department}.case.{case_id}"
+
+
+def all_feed(principal: str) -> str:
+    return f"{FEED}.{principal}.>"
+
+
+def dead_letter(principal: str, name: str) -> str:
+    return f"{DEAD_LETTERS}.{principal}.{name}"
+
+
+def parse_intake(subject: str) -> tuple[str, str]:
+    """`onestop.intake.post_laisu.case.submit` -> ("post_laisu", "case.submit")."""
+    _root, _intake, principal, name = subject.split(".", 3)
+    return principal, name

@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import json
 from uuid import uuid4
 
-import nats
-import orjson
 import pytest
 
 from bus import subjects
-from bus.app import build_bus
+from tests.bus_support import Service
 from tests.domain.support import credit_code
-
-
-class Service:
-    """The bus application on its own stream, started and stopped like `onestop up` does."""
-
-    def __init__(self, nats_url: str, stream: str) -> None:
-        self.nats_url, self.stream = nats_url, stream
-        self.runner = asyncio.Runner()
-        self.client = self.runner.run(nats.connect(nats_url))
-        self.bus = None
-        self.start()
-
-    def start(self) -> None:
-        self.bus = build_bus(self.nats_url, stream=self.stream)
-        self.runner.run(self.bus.app.start())
-
-    def stop(self) -> None:
-        self.runner.run(self.bus.app.stop())
-
-    def request(self, principal: str, name: str, body: dict | bytes) -> dict:
-        data = body if isinstance(body, bytes) else orjson.dumps(body)
-        reply = self.runner.run(self.client.request(subjects.command(principal, name), data,
-                                                    timeout=10))
-        return orjson.loads(reply.data)
-
-    def log_length(self) -> int:
-        return self.bus.services.dispatcher.app.recorder.max_notification_id() or 0
-
-    def close(self) -> None:
-        self.stop()
-        self.runner.run(self.client.close())
-        self.runner.close()
 
 
 @pytest.fixture
@@ -88,4 +54,4 @@ def test_a_retried_command_after_a_service_restart_returns_the_first_outcome(ser
 
 def test_the_health_responder_still_answers(service):
     reply = service.runner.run(service.client.request(subjects.HEALTH, b"", timeout=5))
-    assert orjson.loads(reply.data)["status"] == "ok"
+    assert json.loads(reply.data)["status"] == "ok"

@@ -1,0 +1,108 @@
+"""The durable intake, on a server of its own (its subjects are fixed, like in production)."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import nats
+import orjson
+import pytest
+
+from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
+from bus import intake, subjects
+from bus.identity import feed_stream
+from tests.bus_support import Service
+from tests.domain.support import credit_code
+
+STATION = "post_laisu"
+
+
+@pytest.fixture
+def service(tmp_path):
+    config = EmbeddedServerConfig(data_dir=tmp_path, port=free_port(), server_name="intake")
+    with EmbeddedNatsServer(config) as server:
+        running = Service(server.url, "ONESTOP")
+        yield running
+        running.close()
+
+
+def registration(**overrides) -> dict:
+    return {"command_id": uuid4().hex, "person": "窗口 小刘", "credit_code": credit_code(),
+            "name": "永川页岩砖厂", "scale": "small_micro", "industry": "building_bricks",
+            "town": "laisu", **overrides}
+
+
+def drop(service: Service, name: str, body: dict | bytes, principal: str = STATION) -> None:
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    service.runner.run(service.client.jetstream().publish(subjects.intake(principal, name), data))
+
+
+def read_stream(service: Service, stream: str, subject: str, count: int) -> list:
+    """The first `count` messages of a stream, waiting for each up to a deadline."""
+    async def read():
+        subscription = await service.client.jetstream().subscribe(
+            subject, stream=stream, ordered_consumer=True)
+        try:
+            return [await subscription.next_msg(timeout=15) for _ in range(count)]
+        finally:
+            await subscription.unsubscribe()
+    return service.runner.run(read())
+
+
+def outcomes(service: Service, count: int, principal: str = STATION) -> list[dict]:
+    messages = read_stream(service, feed_stream(principal), subjects.feed_outcome(principal),
+                           count)
+    return [orjson.loads(m.data) for m in messages]
+
+
+def test_a_command_dropped_in_the_intake_is_processed_and_answered_on_the_feed(service):
+    command = registration()
+    drop(service, "enterprise.register", command)
+    [outcome] = outcomes(service, 1)
+    assert outcome["ok"] and outcome["command_id"] == command["command_id"]
+    assert service.log_length() == 1
+
+
+def test_a_poison_message_is_dead_lettered_and_does_not_block_the_next(service):
+    drop(service, "enterprise.register", b"{this is not json")
+    good = registration()
+    drop(service, "enterprise.register", good)
+
+    rejected, accepted = outcomes(service, 2)
+    assert rejected["error"]["code"] == "command.malformed_json"
+    assert accepted["ok"] and accepted["command_id"] == good["command_id"]
+    [letter] = read_stream(service, subjects.DEAD_LETTER_STREAM, f"{subjects.DEAD_LETTERS}.>", 1)
+    assert letter.data == b"{this is not json"
+    assert "not valid JSON" in letter.headers["Onestop-Reason"]
+    assert letter.headers["Onestop-Original-Subject"] == subjects.intake(
+        STATION, "enterprise.register")
+
+
+def test_a_command_sent_twice_through_the_intake_is_applied_once(service):
+    command = registration()
+    drop(service, "enterprise.register", command)
+    drop(service, "enterprise.register", command)
+    first, second = outcomes(service, 2)
+    assert first == second
+    assert service.log_length() == 1
+
+
+def test_a_message_that_keeps_failing_through_our_fault_is_retried_then_dead_lettered(
+        service, monkeypatch):
+    monkeypatch.setattr(intake, "BACKOFF_SECONDS", (0.01,))
+    broken = {"calls": 0}
+
+    async def failing(principal, name, body):
+        broken["calls"] += 1
+        raise intake.Unexpected("the store is on fire")
+
+    monkeypatch.setattr(service.bus.services.dispatcher, "dispatch", failing)
+    drop(service, "enterprise.register", registration())
+
+    [outcome] = outcomes(service, 1)
+    assert outcome["error"]["code"] == "internal.error"
+    assert broken["calls"] == intake.MAX_DELIVER
+    [letter] = read_stream(service, subjects.DEAD_LETTER_STREAM, f"{subjects.DEAD_LETTERS}.>", 1)
+    assert "on fire" in letter.headers["Onestop-Reason"]
+    assert service.log_length() == 0
