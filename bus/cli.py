@@ -6,10 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bus.commands import up
+from bus.commands import bench, deadletters, up
 
 COMMANDS = {
     "up": up,
+    "deadletters": deadletters,
+    "bench": bench,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus import intake, subjects
+from bus.deadletters import list_dead_letters, redrive
 from bus.identity import feed_stream
 from tests.bus_support import Service
 from tests.domain.support import credit_code
@@ -106,3 +107,12 @@ def test_a_message_that_keeps_failing_through_our_fault_is_retried_then_dead_let
     [letter] = read_stream(service, subjects.DEAD_LETTER_STREAM, f"{subjects.DEAD_LETTERS}.>", 1)
     assert "on fire" in letter.headers["Onestop-Reason"]
     assert service.log_length() == 0
+
+    # The fault is mended; the operator sends the dead letter again and it goes through.
+    monkeypatch.undo()
+    [dead] = service.runner.run(list_dead_letters(service.client))
+    service.runner.run(redrive(service.client, dead.sequence))
+    retried = outcomes(service, 2)[1]
+    assert retried["ok"]
+    assert service.log_length() == 1
+    assert service.runner.run(list_dead_letters(service.client)) == []
