@@ -189,3 +189,18 @@ def test_up_with_an_unreachable_nats_url_fails_fast_with_exit_code_2(
     assert len(errors) == 1
     assert errors[0].startswith(f"onestop: cannot connect to NATS at {nowhere} (")
     assert "Connect call failed" in errors[0]
+
+
+def test_up_says_so_when_its_server_died_before_it_could_drain(tmp_path, onestop_processes):
+    onestop = start_onestop(tmp_path, "--port", str(free_port()))
+    onestop_processes.append(onestop)
+    onestop.wait_for_line("NATS:")
+
+    # The server dies under it, as in a crash; then the operator stops onestop.
+    [server_pid] = running_with_argument(onestop.server_config)
+    os.kill(server_pid, signal.SIGKILL)
+
+    assert stop(onestop, "SIGTERM") == 1
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert "onestop: stopped, but the NATS connection was lost before it could drain" in stderr
+    assert "Traceback" not in stderr
