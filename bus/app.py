@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
+from bus.feeds import feed_router
 from bus.health import system_router
 from bus.intake import intake_router
 from bus.routes import command_router
@@ -40,6 +41,7 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     broker.include_router(system_router(service_version()))
     broker.include_router(command_router(services))
     broker.include_router(intake_router(services))
+    broker.include_router(feed_router(services))
     app = FastStream(
         broker,
         # Ready before the first command arrives; closed only after the broker stopped taking

@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from adapters.outcomes import CommandOutcomes
 from bus.dispatch import Dispatcher
+from bus.feeds import FeedPublisher, ensure_feed_consumer
 from bus.streams import ensure_bus_streams
 from domain.application import OneStop
 
@@ -21,6 +22,7 @@ class Services:
     nats_url: str
     stream: str = DEFAULT_STREAM
     dispatcher: Dispatcher | None = field(default=None, init=False)
+    feeds: FeedPublisher | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
 
@@ -39,6 +41,9 @@ class Services:
         outcomes = await CommandOutcomes.open(self.connection, bucket=f"{self.stream}_COMMANDS")
         await ensure_bus_streams(self.connection.jetstream(), self.principals())
         self.dispatcher = Dispatcher(self._app, outcomes)
+        await ensure_feed_consumer(self.connection, self.stream)
+        self.feeds = FeedPublisher(self.connection, self.stream)
+        await self.feeds.start()
 
     def principals(self) -> list[str]:
         """Everyone who may send commands, and so has a feed for their outcomes."""

@@ -1,0 +1,123 @@
+"""Department feeds: the CloudEvents of the cases each department is involved in.
+
+A durable consumer follows the event log one message at a time (so each feed keeps the log's
+order) and republishes every case event, headers and body as stored, to the feed stream of
+each department involved. A department that becomes involved first receives the case's
+earlier events, so its system can build the whole case from its feed alone. Feed messages keep
+the event's id as `Nats-Msg-Id`: a redelivery after a crash is not published twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsRouter, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client
+from nats.js.api import AckPolicy as ConsumerAck
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from adapters.jetstream.log import Stored, StreamLog
+from bus import subjects
+from projections.involvement import Involvement
+
+if TYPE_CHECKING:
+    from bus.services import Services
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "onestop-feeds"
+TOPIC = "Onestop-Topic"
+# Headers that belong to the log's own write, not to the event.
+NOT_COPIED = {"Nats-Expected-Last-Subject-Sequence", "Nats-Batch-Id", "Nats-Batch-Sequence",
+              "Nats-Batch-Commit", "Nats-Stream", "Nats-Sequence", "Nats-Subject",
+              "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence"}
+
+
+async def ensure_feed_consumer(connection: Client, event_stream: str) -> None:
+    js = connection.jetstream()
+    try:
+        await js.consumer_info(event_stream, CONSUMER)
+    except NotFoundError:
+        await js.add_consumer(event_stream, ConsumerConfig(
+            durable_name=CONSUMER, ack_policy=ConsumerAck.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL, filter_subject=f"{event_stream}.events.>",
+            # One at a time: a feed must not see a case's events out of order.
+            max_ack_pending=1, ack_wait=60,
+        ))
+
+
+class FeedPublisher:
+    def __init__(self, connection: Client, event_stream: str) -> None:
+        self.connection = connection
+        self.event_stream = event_stream
+        self.log = StreamLog(connection, event_stream, request_timeout=10)
+        self.cases: dict[str, Involvement] = {}
+
+    async def start(self) -> None:
+        await self.log.start()
+
+    async def publish(self, event: Stored) -> None:
+        topic = event.headers.get(TOPIC, "")
+        if not topic.startswith("case."):
+            return
+        case_id = event.subject.rsplit(".", 1)[1]
+        involvement = self.cases.get(case_id)
+        if involvement is None:  # first sight since start-up: catch up from the case's history
+            involvement = await self._rebuild(case_id, before=event.sequence)
+        try:
+            delivery = involvement.apply(topic, orjson.loads(event.body))
+            for newcomer in sorted(delivery.newcomers):
+                async for earlier in self._history(case_id, before=event.sequence):
+                    await self._send(newcomer, case_id, earlier)
+            for department in sorted(delivery.recipients):
+                await self._send(department, case_id, event)
+        except Exception:
+            self.cases.pop(case_id, None)  # rebuilt from the log when redelivered
+            raise
+        self.cases[case_id] = involvement
+
+    async def _rebuild(self, case_id: str, before: int) -> Involvement:
+        involvement = Involvement()
+        async for earlier in self._history(case_id, before):
+            involvement.apply(earlier.headers.get(TOPIC, ""), orjson.loads(earlier.body))
+        return involvement
+
+    def _history(self, case_id: str, before: int):
+        return self.log.read(f"{self.event_stream}.events.{case_id}", 1, stop=before - 1)
+
+    async def _send(self, department: str, case_id: str, event: Stored) -> None:
+        headers = {k: v for k, v in event.headers.items() if k not in NOT_COPIED}
+        headers["Onestop-Log-Sequence"] = str(event.sequence)
+        await self.connection.jetstream().publish(
+            subjects.feed_case(department, case_id), event.body, headers=headers)
+
+
+def feed_router(services: Services) -> NatsRouter:
+    router = NatsRouter()
+
+    @router.subscriber(
+        f"{services.stream}.events.>",
+        stream=JStream(services.stream, declare=False),
+        durable=CONSUMER,
+        pull_sub=PullSub(batch_size=1, timeout=1.0),
+        ack_policy=AckPolicy.MANUAL,
+        include_in_schema=False,
+    )
+    async def on_logged_event(message: NatsMessage) -> None:
+        raw = message.raw_message
+        assert services.feeds is not None
+        event = Stored(raw.subject, raw.metadata.sequence.stream, raw.headers or {}, raw.data)
+        try:
+            await services.feeds.publish(event)
+        except Exception:
+            log.exception("feeds: event %s not published yet; it will come again", event.sequence)
+            await message.nack(delay=2.0)
+            return
+        await message.ack()
+
+    return router
