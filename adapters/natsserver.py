@@ -257,7 +257,7 @@ async def _quiet(_error: Exception) -> None:
 
 async def _jetstream_answers(url: str) -> None:
     connection = await nats.connect(
-        url, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=0, error_cb=_quiet
+        url, connect_timeout=1, allow_reconnect=False, max_reconnect_attempts=1, error_cb=_quiet
     )
     try:
         await connection.jetstream().account_info()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import nats
 import orjson
@@ -11,12 +12,30 @@ from bus import subjects
 from bus.app import build_bus
 
 
+class LoopThread:
+    """An event loop running on its own thread, as a real service's loop runs all the time:
+    its subscribers answer while the test waits elsewhere."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
 class Service:
     """The bus application on its own stream, started and stopped like `onestop up` does."""
 
     def __init__(self, nats_url: str, stream: str) -> None:
         self.nats_url, self.stream = nats_url, stream
-        self.runner = asyncio.Runner()
+        self.runner = LoopThread()
         self.client = self.runner.run(nats.connect(nats_url))
         self.bus = None
         self.start()
