@@ -8,6 +8,7 @@ import argparse
 HELP = "measure throughput and latency beside a reference measured in the same run"
 BENCHMARKS = {
     "store": "adapters.bench.store",
+    "bus": "bus.bench_commands",
 }
 
 

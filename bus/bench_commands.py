@@ -1,0 +1,223 @@
+"""`onestop bench bus`: commands end to end over NATS request/reply, beside raw JetStream
+publishes with the same number in flight, measured in one run against one server.
+
+The bus application runs in this process on its own event loop thread, as `onestop up` runs
+it, while the clients send from the benchmark's loop: the two sides compete for the CPU just
+as a service and its department systems on one machine would. Every reply is checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from uuid import uuid4
+
+import nats
+import orjson
+from nats.aio.client import Client
+
+from adapters.bench.store import nats_server, stored_events
+from adapters.jetstream import cloudevents as ce
+from bus import subjects
+from bus.app import build_bus
+from domain.credit_code import ALPHABET, check_character
+
+PRINCIPAL = "portal"
+CONNECTIONS = 4  # client connections the clients share, as a few department systems would
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    latencies: list[float]  # seconds, one per successful operation
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile_ms(self, p: int) -> float:
+        if len(self.latencies) < 2:
+            return float("nan")
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
+
+
+async def measure(name: str, total: int, clients: int,
+                  operation: Callable[[int], Awaitable[str | None]]) -> Result:
+    """`clients` tasks share `total` operations; an operation returns None or what failed."""
+    work = iter(range(total))
+    latencies: list[float] = []
+    failures: list[str] = []
+
+    async def client() -> None:
+        for number in work:
+            started = time.perf_counter()
+            try:
+                failure = await operation(number)
+            except Exception as error:  # a timeout is a failure to count, not a crash
+                failure = f"{type(error).__name__}: {error}"
+            if failure is None:
+                latencies.append(time.perf_counter() - started)
+            else:
+                failures.append(failure)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return Result(name, time.perf_counter() - started, latencies, failures)
+
+
+# The reference: raw nats-py, a message of an event's size with the log's CloudEvents headers.
+
+async def raw_publishes(connection: Client, total: int, clients: int) -> Result:
+    js = connection.jetstream()
+    stream = f"BENCH_RAW_{uuid4().hex[:6]}"
+    await js.add_stream(name=stream, subjects=[f"{stream}.>"])
+    source = f"/onestop/{stream}"
+
+    async def publish(_number: int) -> None:
+        [event] = stored_events(1)
+        message_id = ce.event_id(event)
+        headers = ce.event_headers(event, source=source, message_id=message_id)
+        headers[ce.EXPECTED_LAST_SUBJECT_SEQUENCE] = "0"  # a new aggregate, as a registration
+        await js.publish(f"{stream}.events.{event.originator_id}", event.state, headers=headers)
+
+    await measure("warm-up", 100, clients, publish)
+    return await measure(f"raw nats-py js.publish ({clients} in flight)", total, clients,
+                         publish)
+
+
+# The end-to-end workloads: a new enterprise each, then a case for one of them each.
+
+def fresh_credit_code(rng: random.Random) -> str:
+    body = "91500118" + "".join(rng.choice(ALPHABET) for _ in range(9))
+    return body + check_character(body)
+
+
+def registration(rng: random.Random) -> dict:
+    return {"command_id": uuid4().hex, "person": "厂长", "credit_code": fresh_credit_code(rng),
+            "name": "永川页岩砖厂", "scale": "small_micro", "industry": "building_bricks",
+            "town": "laisu"}
+
+
+def submission(enterprise_id: str) -> dict:
+    return {"command_id": uuid4().hex, "person": "厂长", "enterprise_id": enterprise_id,
+            "service_type": "quality_management", "description": "页岩砖强度不足，需要质量诊断",
+            "channel": "online_platform"}
+
+
+class Commands:
+    """Sends commands by request/reply over a few connections, round robin."""
+
+    def __init__(self, connections: list[Client], timeout: float = 30.0) -> None:
+        self._connections = itertools.cycle(connections)
+        self.timeout = timeout
+
+    async def send(self, name: str, body: dict) -> dict:
+        reply = await next(self._connections).request(
+            subjects.command(PRINCIPAL, name), orjson.dumps(body), timeout=self.timeout)
+        return orjson.loads(reply.data)
+
+
+async def command_workload(commands: Commands, name: str, total: int, clients: int,
+                           make: Callable[[int], dict], ids: list[str] | None = None) -> Result:
+    async def send(number: int) -> str | None:
+        reply = await commands.send(name, make(number))
+        if not reply.get("ok"):
+            return orjson.dumps(reply.get("error")).decode()
+        if ids is not None:
+            ids.append(reply["id"])
+        return None
+
+    return await measure(f"{name} end to end ({clients} clients)", total, clients, send)
+
+
+async def run_all(nats_url: str, total: int, clients: int) -> list[Result]:
+    connections = [await nats.connect(nats_url, name=f"bench-client-{n}")
+                   for n in range(CONNECTIONS)]
+    try:
+        raw = await raw_publishes(connections[0], total, clients)
+        commands = Commands(connections)
+        rng = random.Random()
+        await command_workload(commands, "enterprise.register", 100, clients,
+                               lambda _: registration(rng))  # warm-up
+        enterprises: list[str] = []
+        register = await command_workload(commands, "enterprise.register", total, clients,
+                                          lambda _: registration(rng), enterprises)
+        if not enterprises:
+            return [raw, register]
+        submit = await command_workload(
+            commands, "case.submit", total, clients,
+            lambda number: submission(enterprises[number % len(enterprises)]))
+        return [raw, register, submit]
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
+class ServiceThread:
+    """The bus application on an event loop of its own thread, started and stopped there."""
+
+    def __init__(self, nats_url: str, stream: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="bench-service",
+                                       daemon=True)
+        self.bus = build_bus(nats_url, stream=stream)
+
+    def _run(self, coroutine: Awaitable[object]) -> object:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
+
+    def __enter__(self) -> ServiceThread:
+        self.thread.start()
+        self._run(self.bus.app.start())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            self._run(self.bus.app.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+
+
+def print_table(results: list[Result], reference: Result) -> None:
+    print(f"\n{'workload':52} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs raw':>7} "
+          f"{'failed':>7}")
+    for row in results:
+        print(f"{row.name:52} {row.rate:8,.0f} {row.percentile_ms(50):8.2f} "
+              f"{row.percentile_ms(99):8.2f} {row.rate / reference.rate:7.0%} "
+              f"{len(row.failures):7}")
+    for row in results:
+        for failure in sorted(set(row.failures))[:10]:
+            print(f"  {row.name}: {row.failures.count(failure)} x {failure}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="onestop bench bus", description=__doc__)
+    parser.add_argument("--commands", type=int, default=3000, help="commands per workload")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    args = parser.parse_args(argv)
+    url = os.environ.get("NATS_URL")
+    with nats_server(url) as nats_url, \
+            ServiceThread(nats_url, f"BENCH_BUS_{uuid4().hex[:6].upper()}"):
+        print(f"nats-server: {nats_url}{'' if url else ' (embedded, sync_interval: always)'}; "
+              f"{args.clients} clients on {CONNECTIONS} connections; bus service in-process; "
+              f"{os.cpu_count()} CPUs")
+        results = asyncio.run(run_all(nats_url, args.commands, args.clients))
+    print_table(results, results[0])
+    print(f"\nreproduce: {'NATS_URL=' + url + ' ' if url else ''}onestop bench bus "
+          f"--commands {args.commands} --clients {args.clients}")
+    return 1 if any(row.failures for row in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
