@@ -153,7 +153,12 @@ class EmbeddedNatsServer:
                 "(another nats-server or onestop?). Stop it, choose another port with "
                 "--port or ONESTOP_NATS_PORT, or point NATS_URL at the running server."
             )
-        self.config.config_path.write_text(render_config(self.config))
+        # The configuration may hold the principals' passwords: readable by its owner only.
+        descriptor = os.open(self.config.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                             0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(render_config(self.config))
+        os.chmod(self.config.config_path, 0o600)
         log = open(self.config.log_path, "ab")
         try:
             self.process = subprocess.Popen(

@@ -6,12 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bus.commands import bench, deadletters, up
+from bus.commands import asyncapi, bench, creds, deadletters, up
 
 COMMANDS = {
     "up": up,
+    "creds": creds,
     "deadletters": deadletters,
     "bench": bench,
+    "asyncapi": asyncapi,
 }
 
 

@@ -22,6 +22,7 @@ import pytest
 
 from adapters.natsserver import free_port, port_is_free
 from bus import subjects
+from bus.security import OPERATOR, credential_store
 from tests.processes import running_with_argument, wait_until
 
 START_TIMEOUT = 60
@@ -90,7 +91,7 @@ def onestop_processes():
 
 
 async def ask_health_and_jetstream(url: str) -> tuple[dict, int]:
-    connection = await nats.connect(url)
+    connection = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=1)
     try:
         reply = await connection.request(subjects.HEALTH, b"", timeout=5)
         account = await connection.jetstream().account_info()
@@ -100,7 +101,7 @@ async def ask_health_and_jetstream(url: str) -> tuple[dict, int]:
 
 
 async def stream_exists(url: str, stream: str) -> bool:
-    connection = await nats.connect(url)
+    connection = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=1)
     try:
         await connection.jetstream().stream_info(stream)
         return True
@@ -129,8 +130,11 @@ def test_up_serves_the_bus_on_an_embedded_server_and_stops_cleanly(
     url = onestop.wait_for_line("NATS:")
     assert url == f"nats://127.0.0.1:{port}"
     assert onestop.wait_for_line("Data:").startswith(str(onestop.data_dir))
-    # The health responder and JetStream both answer on that URL.
-    health, _max_streams = asyncio.run(ask_health_and_jetstream(url))
+    # The server admits only principals with credentials; the operator's answer on that URL.
+    with pytest.raises(nats.errors.Error):
+        asyncio.run(ask_health_and_jetstream(url))
+    operator_url = credential_store(onestop.data_dir).url_for(OPERATOR, url)
+    health, _max_streams = asyncio.run(ask_health_and_jetstream(operator_url))
     assert health == {"status": "ok", "service": "onestop", "version": version("onestop")}
     server_pids = running_with_argument(onestop.server_config)
     assert len(server_pids) == 1

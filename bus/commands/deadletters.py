@@ -9,12 +9,15 @@ import os
 import nats
 
 from bus.deadletters import list_dead_letters, redrive
+from bus.security import OPERATOR, credential_store
 from bus.settings import UpSettings, redacted
 
 HELP = "list the intake's dead letters, or send them to the intake again"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="the data directory of `onestop up` "
+                        "(default: ONESTOP_DATA_DIR or ./var)")
     actions = parser.add_subparsers(dest="action", required=True)
     show = actions.add_parser("list", help="show dead letters with their reasons")
     show.add_argument("--limit", type=int, default=100)
@@ -24,10 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--all", action="store_true")
 
 
-def server_url() -> str:
-    """NATS_URL, or the embedded server `onestop up` runs by default."""
-    settings = UpSettings.read(os.environ)
-    return settings.nats_url or settings.server_config().url
+def server_url(data_dir: str | None) -> str:
+    """NATS_URL, or the embedded server of `onestop up`, as the operator."""
+    settings = UpSettings.read(os.environ, data_dir=data_dir)
+    if settings.nats_url:
+        return settings.nats_url
+    return credential_store(settings.data_dir).url_for(OPERATOR, settings.server_config().url)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    url = server_url()
+    url = server_url(args.data_dir)
     try:
         connection = await nats.connect(url, allow_reconnect=False, connect_timeout=5)
     except Exception as error:

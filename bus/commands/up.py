@@ -14,7 +14,9 @@ import nats.errors
 
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
 from bus.app import build_bus
+from bus.security import SERVICE, credential_store, secured
 from bus.settings import SettingsError, UpSettings, redacted
+from domain.reference import ReferenceDataError, load_reference
 
 HELP = "run the backend until Ctrl-C or SIGTERM"
 EXIT_CANNOT_START = 2
@@ -45,17 +47,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = UpSettings.read(os.environ, data_dir=args.data_dir, port=args.port)
         if settings.embedded:
-            server = EmbeddedNatsServer(settings.server_config()).start()
-            url = server.url
+            # Every principal is a NATS user whose permissions the server enforces; the
+            # service itself connects as the `service` principal.
+            reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
+            config = secured(settings.server_config(), reference, settings.event_stream)
+            server = EmbeddedNatsServer(config).start()
+            public_url = server.url
+            url = credential_store(settings.data_dir).url_for(SERVICE, server.url)
             where = (f"{settings.data_dir} (embedded nats-server, "
-                     f"sync_interval {settings.sync_interval})")
+                     f"sync_interval {settings.sync_interval}); credentials of every principal "
+                     f"in {credential_store(settings.data_dir).directory} "
+                     "(`onestop creds <principal>`)")
         else:
-            url = settings.nats_url
+            url = public_url = settings.nats_url
             where = f"kept by the NATS server at {redacted(url)}; onestop started no server"
         asyncio.run(_check_jetstream(url))
         asyncio.run(_serve(url, settings.event_stream,
-                           announce=lambda: _announce(redacted(url), where)))
-    except (SettingsError, EmbeddedServerError, CannotConnect) as error:
+                           announce=lambda: _announce(redacted(public_url), where)))
+    except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError) as error:
         return _fail(str(error), EXIT_CANNOT_START)
     except LostConnection as error:
         return _fail(str(error), EXIT_UNCLEAN_STOP)

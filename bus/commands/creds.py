@@ -1,0 +1,64 @@
+"""`onestop creds <principal>`: what a department's integrator needs to connect, as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from bus import subjects
+from bus.identity import feed_stream, inbox_prefix
+from bus.security import credential_store, district_principals
+from bus.settings import SettingsError, UpSettings
+from domain.reference import ReferenceDataError, load_reference
+
+HELP = "print or write the NATS credentials of a principal (a department, station, ...)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("principal", help="e.g. samr, jxw, post_laisu, portal, auditor")
+    parser.add_argument("--data-dir", help="the data directory of `onestop up` "
+                        "(default: ONESTOP_DATA_DIR or ./var)")
+    parser.add_argument("--port", type=int, help="the embedded server's port "
+                        "(default: ONESTOP_NATS_PORT or 4244)")
+    parser.add_argument("--write", metavar="FILE",
+                        help="write to FILE (readable by its owner only) instead of printing")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = UpSettings.read(os.environ, data_dir=args.data_dir, port=args.port)
+        reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
+    except (SettingsError, ReferenceDataError) as error:
+        print(f"onestop: {error}", file=sys.stderr)
+        return 2
+    principals = {principal.id: principal for principal in district_principals(reference)}
+    principal = principals.get(args.principal)
+    if principal is None:
+        print(f"onestop: {args.principal!r} is not a principal; choose one of: "
+              f"{', '.join(sorted(principals))}", file=sys.stderr)
+        return 2
+    store = credential_store(settings.data_dir)
+    server = settings.nats_url or settings.server_config().url
+    document = {
+        "principal": principal.id,
+        "kind": principal.kind,
+        "user": principal.id,
+        "password": store.password(principal.id),
+        "url": store.url_for(principal.id, server),
+        # Replies come only on this prefix: set it as the client's inbox prefix.
+        "inbox_prefix": inbox_prefix(principal.id),
+        "commands": subjects.command(principal.id, "<command>"),
+        "intake": subjects.intake(principal.id, "<command>"),
+        "feed": {"stream": feed_stream(principal.id), "subjects": subjects.all_feed(principal.id)},
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if args.write:
+        descriptor = os.open(args.write, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        print(f"wrote the credentials of {principal.id} to {args.write}")
+    else:
+        sys.stdout.write(text)
+    return 0
