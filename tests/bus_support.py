@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import nats
 import orjson
 
+from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus import subjects
 from bus.app import build_bus
 
@@ -60,3 +64,17 @@ class Service:
         self.stop()
         self.runner.run(self.client.close())
         self.runner.close()
+
+
+
+@contextmanager
+def service_on_its_own_server(data_dir: Path) -> Iterator[Service]:
+    """For tests of the bus's fixed subjects (intake, feeds), which another test's service on a
+    shared server would also consume."""
+    config = EmbeddedServerConfig(data_dir=data_dir, port=free_port(), server_name="bus")
+    with EmbeddedNatsServer(config) as server:
+        running = Service(server.url, "ONESTOP")
+        try:
+            yield running
+        finally:
+            running.close()

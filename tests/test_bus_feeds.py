@@ -6,21 +6,17 @@ from uuid import uuid4
 
 import pytest
 
-from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus import subjects
 from bus.identity import feed_stream
-from tests.bus_support import Service
+from tests.bus_support import Service, service_on_its_own_server
 from tests.domain.support import credit_code
 from tests.test_bus_intake import read_stream
 
 
 @pytest.fixture
 def service(tmp_path):
-    config = EmbeddedServerConfig(data_dir=tmp_path, port=free_port(), server_name="feeds")
-    with EmbeddedNatsServer(config) as server:
-        running = Service(server.url, "ONESTOP")
+    with service_on_its_own_server(tmp_path) as running:
         yield running
-        running.close()
 
 
 def send(service: Service, principal: str, command: str, **fields) -> dict:

@@ -9,11 +9,10 @@ import nats
 import orjson
 import pytest
 
-from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus import intake, subjects
 from bus.deadletters import list_dead_letters, redrive
 from bus.identity import feed_stream
-from tests.bus_support import Service
+from tests.bus_support import Service, service_on_its_own_server
 from tests.domain.support import credit_code
 
 STATION = "post_laisu"
@@ -21,11 +20,8 @@ STATION = "post_laisu"
 
 @pytest.fixture
 def service(tmp_path):
-    config = EmbeddedServerConfig(data_dir=tmp_path, port=free_port(), server_name="intake")
-    with EmbeddedNatsServer(config) as server:
-        running = Service(server.url, "ONESTOP")
+    with service_on_its_own_server(tmp_path) as running:
         yield running
-        running.close()
 
 
 def registration(**overrides) -> dict:
