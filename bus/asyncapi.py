@@ -13,12 +13,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from adapters.jetstream.cloudevents import MSG_ID, SPEC_VERSION, TOPIC, VERSION, cloudevent_type
+from adapters.jetstream.cloudevents import (
+    MSG_ID,
+    SPEC_VERSION,
+    TOPIC,
+    TYPE_PREFIX,
+    VERSION,
+    cloudevent_type,
+)
+from adapters.jetstream.subjects import StreamSubjects
 from adapters.natsserver import DEFAULT_HOST, DEFAULT_PORT
 from bus import messages, subjects
 from bus.app import SERVICE_NAME, service_version
 from bus.health import HealthReport
-from bus.identity import inbox_prefix
+from bus.identity import feed_stream, inbox_prefix
 from bus.operations import OPERATIONS
 from bus.services import DEFAULT_STREAM
 from domain.base import DomainEvent
@@ -26,7 +34,8 @@ from domain.mapping import ORIGINATOR_FIELDS
 from domain.reference import load_reference
 
 SCHEMAS = "#/components/schemas/"
-P, D, C = "{principal}", "{department}", "{case_id}"
+# Channel addresses are the real subjects with AsyncAPI parameters in place of the tokens.
+PRINCIPAL, DEPARTMENT, CASE_ID = "{principal}", "{department}", "{case_id}"
 # The feed publisher forwards exactly the events whose topic has this prefix (bus/feeds.py).
 CASE_TOPIC_PREFIX = "case."
 
@@ -47,7 +56,8 @@ deliveries then arrive there and no one can read another's answers.
 **Commands** are answered by request/reply with `Done` or `Refused`. Every command carries a \
 `command_id`: repeating it returns the first outcome and writes nothing new. Systems that \
 cannot wait use the durable **intake**; the outcome arrives later on their feed \
-`{subjects.feed_outcome(P)}`. **Feeds** are JetStream streams (`FEED_<PRINCIPAL>`) that a \
+`{subjects.feed_outcome(PRINCIPAL)}`. **Feeds** are JetStream streams \
+(`{feed_stream('<principal>')}`) that a \
 system reads with its own durable consumer; a department's feed carries the CloudEvents of \
 the cases it is involved in, in log order."""
 
@@ -58,10 +68,9 @@ class Schemas:
     def __init__(self) -> None:
         self.by_name: dict[str, dict] = {}
 
-    def of_model(self, model: type[BaseModel], mode: str = "validation",
-                 name: str | None = None) -> dict:
+    def of_model(self, model: type[BaseModel], mode: str = "validation") -> dict:
         schema = model.model_json_schema(mode=mode, ref_template=SCHEMAS + "{model}")
-        return self.add(name or model.__name__, schema)
+        return self.add(model.__name__, schema)
 
     def add(self, name: str, schema: dict) -> dict:
         for nested_name, nested in schema.pop("$defs", {}).items():
@@ -116,7 +125,8 @@ def event_headers_schema() -> dict:
                         format="uuid"),
         "ce-source": string("Percent-encoded; the log, `/onestop/<stream>` by default.",
                             examples=[f"/onestop/{DEFAULT_STREAM}"]),
-        "ce-type": string("`<prefix>.<public name>.v<class version>`; exact per message."),
+        "ce-type": string(f"`{TYPE_PREFIX}.<public name>.v<class version>`; exact per "
+                          "message."),
         "ce-subject": string("The aggregate's id (on a department feed, the case id).",
                              format="uuid"),
         "ce-time": string("When the event happened.", format="date-time"),
@@ -229,7 +239,8 @@ def add_replies(doc: Document) -> None:
     doc.message("Done", done, "The command was applied (or had been: `replayed`).")
     doc.message("Refused", refused, "The command was refused; nothing was written.")
     doc.message("HealthReport", report, "The service answers, with its version.")
-    doc.channel("inbox", f"{inbox_prefix(P)}.{{reply}}", ["Done", "Refused", "HealthReport"],
+    doc.channel("inbox", f"{inbox_prefix(PRINCIPAL)}.{{reply}}",
+                ["Done", "Refused", "HealthReport"],
                 "Replies to a principal's requests, on its own inbox prefix.")
 
 
@@ -240,13 +251,13 @@ def add_commands(doc: Document) -> None:
         # One schema may serve several commands (ReleaseBooking): its message names them all.
         users = [other for other, op in OPERATIONS.items() if op.schema is schema]
         doc.message(schema.__name__, payload, "The command " + ", ".join(users) + ".")
-        doc.channel(f"cmd.{name}", subjects.command(P, name), [schema.__name__],
+        doc.channel(f"cmd.{name}", subjects.command(PRINCIPAL, name), [schema.__name__],
                     f"{operation.summary} Request/reply: answered with Done or Refused.")
         doc.operation(f"send.cmd.{name}", "send", f"cmd.{name}", operation.summary,
                       reply=("inbox", ["Done", "Refused"]))
-        doc.channel(f"intake.{name}", subjects.intake(P, name), [schema.__name__],
+        doc.channel(f"intake.{name}", subjects.intake(PRINCIPAL, name), [schema.__name__],
                     f"{operation.summary} Durable intake: the outcome comes later on the "
-                    f"principal's feed ({subjects.feed_outcome(P)}).")
+                    f"principal's feed ({subjects.feed_outcome(PRINCIPAL)}).")
         doc.operation(f"send.intake.{name}", "send", f"intake.{name}",
                       f"{operation.summary} (durable intake)")
 
@@ -257,11 +268,11 @@ def add_feeds(doc: Document) -> None:
         "Onestop-Intake-Sequence": string("The command's sequence in the intake stream.",
                                           **NUMBER)})
     for reply in ("Done", "Refused"):
-        doc.message(f"Outcome{reply}", doc.messages[reply]["payload"],
+        doc.message(f"Outcome{reply}", {"$ref": SCHEMAS + reply},
                     f"The outcome of an intake command: {reply}.", headers=outcome_headers)
-    doc.channel("feed.outcome", subjects.feed_outcome(P), ["OutcomeDone", "OutcomeRefused"],
+    doc.channel("feed.outcome", subjects.feed_outcome(PRINCIPAL), ["OutcomeDone", "OutcomeRefused"],
                 "Outcomes of the principal's intake commands, in the stream "
-                "FEED_<PRINCIPAL>, read with the principal's own durable consumer.")
+                f"{feed_stream('<principal>')}, read with the principal's own durable consumer.")
     doc.operation("receive.feed.outcome", "receive", "feed.outcome",
                   "Read the outcomes of intake commands.")
 
@@ -278,14 +289,16 @@ def add_feeds(doc: Document) -> None:
         all_events.append(name)
         if name.startswith(CASE_TOPIC_PREFIX):
             case_events.append(name)
-    doc.channel("feed.case", subjects.feed_case(D, C), case_events,
+    doc.channel("feed.case", subjects.feed_case(DEPARTMENT, CASE_ID), case_events,
                 "CloudEvents (binary mode: `ce-` headers, the event's JSON as the body) of "
-                "the cases the department is involved in, in the stream FEED_<DEPARTMENT>. "
+                "the cases the department is involved in, in the stream "
+                f"{feed_stream('<department>')}. "
                 "A department that becomes involved first receives the case's earlier "
                 "events.")
     doc.operation("receive.feed.case", "receive", "feed.case",
                   "Follow the cases the department is involved in.")
-    doc.channel("log.events", "{stream}.events.{aggregate_id}", all_events,
+    log_events = StreamSubjects("{stream}", "events").events
+    doc.channel("log.events", f"{log_events}.{{aggregate_id}}", all_events,
                 "The event log itself, as stored: for the lead bureau, auditors and the "
                 "operator, who may read the whole log. Written by the service only.")
     doc.operation("receive.log.events", "receive", "log.events", "Read the whole event log.")
@@ -301,7 +314,7 @@ def add_operator_and_health(doc: Document) -> None:
                                "it may not be JSON at all."},
                 "An intake message that could not be processed.", headers=letter_headers,
                 contentType="application/octet-stream")
-    doc.channel("deadletter", f"{subjects.DEAD_LETTERS}.{P}.{{command}}", ["DeadLetter"],
+    doc.channel("deadletter", f"{subjects.DEAD_LETTERS}.{PRINCIPAL}.{{command}}", ["DeadLetter"],
                 "Intake messages that could not be processed, kept with their reason for "
                 "the operator (`onestop deadletters list | redrive`).")
     doc.operation("receive.deadletter", "receive", "deadletter",
