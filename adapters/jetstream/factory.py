@@ -80,7 +80,7 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
         if purpose != "snapshots":
             return JetStreamAggregateRecorder(self._store("events"))
         snapshots = self._store("snapshots")
-        snapshots.events_companion = self._store("events")
+        snapshots.point_snapshots_into(self._store("events"))
         return JetStreamAggregateRecorder(snapshots)
 
     def application_recorder(self) -> ApplicationRecorder:
