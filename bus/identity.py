@@ -42,7 +42,9 @@ class Principal:
 
     @property
     def has_feed(self) -> bool:
-        return self.kind in ("lead", "department")
+        # Departments follow their cases there; everyone who sends commands reads the
+        # outcomes of its intake there.
+        return self.kind in ("lead", "department", "station", "portal")
 
 
 def _consumer_api(stream: str) -> list[str]:
@@ -74,6 +76,7 @@ def permissions(principal: Principal, event_stream: str) -> dict:
         f"{ROOT}.cmd.{me}.>",
         f"{ROOT}.intake.{me}.>",
         f"{ROOT}.query.{me}.>",
+        f"{ROOT}.sys.health",
         "$JS.API.INFO",
     ]
     if principal.has_feed:

@@ -89,3 +89,20 @@ def test_a_department_reads_its_own_feed_but_not_the_event_log(district):
 
     (own, log), _ = asyncio.run(as_principal(district, "jxw", read))
     assert own == feed_stream("jxw") and log != "read the log"
+
+
+def test_a_station_reads_the_outcomes_of_its_intake_on_its_own_feed(district):
+    async def read(connection):
+        info = await connection.jetstream(timeout=2).stream_info(feed_stream("post_laisu"))
+        return info.config.name
+
+    name, refusals = asyncio.run(as_principal(district, "post_laisu", read))
+    assert name == feed_stream("post_laisu") and refusals == []
+
+
+def test_every_principal_may_ask_whether_the_service_is_up(district):
+    async def ask(connection):
+        reply = await connection.request(subjects.HEALTH, b"", timeout=5)
+        return orjson.loads(reply.data)["status"]
+
+    assert asyncio.run(as_principal(district, "portal", ask))[0] == "ok"
