@@ -51,6 +51,8 @@ def _consumer_api(stream: str) -> list[str]:
     """What a client needs to read one stream with its own consumers, and nothing more."""
     return [
         f"$JS.API.STREAM.INFO.{stream}",
+        # Ephemeral and ordered consumers are created on the bare subject, named ones below it.
+        f"$JS.API.CONSUMER.CREATE.{stream}",
         f"$JS.API.CONSUMER.CREATE.{stream}.>",
         f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
         f"$JS.API.CONSUMER.INFO.{stream}.>",

@@ -6,14 +6,19 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import nats
+import nats.aio.client
 import orjson
 
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus import subjects
 from bus.app import build_bus
+from bus.identity import CredentialStore, inbox_prefix
+from bus.security import OPERATOR, SERVICE, credential_store, secured
+from domain.reference import load_reference
 
 
 class LoopThread:
@@ -26,6 +31,9 @@ class LoopThread:
         self.thread.start()
 
     def run(self, coroutine):
+        if threading.current_thread() is self.thread:
+            coroutine.close()
+            raise RuntimeError("LoopThread.run called from its own loop: it would wait forever")
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
 
     def close(self) -> None:
@@ -34,18 +42,45 @@ class LoopThread:
         self.loop.close()
 
 
-class Service:
-    """The bus application on its own stream, started and stopped like `onestop up` does."""
+@dataclass
+class District:
+    """A permission-enforcing server, as `onestop up` runs it, and every principal's password."""
 
-    def __init__(self, nats_url: str, stream: str) -> None:
-        self.nats_url, self.stream = nats_url, stream
+    server: EmbeddedNatsServer
+    credentials: CredentialStore
+
+    def url(self, principal: str) -> str:
+        return self.credentials.url_for(principal, self.server.url)
+
+
+@contextmanager
+def district_server(data_dir: Path, name: str = "district") -> Iterator[District]:
+    config = secured(EmbeddedServerConfig(data_dir=data_dir, port=free_port(), server_name=name),
+                     load_reference(None), "ONESTOP")
+    with EmbeddedNatsServer(config) as server:
+        yield District(server, credential_store(data_dir))
+
+
+class Service:
+    """The bus application on its own stream, connected as the `service` principal and started
+    and stopped like `onestop up` does; principals talk to it with their own credentials."""
+
+    def __init__(self, district: District, stream: str) -> None:
+        self.district, self.stream = district, stream
         self.runner = LoopThread()
-        self.client = self.runner.run(nats.connect(nats_url))
+        self._clients: dict[str, nats.aio.client.Client] = {}
+        self.client = self.client_for(OPERATOR)
         self.bus = None
         self.start()
 
+    def client_for(self, principal: str) -> nats.aio.client.Client:
+        if principal not in self._clients:
+            self._clients[principal] = self.runner.run(nats.connect(
+                self.district.url(principal), inbox_prefix=inbox_prefix(principal)))
+        return self._clients[principal]
+
     def start(self) -> None:
-        self.bus = build_bus(self.nats_url, stream=self.stream)
+        self.bus = build_bus(self.district.url(SERVICE), stream=self.stream)
         self.runner.run(self.bus.app.start())
 
     def stop(self) -> None:
@@ -53,8 +88,9 @@ class Service:
 
     def request(self, principal: str, name: str, body: dict | bytes) -> dict:
         data = body if isinstance(body, bytes) else orjson.dumps(body)
-        reply = self.runner.run(self.client.request(subjects.command(principal, name), data,
-                                                    timeout=10))
+        client = self.client_for(principal)
+        reply = self.runner.run(client.request(subjects.command(principal, name), data,
+                                               timeout=10))
         return orjson.loads(reply.data)
 
     def log_length(self) -> int:
@@ -62,18 +98,17 @@ class Service:
 
     def close(self) -> None:
         self.stop()
-        self.runner.run(self.client.close())
+        for client in self._clients.values():
+            self.runner.run(client.close())
         self.runner.close()
-
 
 
 @contextmanager
 def service_on_its_own_server(data_dir: Path) -> Iterator[Service]:
     """For tests of the bus's fixed subjects (intake, feeds), which another test's service on a
     shared server would also consume."""
-    config = EmbeddedServerConfig(data_dir=data_dir, port=free_port(), server_name="bus")
-    with EmbeddedNatsServer(config) as server:
-        running = Service(server.url, "ONESTOP")
+    with district_server(data_dir, "bus") as district:
+        running = Service(district, "ONESTOP")
         try:
             yield running
         finally:

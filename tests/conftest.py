@@ -58,3 +58,13 @@ def postgres_dsn() -> str:
             "`.ci/run` starts the local cluster; elsewhere set ONESTOP_TEST_POSTGRES_DSN."
         )
     return POSTGRES_DSN
+
+
+@pytest.fixture(scope="session")
+def district(tmp_path_factory: pytest.TempPathFactory):
+    """A second server for the session, enforcing every principal's permissions as
+    `onestop up` does: the bus is tested the way department systems will meet it."""
+    from tests.bus_support import district_server
+
+    with district_server(tmp_path_factory.mktemp("district")) as secured_district:
+        yield secured_district

@@ -13,8 +13,8 @@ from tests.domain.support import credit_code
 
 
 @pytest.fixture
-def service(nats_url, unique_name):
-    running = Service(nats_url, unique_name())
+def service(district, unique_name):
+    running = Service(district, unique_name())
     yield running
     running.close()
 
@@ -53,5 +53,5 @@ def test_a_retried_command_after_a_service_restart_returns_the_first_outcome(ser
 
 
 def test_the_health_responder_still_answers(service):
-    reply = service.runner.run(service.client.request(subjects.HEALTH, b"", timeout=5))
+    reply = service.runner.run(service.client_for("jxw").request(subjects.HEALTH, b"", timeout=5))
     assert json.loads(reply.data)["status"] == "ok"

@@ -12,8 +12,8 @@ from tests.domain.support import credit_code
 
 
 @pytest.fixture
-def service(nats_url, unique_name):
-    running = Service(nats_url, unique_name())
+def service(district, unique_name):
+    running = Service(district, unique_name())
     yield running
     running.close()
 

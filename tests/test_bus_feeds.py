@@ -27,13 +27,16 @@ def send(service: Service, principal: str, command: str, **fields) -> dict:
 
 
 def feed_types(service: Service, department: str, count: int) -> list[str]:
-    messages = read_stream(service, feed_stream(department), subjects.all_feed(department), count)
+    messages = read_stream(service, feed_stream(department), subjects.all_feed(department), count,
+                           reader=department)
     return [m.headers["ce-type"].split(".")[-2] for m in messages]
 
 
 def feed_size(service: Service, department: str) -> int:
+    client = service.client_for(department)
+
     async def size():
-        info = await service.client.jetstream().stream_info(feed_stream(department))
+        info = await client.jetstream().stream_info(feed_stream(department))
         return info.state.messages
     return service.runner.run(size())
 
@@ -60,6 +63,7 @@ def test_each_department_sees_the_cases_it_is_involved_in(service):
     assert feed_size(service, "jxw") == 3
     # A department with nothing to do with the case sees nothing of it.
     assert feed_size(service, "kjj") == 0
-    [message] = read_stream(service, feed_stream("jtj"), subjects.all_feed("jtj"), 4)[-1:]
+    [message] = read_stream(service, feed_stream("jtj"), subjects.all_feed("jtj"), 4,
+                            reader="jtj")[-1:]
     assert message.headers["ce-subject"] == case
     assert int(message.headers["Onestop-Log-Sequence"]) == last["position"]

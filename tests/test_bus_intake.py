@@ -12,6 +12,7 @@ import pytest
 from bus import intake, subjects
 from bus.deadletters import list_dead_letters, redrive
 from bus.identity import feed_stream
+from bus.security import OPERATOR
 from tests.bus_support import Service, service_on_its_own_server
 from tests.domain.support import credit_code
 
@@ -32,13 +33,18 @@ def registration(**overrides) -> dict:
 
 def drop(service: Service, name: str, body: dict | bytes, principal: str = STATION) -> None:
     data = body if isinstance(body, bytes) else orjson.dumps(body)
-    service.runner.run(service.client.jetstream().publish(subjects.intake(principal, name), data))
+    js = service.client_for(principal).jetstream()
+    service.runner.run(js.publish(subjects.intake(principal, name), data))
 
 
-def read_stream(service: Service, stream: str, subject: str, count: int) -> list:
-    """The first `count` messages of a stream, waiting for each up to a deadline."""
+def read_stream(service: Service, stream: str, subject: str, count: int,
+                reader: str = OPERATOR) -> list:
+    """The first `count` messages of a stream, read as `reader`, waiting for each up to a
+    deadline."""
+    client = service.client_for(reader)  # connects on the service's loop: not from inside it
+
     async def read():
-        subscription = await service.client.jetstream().subscribe(
+        subscription = await client.jetstream().subscribe(
             subject, stream=stream, ordered_consumer=True)
         try:
             return [await subscription.next_msg(timeout=15) for _ in range(count)]
@@ -49,7 +55,7 @@ def read_stream(service: Service, stream: str, subject: str, count: int) -> list
 
 def outcomes(service: Service, count: int, principal: str = STATION) -> list[dict]:
     messages = read_stream(service, feed_stream(principal), subjects.feed_outcome(principal),
-                           count)
+                           count, reader=principal)
     return [orjson.loads(m.data) for m in messages]
 
 

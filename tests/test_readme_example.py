@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_bus_secured import district  # noqa: F401  (the fixture)
+from tests.test_bus_secured import running  # noqa: F401  (the fixture)
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -19,10 +19,9 @@ def example() -> str:
     return re.search(r"```python\n(.*?)```", text[marker:], re.S).group(1)
 
 
-def test_the_readme_example_sends_a_command_and_reads_the_feed(district, tmp_path):  # noqa: F811
-    server, credentials = district
+def test_the_readme_example_sends_a_command_and_reads_the_feed(running, tmp_path):  # noqa: F811
     (tmp_path / "jxw.json").write_text(json.dumps({
-        "url": credentials.url_for("jxw", server.url), "inbox_prefix": "_INBOX.jxw",
+        "url": running.url("jxw"), "inbox_prefix": "_INBOX.jxw",
         "feed": {"stream": "FEED_JXW", "subjects": "onestop.feed.jxw.>"},
     }))
     (tmp_path / "example.py").write_text(example())
