@@ -41,10 +41,17 @@ class Result:
     seconds: float
     latencies: list[float]  # seconds, one per successful operation
     failures: list[str] = field(default_factory=list)
+    # CPU seconds of this process (clients and, end to end, the service) during the workload:
+    # tells a CPU-bound Python side from waiting on the server.
+    cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
+
+    @property
+    def cpu_ms_per_op(self) -> float:
+        return self.cpu_seconds * 1000 / max(len(self.latencies) + len(self.failures), 1)
 
     def percentile_ms(self, p: int) -> float:
         if len(self.latencies) < 2:
@@ -71,9 +78,10 @@ async def measure(name: str, total: int, clients: int,
             else:
                 failures.append(failure)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return Result(name, time.perf_counter() - started, latencies, failures)
+    return Result(name, time.perf_counter() - started, latencies, failures,
+                  time.process_time() - cpu_started)
 
 
 # The reference: raw nats-py, a message of an event's size with the log's CloudEvents headers.
@@ -191,11 +199,11 @@ class ServiceThread:
 
 def print_table(results: list[Result], reference: Result) -> None:
     print(f"\n{'workload':52} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs raw':>7} "
-          f"{'failed':>7}")
+          f"{'failed':>7} {'CPU ms/op':>10}")
     for row in results:
         print(f"{row.name:52} {row.rate:8,.0f} {row.percentile_ms(50):8.2f} "
               f"{row.percentile_ms(99):8.2f} {row.rate / reference.rate:7.0%} "
-              f"{len(row.failures):7}")
+              f"{len(row.failures):7} {row.cpu_ms_per_op:10.2f}")
     for row in results:
         for failure in sorted(set(row.failures))[:10]:
             print(f"  {row.name}: {row.failures.count(failure)} x {failure}")
