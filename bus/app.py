@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -36,7 +37,9 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
               stream: str = DEFAULT_STREAM) -> BusApplication:
     # Streams are never declared through FastStream: a declared JStream overwrites an existing
     # stream's configuration on start-up. The event stream belongs to adapters.jetstream.
-    broker = NatsBroker(nats_url, name=SERVICE_NAME)
+    # One log line per message would flood an operator's terminal and cost CPU on every
+    # command; message handling is logged at DEBUG, errors are still logged as errors.
+    broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG)
     services = Services(nats_url, stream)
     broker.include_router(system_router(service_version()))
     broker.include_router(command_router(services))
