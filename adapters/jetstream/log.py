@@ -177,6 +177,14 @@ class StreamLog:
         )
         return _stored_or_none(reply)
 
+    async def _next(self, queue: asyncio.Queue[Msg]) -> Msg:
+        # Most messages of a page are already here: a timed wait per message (a task and a
+        # timer each) cost more than reading them.
+        try:
+            return queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return await asyncio.wait_for(queue.get(), self.request_timeout)
+
     async def read(self, subject: str, start: int = 1, *, page: int = 500,
                    stop: int | None = None) -> AsyncIterator[Stored]:
         """Messages on `subject` (wildcards allowed) from sequence `start`, in order."""
@@ -191,7 +199,7 @@ class StreamLog:
                 )
                 pending = 0
                 while True:
-                    message = await asyncio.wait_for(queue.get(), self.request_timeout)
+                    message = await self._next(queue)
                     status = (message.headers or {}).get("Status")
                     if status == "204":  # end of this batch
                         pending = int(message.headers.get("Nats-Num-Pending", "0"))
