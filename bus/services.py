@@ -11,6 +11,7 @@ from nats.aio.client import Client
 from adapters.outcomes import CommandOutcomes
 from bus.dispatch import Dispatcher
 from bus.feeds import FeedPublisher, ensure_feed_consumer
+from bus.security import district_principals
 from bus.streams import ensure_bus_streams
 from domain.application import OneStop
 
@@ -46,9 +47,9 @@ class Services:
         await self.feeds.start()
 
     def principals(self) -> list[str]:
-        """Everyone who may send commands, and so has a feed for their outcomes."""
-        reference = self._app.reference
-        return sorted({"portal", *reference.department_codes, *reference.station_codes})
+        """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""
+        return [principal.id for principal in district_principals(self._app.reference)
+                if principal.has_feed]
 
     async def stop(self) -> None:
         if self.connection is not None:
