@@ -3,6 +3,10 @@
 A command sent again with the same id (a retry after a timeout, a redelivery from the intake,
 a restart of the service) is answered from here: exactly the first reply, nothing written.
 The fingerprint of the first payload tells a retry from a different command reusing the id.
+
+The bucket is an ordinary KV bucket (`nats kv get` works on it), but read and written through
+`StreamLog`, as the event log is: a direct get of the key's last message, and a publish that
+the server accepts only if the key has no message yet.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from typing import Any
 import orjson
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
-from nats.js.kv import KeyValue
+from nats.js.errors import BucketNotFoundError
+
+from adapters.jetstream import cloudevents as ce
+from adapters.jetstream.log import Conflict, Outgoing, StreamLog
 
 BUCKET = "ONESTOP_COMMANDS"
 
@@ -26,41 +32,43 @@ class FirstOutcome:
 
 
 class CommandOutcomes:
-    def __init__(self, bucket: KeyValue) -> None:
+    def __init__(self, log: StreamLog, bucket: str) -> None:
+        self._log = log
         self._bucket = bucket
 
     @classmethod
-    async def open(cls, connection: Client, bucket: str = BUCKET,
-                   replicas: int = 1) -> CommandOutcomes:
+    async def open(cls, connection: Client, bucket: str = BUCKET, replicas: int = 1,
+                   request_timeout: float = 5.0) -> CommandOutcomes:
         js = connection.jetstream()
         try:
-            return cls(await js.key_value(bucket))
+            await js.key_value(bucket)
         except BucketNotFoundError:
-            return cls(await js.create_key_value(KeyValueConfig(
+            await js.create_key_value(KeyValueConfig(
                 bucket=bucket, history=1, storage=StorageType.FILE, replicas=replicas,
-                description="first outcome of every onestop command")))
+                direct=True, description="first outcome of every onestop command"))
+        log = StreamLog(connection, f"KV_{bucket}", request_timeout=request_timeout)
+        await log.start()
+        return cls(log, bucket)
 
-    @staticmethod
-    def _key(principal: str, command_id: str) -> str:
-        return f"{principal}.{command_id}"
+    def _subject(self, principal: str, command_id: str) -> str:
+        return f"$KV.{self._bucket}.{principal}.{command_id}"
 
     async def first(self, principal: str, command_id: str) -> FirstOutcome | None:
-        try:
-            entry = await self._bucket.get(self._key(principal, command_id))
-        except KeyNotFoundError:
+        stored = await self._log.last(self._subject(principal, command_id))
+        if stored is None or not stored.body:
             return None
-        if not entry.value:
-            return None
-        stored = orjson.loads(entry.value)
-        return FirstOutcome(stored["fingerprint"], stored["reply"])
+        kept = orjson.loads(stored.body)
+        return FirstOutcome(kept["fingerprint"], kept["reply"])
 
     async def record(self, principal: str, command_id: str, fingerprint: str,
                      reply: dict[str, Any]) -> FirstOutcome:
         """Keeps this outcome unless another was kept first, and returns the one kept."""
         value = orjson.dumps({"fingerprint": fingerprint, "reply": reply})
+        subject = self._subject(principal, command_id)
         try:
-            await self._bucket.create(self._key(principal, command_id), value)
-        except KeyWrongLastSequenceError:
+            await self._log.publish(Outgoing(
+                subject, {ce.EXPECTED_LAST_SUBJECT_SEQUENCE: "0"}, value))
+        except Conflict:
             kept = await self.first(principal, command_id)
             if kept is not None:
                 return kept

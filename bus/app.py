@@ -13,7 +13,6 @@ from faststream.nats import NatsBroker
 from bus.feeds import feed_router
 from bus.health import system_router
 from bus.intake import intake_router
-from bus.routes import command_router
 from bus.services import DEFAULT_STREAM, Services
 
 SERVICE_NAME = "onestop"
@@ -41,8 +40,8 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # command; message handling is logged at DEBUG, errors are still logged as errors.
     broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG)
     services = Services(nats_url, stream)
+    # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version()))
-    broker.include_router(command_router(services))
     broker.include_router(intake_router(services))
     broker.include_router(feed_router(services))
     app = FastStream(

@@ -1,24 +1,26 @@
 """`onestop bench bus`: commands end to end over NATS request/reply, beside raw JetStream
 publishes with the same number in flight, measured in one run against one server.
 
-The bus application runs in this process on its own event loop thread, as `onestop up` runs
-it, while the clients send from the benchmark's loop: the two sides compete for the CPU just
-as a service and its department systems on one machine would. Every reply is checked.
-The service logs every message as it would in production, but to stderr, so that stdout
-holds only the figures.
+The service is `onestop up` itself, in processes of its own (`--services`, one by default)
+pointed at the benchmark's server with NATS_URL, exactly as it is deployed; the clients send
+from this process. Service, clients and nats-server share this machine's CPUs, as a service
+and its department systems on one machine would. Every reply is checked. The CPU columns
+say where the time goes: milliseconds of CPU per operation in this (client) process and,
+summed over them, in the service processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,7 +33,6 @@ from nats.aio.client import Client
 from adapters.bench.store import nats_server, stored_events
 from adapters.jetstream import cloudevents as ce
 from bus import subjects
-from bus.app import build_bus
 from domain.credit_code import ALPHABET, check_character
 
 PRINCIPAL = "portal"
@@ -44,9 +45,10 @@ class Result:
     seconds: float
     latencies: list[float]  # seconds, one per successful operation
     failures: list[str] = field(default_factory=list)
-    # CPU seconds of this process (clients and, end to end, the service) during the workload:
-    # tells a CPU-bound Python side from waiting on the server.
+    # CPU seconds of this process (the clients) and of the service processes during the
+    # workload: tells a CPU-bound Python side from waiting on the server.
     cpu_seconds: float = 0.0
+    service_cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -56,14 +58,29 @@ class Result:
     def cpu_ms_per_op(self) -> float:
         return self.cpu_seconds * 1000 / max(len(self.latencies) + len(self.failures), 1)
 
+    @property
+    def service_cpu_ms_per_op(self) -> float:
+        return self.service_cpu_seconds * 1000 / max(len(self.latencies) + len(self.failures), 1)
+
     def percentile_ms(self, p: int) -> float:
         if len(self.latencies) < 2:
             return float("nan")
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
 
 
+def cpu_seconds_of(pids: list[int]) -> float:
+    """User and system CPU of these processes so far, all their threads included."""
+    ticks = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(name: str, total: int, clients: int,
-                  operation: Callable[[int], Awaitable[str | None]]) -> Result:
+                  operation: Callable[[int], Awaitable[str | None]],
+                  service_pids: list[int] = ()) -> Result:
     """`clients` tasks share `total` operations; an operation returns None or what failed."""
     work = iter(range(total))
     latencies: list[float] = []
@@ -82,9 +99,11 @@ async def measure(name: str, total: int, clients: int,
                 failures.append(failure)
 
     started, cpu_started = time.perf_counter(), time.process_time()
+    service_started = cpu_seconds_of(service_pids)
     await asyncio.gather(*(client() for _ in range(clients)))
     return Result(name, time.perf_counter() - started, latencies, failures,
-                  time.process_time() - cpu_started)
+                  time.process_time() - cpu_started,
+                  cpu_seconds_of(service_pids) - service_started)
 
 
 # The reference: raw nats-py, a message of an event's size with the log's CloudEvents headers.
@@ -140,7 +159,8 @@ class Commands:
 
 
 async def command_workload(commands: Commands, name: str, total: int, clients: int,
-                           make: Callable[[int], dict], ids: list[str] | None = None) -> Result:
+                           make: Callable[[int], dict], ids: list[str] | None = None,
+                           service_pids: list[int] = ()) -> Result:
     async def send(number: int) -> str | None:
         reply = await commands.send(name, make(number))
         if not reply.get("ok"):
@@ -149,10 +169,12 @@ async def command_workload(commands: Commands, name: str, total: int, clients: i
             ids.append(reply["id"])
         return None
 
-    return await measure(f"{name} end to end ({clients} clients)", total, clients, send)
+    return await measure(f"{name} end to end ({clients} clients)", total, clients, send,
+                         service_pids)
 
 
-async def run_all(nats_url: str, total: int, clients: int) -> list[Result]:
+async def run_all(nats_url: str, total: int, clients: int,
+                  service_pids: list[int] = ()) -> list[Result]:
     connections = [await nats.connect(nats_url, name=f"bench-client-{n}")
                    for n in range(CONNECTIONS)]
     try:
@@ -163,54 +185,71 @@ async def run_all(nats_url: str, total: int, clients: int) -> list[Result]:
                                lambda _: registration(rng))  # warm-up
         enterprises: list[str] = []
         register = await command_workload(commands, "enterprise.register", total, clients,
-                                          lambda _: registration(rng), enterprises)
+                                          lambda _: registration(rng), enterprises,
+                                          service_pids)
         if not enterprises:
             return [raw, register]
         submit = await command_workload(
             commands, "case.submit", total, clients,
-            lambda number: submission(enterprises[number % len(enterprises)]))
+            lambda number: submission(enterprises[number % len(enterprises)]), None,
+            service_pids)
         return [raw, register, submit]
     finally:
         for connection in connections:
             await connection.close()
 
 
-class ServiceThread:
-    """The bus application on an event loop of its own thread, started and stopped there."""
+class ServiceProcesses:
+    """`onestop up` in `count` processes on the benchmark's server, stopped with SIGTERM."""
 
-    def __init__(self, nats_url: str, stream: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="bench-service",
-                                       daemon=True)
-        self.bus = build_bus(nats_url, stream=stream)
+    def __init__(self, nats_url: str, stream: str, count: int, log_path: str) -> None:
+        self.env = {**os.environ, "NATS_URL": nats_url, "NATS_STREAM": stream}
+        self.count = count
+        self.log_path = log_path
+        self.processes: list[subprocess.Popen] = []
 
-    def _run(self, coroutine: Awaitable[object]) -> object:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
 
-    def __enter__(self) -> ServiceThread:
-        self.thread.start()
-        # FastStream's access log (every message) goes to the sys.stdout of the moment the
-        # broker starts: the service keeps logging, its cost is part of what we measure, but
-        # on stderr, away from the figures.
-        with contextlib.redirect_stdout(sys.stderr):
-            self._run(self.bus.app.start())
+    def __enter__(self) -> ServiceProcesses:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the processes keep writing to it
+        try:
+            for _ in range(self.count):
+                self.processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "bus.cli", "up"], env=self.env,
+                    stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL))
+            for process in self.processes:
+                for line in process.stdout:
+                    if b"onestop is up" in line:
+                        break
+                else:
+                    raise RuntimeError(f"the service did not start; see {self.log_path}")
+        except BaseException:
+            self.__exit__()
+            raise
+        finally:
+            log.close()
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        try:
-            self._run(self.bus.app.stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout=10)
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def print_table(results: list[Result], reference: Result) -> None:
     print(f"\n{'workload':52} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs raw':>7} "
-          f"{'failed':>7} {'CPU ms/op':>10}")
+          f"{'failed':>7} {'CPU ms/op: clients':>19} {'service':>8}")
     for row in results:
+        service = f"{row.service_cpu_ms_per_op:8.2f}" if row.service_cpu_seconds else f"{'':8}"
         print(f"{row.name:52} {row.rate:8,.0f} {row.percentile_ms(50):8.2f} "
               f"{row.percentile_ms(99):8.2f} {row.rate / reference.rate:7.0%} "
-              f"{len(row.failures):7} {row.cpu_ms_per_op:10.2f}")
+              f"{len(row.failures):7} {row.cpu_ms_per_op:19.2f} {service}")
     for row in results:
         for failure in sorted(set(row.failures))[:10]:
             print(f"  {row.name}: {row.failures.count(failure)} x {failure}")
@@ -220,17 +259,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="onestop bench bus", description=__doc__)
     parser.add_argument("--commands", type=int, default=3000, help="commands per workload")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--services", type=int, default=1,
+                        help="service processes in the command queue group")
     args = parser.parse_args(argv)
     url = os.environ.get("NATS_URL")
-    with nats_server(url) as nats_url, \
-            ServiceThread(nats_url, f"BENCH_BUS_{uuid4().hex[:6].upper()}"):
+    stream = f"BENCH_BUS_{uuid4().hex[:6].upper()}"
+    with tempfile.TemporaryDirectory(prefix="onestop-bench-bus-") as scratch, \
+            nats_server(url) as nats_url, \
+            ServiceProcesses(nats_url, stream, args.services,
+                             os.path.join(scratch, "service.log")) as services:
         print(f"nats-server: {nats_url}{'' if url else ' (embedded, sync_interval: always)'}; "
-              f"{args.clients} clients on {CONNECTIONS} connections; bus service in-process; "
-              f"{os.cpu_count()} CPUs")
-        results = asyncio.run(run_all(nats_url, args.commands, args.clients))
+              f"{args.clients} clients on {CONNECTIONS} connections; {args.services} service "
+              f"process(es) (`onestop up`); {os.cpu_count()} CPUs")
+        results = asyncio.run(run_all(nats_url, args.commands, args.clients, services.pids))
     print_table(results, results[0])
     print(f"\nreproduce: {'NATS_URL=' + url + ' ' if url else ''}onestop bench bus "
-          f"--commands {args.commands} --clients {args.clients}")
+          f"--commands {args.commands} --clients {args.clients} --services {args.services}")
     return 1 if any(row.failures for row in results) else 0
 
 

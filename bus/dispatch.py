@@ -4,6 +4,15 @@ it came by request/reply or through the durable intake.
 Bad input is answered, never raised: each kind gets its own stable code, and nothing is
 written to the log. Only a fault of ours (`Unexpected`) escapes, so the intake can retry it
 and, if it keeps failing, put the message aside as a dead letter.
+
+The dispatcher lives on the application's NATS loop (the JetStream factory's), where a command
+whose aggregates are cached is decided and written without leaving the loop
+(`adapters.jetstream.onloop`); any other command runs on a worker thread as before.
+
+First outcomes: a refusal is kept in the KV bucket before it is answered. A success is kept
+there after it is answered, off the critical path: until then this process answers retries
+from memory, and should it stop in between, the log itself is the record: the domain sees
+that the command id was applied and gives the same ids back (`replayed`).
 """
 
 from __future__ import annotations
@@ -16,14 +25,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
+from eventsourcing.application import Application
 from pydantic import ValidationError
 
-from adapters.outcomes import CommandOutcomes
-from bus.messages import Done, ErrorBody, Refused
+from adapters.jetstream import onloop
+from adapters.outcomes import CommandOutcomes, FirstOutcome
+from bus.messages import ErrorBody, Refused
 from bus.operations import OPERATIONS
 from domain.application import OneStop
 from domain.base import Actor, CommandContext
 from domain.errors import DomainError
+from domain.service import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +70,30 @@ class Dispatcher:
         self.app = app
         self.outcomes = outcomes
         self.clock = clock
+        self.loop = app_loop(app)
+        # First outcomes answered but not yet in the bucket, and the tasks putting them there.
+        self._unrecorded: dict[tuple[str, str], FirstOutcome] = {}
+        self._recording: set[asyncio.Task] = set()
+
+    @classmethod
+    async def open(cls, app: OneStop, bucket: str, replicas: int = 1) -> Dispatcher:
+        """A dispatcher whose outcome bucket is reached through the application's connection."""
+        connection = app.factory.bridge.connection
+        outcomes = await on_loop(app_loop(app), CommandOutcomes.open(connection, bucket, replicas))
+        return cls(app, outcomes)
 
     async def dispatch(self, principal: str, name: str, body: bytes) -> dict:
+        return await on_loop(self.loop, self._dispatch(principal, name, body))
+
+    async def close(self) -> None:
+        """Waits until every first outcome answered is also kept."""
+        await on_loop(self.loop, self._drain())
+
+    async def _drain(self) -> None:
+        while self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)
+
+    async def _dispatch(self, principal: str, name: str, body: bytes) -> dict:
         if len(body) > MAX_COMMAND_BYTES:
             return refused("command.too_large", f"A command may be at most {MAX_COMMAND_BYTES} "
                            "bytes.", fields={"size": len(body)})
@@ -81,17 +115,35 @@ class Dispatcher:
                            command_id if isinstance(command_id, str) else None,
                            _invalid_fields(error))
         fingerprint = _fingerprint(payload)
-        first = await self.outcomes.first(principal, command.command_id)
+        key = (principal, command.command_id)
+        first = self._unrecorded.get(key) or await self.outcomes.first(*key)
         if first is not None:
             if first.fingerprint != fingerprint:
                 return refused("command.id_reused", "This command id was already used for a "
                                "different command; choose a new id.", command.command_id)
             return first.reply
         reply = await self._execute(principal, operation, command)
-        if reply.get("ok") or reply["error"]["code"] not in RETRYABLE:
-            reply = (await self.outcomes.record(principal, command.command_id, fingerprint,
-                                                reply)).reply
+        if reply["ok"]:
+            self._keep_later(key, FirstOutcome(fingerprint, reply))
+        elif reply["error"]["code"] not in RETRYABLE:
+            reply = (await self.outcomes.record(*key, fingerprint, reply)).reply
         return reply
+
+    def _keep_later(self, key: tuple[str, str], first: FirstOutcome) -> None:
+        self._unrecorded[key] = first
+
+        async def keep() -> None:
+            try:
+                await self.outcomes.record(*key, first.fingerprint, first.reply)
+            except Exception:  # the log still holds the command: a retry is a replay
+                log.warning("could not keep the outcome of command %s of %s", key[1], key[0],
+                            exc_info=True)
+            finally:
+                self._unrecorded.pop(key, None)
+
+        task = asyncio.get_running_loop().create_task(keep())
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
 
     async def _execute(self, principal: str, operation, command) -> dict:
         ctx = CommandContext(
@@ -101,12 +153,36 @@ class Dispatcher:
             correlation_id=command.correlation_id, causation_id=command.causation_id,
         )
         try:
-            outcome = await asyncio.to_thread(operation.execute, self.app, ctx, command)
+            try:
+                outcome = await onloop.decide(
+                    self.app, lambda: operation.execute(self.app, ctx, command), _positioned)
+            except onloop.Fallback:
+                outcome = await asyncio.to_thread(operation.execute, self.app, ctx, command)
         except DomainError as error:
             return refused(error.code, error.message, command.command_id,
                            {key: str(value) for key, value in error.fields.items()})
         except Exception as error:
             log.exception("command %s from %s failed", operation.name, principal)
             raise Unexpected(f"{type(error).__name__}: {error}") from error
-        return Done(command_id=command.command_id, id=outcome.id, booking_id=outcome.booking_id,
-                    position=outcome.position, replayed=False).model_dump(mode="json")
+        return {"ok": True, "command_id": command.command_id, "id": str(outcome.id),
+                "booking_id": None if outcome.booking_id is None else str(outcome.booking_id),
+                "position": outcome.position, "replayed": outcome.replayed}
+
+
+def _positioned(outcome: Outcome, sequences: list[int]) -> Outcome:
+    if not sequences:
+        return outcome
+    return outcome.model_copy(update={"position": max(sequences)})
+
+
+def app_loop(app: Application) -> asyncio.AbstractEventLoop | None:
+    """The loop of the application's NATS connection, if its persistence is JetStream."""
+    bridge = getattr(app.factory, "bridge", None)
+    return None if bridge is None else bridge.loop
+
+
+async def on_loop(loop: asyncio.AbstractEventLoop | None, coroutine):
+    """Await `coroutine` on `loop`, from whichever loop this is."""
+    if loop is None or asyncio.get_running_loop() is loop:
+        return await coroutine
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from uuid import uuid4
 
-import nats
 import orjson
 import pytest
 
-from adapters.outcomes import CommandOutcomes
+from adapters.jetstream.onloop import install_cache
 from bus.dispatch import MAX_COMMAND_BYTES, Dispatcher
 from domain.application import OneStop
 from tests.domain.support import credit_code
@@ -24,9 +23,8 @@ class Desk:
             "PERSISTENCE_MODULE": "adapters.jetstream", "NATS_URL": nats_url,
             "NATS_STREAM": stream, "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder",
         })
-        self.connection = self.runner.run(nats.connect(nats_url))
-        outcomes = self.runner.run(CommandOutcomes.open(self.connection, bucket=f"C_{stream}"))
-        self.dispatcher = Dispatcher(self.app, outcomes)
+        install_cache(self.app, 1000)
+        self.dispatcher = self.runner.run(Dispatcher.open(self.app, bucket=f"C_{stream}"))
 
     def send(self, principal: str, name: str, body: dict | bytes) -> dict:
         data = body if isinstance(body, bytes) else orjson.dumps(body)
@@ -36,7 +34,7 @@ class Desk:
         return self.app.recorder.max_notification_id() or 0
 
     def close(self) -> None:
-        self.runner.run(self.connection.close())
+        self.runner.run(self.dispatcher.close())
         self.runner.close()
         self.app.close()
 

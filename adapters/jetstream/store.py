@@ -21,9 +21,10 @@ from eventsourcing.persistence import (
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.bridge import NatsBridge
 from adapters.jetstream.log import TRANSIENT_ERRORS, Rejected, Stored, StreamLog
+from adapters.jetstream.onloop import NeedsIO, current_capture
 from adapters.jetstream.positions import Positions, position_of, refresh
 from adapters.jetstream.subjects import StreamSubjects
-from adapters.jetstream.writer import Writer
+from adapters.jetstream.writer import Write, Writer
 
 
 class EventStore:
@@ -57,7 +58,22 @@ class EventStore:
         if not events and tracking is None:
             return []
         write = self.writer.prepare(events, tracking)
+        capture = current_capture()
+        if capture is not None:  # deciding on the loop: written by `write_now` afterwards
+            capture.writes.append((self, write))
+            return []
         return self._call(lambda: self.writer.insert(write), retry=False)  # retries inside
+
+    async def write_now(self, write: Write) -> list[int]:
+        """`insert` for a caller already on the loop thread, with the same errors."""
+        try:
+            return await self.writer.insert(write)
+        except (IntegrityError, OperationalError, ProgrammingError, DatabaseError):
+            raise
+        except TRANSIENT_ERRORS as error:
+            raise OperationalError(f"NATS did not answer in time: {error!r}") from error
+        except Rejected as error:
+            raise DatabaseError(f"NATS refused the request: {error}") from error
 
     def select_events(self, originator_id: UUID | str, *, gt: int | None, lte: int | None,
                       desc: bool, limit: int | None) -> list[StoredEvent]:
@@ -94,6 +110,8 @@ class EventStore:
     def _call(self, operation, *, retry: bool = True):
         """Run `operation()` on the loop; reads are retried while the server is away
         (restarting, electing a leader) until the write timeout has passed."""
+        if current_capture() is not None:
+            raise NeedsIO  # a read while deciding on the loop thread, which must not block
         deadline = time.monotonic() + self.write_timeout
         delay = 0.05
         while True:
