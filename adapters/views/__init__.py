@@ -1,0 +1,28 @@
+"""View stores: SQLite by default, PostgreSQL when `VIEWS_DSN` names one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from adapters.views.base import ProjectionStatus, ViewStore
+from adapters.views.errors import Failure, GenerationError, ProjectionFailed, ProjectionStopped
+from adapters.views.sqlite import SqliteViewStore
+
+VIEWS_FILE = "views.sqlite3"
+
+__all__ = ["Failure", "GenerationError", "ProjectionFailed", "ProjectionStatus",
+           "ProjectionStopped", "SqliteViewStore", "ViewStore", "open_view_store"]
+
+
+def open_view_store(dsn: str | None, data_dir: str | Path) -> ViewStore:
+    """PostgreSQL for a `postgresql://` (or `postgres://`) DSN; otherwise the SQLite file
+    `<data_dir>/views.sqlite3`. `dsn=None` reads `VIEWS_DSN`."""
+    dsn = dsn if dsn is not None else os.environ.get("VIEWS_DSN") or None
+    if dsn:
+        if not dsn.startswith(("postgresql://", "postgres://")):
+            raise ValueError("VIEWS_DSN must be a postgresql:// DSN (leave it unset for SQLite)")
+        from adapters.views.postgres import PostgresViewStore  # psycopg is an optional extra
+
+        return PostgresViewStore(dsn)
+    return SqliteViewStore(Path(data_dir) / VIEWS_FILE)

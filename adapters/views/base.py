@@ -1,0 +1,329 @@
+"""A view store: projections' documents in SQL tables, each batch applied exactly once.
+
+Every projection has generations: generation n keeps its tables as `<table>_g<n>` and its own
+tracking row in `view_generations` (position, version, last failure). `view_active` says which
+generation answers queries. A rebuild fills a fresh generation while the active one keeps
+answering, then `switch` makes it active and drops the old tables in one transaction.
+
+A batch is applied in one transaction with its tracking position: documents are read once,
+kept in a unit of work, and written once with executemany at the end. Events at or below the
+tracked position are skipped, so a batch sent twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from adapters.views.errors import Failure, GenerationError, ProjectionFailed, ProjectionStopped
+from adapters.views.sql import Dialect, Statements
+from adapters.views.unit_of_work import DocumentCache, UnitOfWork
+from projections.logged import Logged
+from projections.reader import Where
+from projections.view import Projection, Table
+
+STATUS_COLUMNS = ("generation", "version", "position", "failed_position", "failed_topic",
+                  "failed_originator", "failed_error", "failed_at")
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    generation: int
+    active: bool
+    version: int  # the projection version the generation was built with
+    code_version: int | None  # the version of the projection now in code (None: unknown)
+    position: int
+    failure: Failure | None
+
+    @property
+    def needs_rebuild(self) -> bool:
+        return self.active and self.code_version is not None and self.code_version != self.version
+
+
+class ViewStore(ABC):
+    dialect: ClassVar[Dialect]
+
+    def __init__(self, cache_limit: int = 100_000) -> None:
+        self.sql = Statements(self.dialect)
+        self.cache_limit = cache_limit  # documents kept between batches, per projection
+        self._caches: dict[tuple[str, int], DocumentCache] = {}
+        self._projections: dict[str, Projection] = {}
+        self._owners: dict[str, Projection] = {}  # table name -> its projection
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+
+    # What each database does its own way.
+    @abstractmethod
+    def _writing(self) -> AbstractContextManager[Any]:
+        """A cursor in a write transaction (committed on exit, rolled back on error)."""
+
+    @abstractmethod
+    def _reading(self) -> AbstractContextManager[Any]:
+        """A cursor in a read transaction: one consistent snapshot."""
+
+    @abstractmethod
+    def _encode(self, doc: dict[str, Any]) -> Any: ...
+
+    @abstractmethod
+    def _decode(self, stored: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ViewStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Set-up.
+    def open(self, projections: Iterable[Projection]) -> None:
+        """Registers the projections and creates what is missing: the status tables, and the
+        tables of each projection's active generation (generation 1 for a new one)."""
+        for projection in projections:
+            for table in projection.tables:
+                owner = self._owners.setdefault(table.name, projection)
+                if owner.name != projection.name:
+                    raise ValueError(f"table {table.name} belongs to {owner.name} and "
+                                     f"{projection.name}")
+            self._projections[projection.name] = projection
+        with self._write_lock, self._writing() as cursor:
+            for statement in self.sql.metadata():
+                cursor.execute(statement)
+            for projection in self._projections.values():
+                generation = self._active(cursor, projection.name)
+                if generation is None:
+                    generation = 1
+                    self._create_generation(cursor, projection, generation)
+                    cursor.execute(self.sql.insert_active, (projection.name, generation))
+                else:
+                    self._create_tables(cursor, projection, generation)
+
+    def _create_generation(self, cursor: Any, projection: Projection, generation: int) -> None:
+        for table in projection.tables:
+            cursor.execute(self.sql.drop_table(self._physical(table.name, generation)))
+        self._create_tables(cursor, projection, generation)
+        cursor.execute(self.sql.insert_generation,
+                       (projection.name, generation, projection.version))
+
+    def _create_tables(self, cursor: Any, projection: Projection, generation: int) -> None:
+        for table in projection.tables:
+            for statement in self.sql.create_table(self._physical(table.name, generation),
+                                                   table):
+                cursor.execute(statement)
+
+    @staticmethod
+    def _physical(table: str, generation: int) -> str:
+        return f"{table}_g{generation}"
+
+    def _projection(self, name: str) -> Projection:
+        try:
+            return self._projections[name]
+        except KeyError:
+            raise KeyError(f"no projection {name!r} was opened in this store") from None
+
+    def _active(self, cursor: Any, name: str) -> int | None:
+        cursor.execute(self.sql.select_active, (name,))
+        row = cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    # Applying events, exactly once.
+    def position(self, name: str, generation: int | None = None) -> int:
+        with self._read_lock, self._reading() as cursor:
+            generation = generation or self._active(cursor, name)
+            cursor.execute(self.sql.select_generation, (name, generation))
+            row = cursor.fetchone()
+        if row is None:
+            raise GenerationError(f"projection {name} has no generation {generation}")
+        return int(row[2])
+
+    def apply_batch(self, projection: Projection, events: Sequence[Logged],
+                    generation: int | None = None) -> int:
+        """Applies, in one transaction, every event after the tracked position; returns the
+        new position (the last event's, whether or not the projection reads its topic)."""
+        self._projection(projection.name)
+        with self._write_lock:
+            try:
+                with self._writing() as cursor:
+                    return self._apply(cursor, projection, events, generation)
+            except _EventFailed as failed:
+                failure = self._record_failure(projection.name, failed)
+                raise ProjectionFailed(projection.name, failed.generation, failure) \
+                    from failed.error
+
+    def _apply(self, cursor: Any, projection: Projection, events: Sequence[Logged],
+               generation: int | None) -> int:
+        name = projection.name
+        generation = generation or self._active(cursor, name)
+        cursor.execute(self.sql.lock_generation, (name, generation))
+        row = cursor.fetchone()
+        if row is None:
+            raise GenerationError(f"projection {name} has no generation {generation}")
+        tracked = last = int(row[2])
+        if row[3] is not None:
+            raise ProjectionStopped(name, generation, _failure(row))
+        cache = self._caches.get((name, generation))
+        if cache is None:
+            cache = self._caches[name, generation] = DocumentCache(projection.tables,
+                                                                   self.cache_limit)
+        cache.check_out(tracked)
+        views = UnitOfWork(projection.tables, cache,
+                           lambda table, key: self._load(cursor, table, generation, key))
+        topics, apply = projection.topics, projection.apply
+        try:
+            for event in events:
+                if event.position <= last:
+                    if event.position <= tracked:
+                        continue  # applied by an earlier batch
+                    raise ValueError(f"events out of order: {event.position} after {last}")
+                if event.topic in topics:
+                    try:
+                        apply(event, views)
+                    except Exception as error:
+                        raise _EventFailed(generation, event, error) from error
+                last = event.position
+            self._write(cursor, projection, generation, views)
+            if last > tracked:
+                cursor.execute(self.sql.update_position, (last, name, generation))
+        except BaseException:
+            cache.reset()  # it may hold changes that are being rolled back
+            raise
+        cache.check_in(last)
+        return last
+
+    def _load(self, cursor: Any, table: str, generation: int, key: str) -> dict | None:
+        cursor.execute(self.sql.select_doc(self._physical(table, generation)), (key,))
+        row = cursor.fetchone()
+        return None if row is None else self._decode(row[0])
+
+    def _write(self, cursor: Any, projection: Projection, generation: int,
+               views: UnitOfWork) -> None:
+        tables = {table.name: table for table in projection.tables}
+        encode = self._encode
+        for name, (puts, deletes) in views.changes().items():
+            table, physical = tables[name], self._physical(name, generation)
+            columns = tuple(table.columns)
+            if puts:
+                cursor.executemany(self.sql.upsert(physical, table), [
+                    (key, encode(doc), *[doc.get(column) for column in columns])
+                    for key, doc in puts])
+            if deletes:
+                cursor.executemany(self.sql.delete_doc(physical), [(key,) for key in deletes])
+
+    def _record_failure(self, name: str, failed: _EventFailed) -> Failure:
+        event = failed.event
+        failure = Failure(event.position, event.topic, event.originator_id,
+                          f"{type(failed.error).__name__}: {failed.error}",
+                          datetime.now(timezone.utc).isoformat())
+        with self._writing() as cursor:
+            cursor.execute(self.sql.record_failure, (
+                failure.position, failure.topic, failure.originator_id, failure.error,
+                failure.failed_at, name, failed.generation))
+        return failure
+
+    def clear_failure(self, name: str, generation: int | None = None) -> None:
+        """Lets a stopped projection go on from where it stopped (once its cause is fixed)."""
+        with self._write_lock, self._writing() as cursor:
+            generation = generation or self._active(cursor, name)
+            cursor.execute(self.sql.clear_failure, (name, generation))
+
+    def status(self) -> list[ProjectionStatus]:
+        with self._read_lock, self._reading() as cursor:
+            cursor.execute(self.sql.select_status)
+            rows = cursor.fetchall()
+        result = []
+        for name, active, *row in rows:
+            projection = self._projections.get(name)
+            result.append(ProjectionStatus(
+                name=name, generation=int(row[0]), active=int(row[0]) == active,
+                version=int(row[1]), code_version=projection.version if projection else None,
+                position=int(row[2]), failure=_failure(row)))
+        return result
+
+    # Rebuilds.
+    def start_generation(self, name: str) -> int:
+        """Fresh empty tables and a tracking position of 0 for a rebuild of `name`."""
+        projection = self._projection(name)
+        with self._write_lock, self._writing() as cursor:
+            cursor.execute(self.sql.max_generation, (name,))
+            generation = int(cursor.fetchone()[0] or 0) + 1
+            self._create_generation(cursor, projection, generation)
+        self._caches.pop((name, generation), None)
+        return generation
+
+    def switch(self, name: str, generation: int) -> None:
+        """Makes `generation` the one that answers, and drops the one it replaces, atomically."""
+        projection = self._projection(name)
+        with self._write_lock, self._writing() as cursor:
+            cursor.execute(self.sql.lock_generation, (name, generation))
+            row = cursor.fetchone()
+            if row is None:
+                raise GenerationError(f"projection {name} has no generation {generation}")
+            if row[3] is not None:
+                raise GenerationError(f"generation {generation} of {name} has failed")
+            old = self._active(cursor, name)
+            if old == generation:
+                return
+            cursor.execute(self.sql.update_active, (generation, name))
+            if old is not None:
+                self._drop_generation(cursor, projection, old)
+
+    def abandon_generation(self, name: str, generation: int) -> None:
+        """Drops a rebuild that will not be switched to (never the active generation)."""
+        projection = self._projection(name)
+        with self._write_lock, self._writing() as cursor:
+            if self._active(cursor, name) == generation:
+                raise GenerationError(f"generation {generation} of {name} is the active one")
+            self._drop_generation(cursor, projection, generation)
+
+    def _drop_generation(self, cursor: Any, projection: Projection, generation: int) -> None:
+        self._caches.pop((projection.name, generation), None)
+        for table in projection.tables:
+            cursor.execute(self.sql.drop_table(self._physical(table.name, generation)))
+        cursor.execute(self.sql.delete_generation, (projection.name, generation))
+
+    # Reading, for queries: always the active generation.
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        owner = self._owner(table)
+        with self._read_lock, self._reading() as cursor:
+            return self._load(cursor, table, self._active(cursor, owner.name) or 0, key)
+
+    def find(self, table: str, where: Where | None = None, order_by: Sequence[str] = (),
+             limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        spec = next(t for t in self._owner(table).tables if t.name == table)
+        clause, params = self.sql.where(spec, where or {})
+        ordering = self.sql.order_by(spec, order_by)
+        with self._read_lock, self._reading() as cursor:
+            physical = self._physical(table, self._active(cursor, self._owner(table).name) or 0)
+            cursor.execute(self.sql.count(physical, clause), params)
+            total = int(cursor.fetchone()[0])
+            cursor.execute(self.sql.select_docs(physical, clause, ordering, limit, offset),
+                           params)
+            rows = [self._decode(row[0]) for row in cursor.fetchall()]
+        return rows, total
+
+    def _owner(self, table: str) -> Projection:
+        try:
+            return self._owners[table]
+        except KeyError:
+            raise KeyError(f"no view table {table!r} was opened in this store") from None
+
+
+class _EventFailed(Exception):
+    def __init__(self, generation: int, event: Logged, error: Exception) -> None:
+        super().__init__(str(error))
+        self.generation, self.event, self.error = generation, event, error
+
+
+def _failure(row: Sequence[Any]) -> Failure | None:
+    """A generation row's failure columns (from `failed_position` on), if it failed."""
+    position, topic, originator, error, at = row[3:8]
+    if position is None:
+        return None
+    return Failure(int(position), topic, originator, error, at)

@@ -1,0 +1,133 @@
+"""The SQL both view stores speak; a `Dialect` holds what differs between SQLite and
+PostgreSQL. Table and column names come from `Table`, which admits plain identifiers only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from projections.reader import Range, UnknownColumn, Where
+from projections.view import Table
+
+GENERATION_COLUMNS = ("generation, version, position, failed_position, failed_topic, "
+                      "failed_originator, failed_error, failed_at")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    mark: str  # the parameter placeholder
+    types: dict[str, str]  # column type -> SQL type
+    doc_type: str
+    doc_value: str  # how a document parameter is written into the doc column
+    for_update: str  # row lock of a read-then-update, where the database has one
+    no_limit: str  # what stands for "all rows" before an OFFSET
+
+
+class Statements:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        m = dialect.mark
+        self.insert_active = f"insert into view_active (name, generation) values ({m}, {m})"
+        self.select_active = f"select generation from view_active where name = {m}"
+        self.update_active = f"update view_active set generation = {m} where name = {m}"
+        self.insert_generation = (f"insert into view_generations (name, generation, version, "
+                                  f"position) values ({m}, {m}, {m}, 0)")
+        self.select_generation = (f"select {GENERATION_COLUMNS} from view_generations "
+                                  f"where name = {m} and generation = {m}")
+        self.lock_generation = self.select_generation + dialect.for_update
+        self.max_generation = f"select max(generation) from view_generations where name = {m}"
+        self.update_position = (f"update view_generations set position = {m} "
+                                f"where name = {m} and generation = {m}")
+        self.record_failure = (f"update view_generations set failed_position = {m}, "
+                               f"failed_topic = {m}, failed_originator = {m}, failed_error = {m}, "
+                               f"failed_at = {m} where name = {m} and generation = {m}")
+        self.clear_failure = ("update view_generations set failed_position = null, "
+                              "failed_topic = null, failed_originator = null, "
+                              f"failed_error = null, failed_at = null "
+                              f"where name = {m} and generation = {m}")
+        self.delete_generation = (f"delete from view_generations where name = {m} "
+                                  f"and generation = {m}")
+        qualified = ", ".join(f"g.{column}" for column in GENERATION_COLUMNS.split(", "))
+        self.select_status = (f"select g.name, a.generation, {qualified} "
+                              "from view_generations g left join view_active a "
+                              "on a.name = g.name order by g.name, g.generation")
+
+    def metadata(self) -> list[str]:
+        return [
+            "create table if not exists view_active (name text primary key, "
+            "generation bigint not null)",
+            "create table if not exists view_generations (name text not null, "
+            "generation bigint not null, version bigint not null, position bigint not null, "
+            "failed_position bigint, failed_topic text, failed_originator text, "
+            "failed_error text, failed_at text, primary key (name, generation))",
+        ]
+
+    def create_table(self, physical: str, table: Table) -> list[str]:
+        columns = "".join(f", {name} {self.dialect.types[kind]}"
+                          for name, kind in table.columns.items())
+        return [f"create table if not exists {physical} (key text primary key, "
+                f"doc {self.dialect.doc_type} not null{columns})",
+                *(f"create index if not exists {physical}_{'_'.join(index)} "
+                  f"on {physical} ({', '.join(index)})" for index in table.index_columns)]
+
+    @staticmethod
+    def drop_table(physical: str) -> str:
+        return f"drop table if exists {physical}"
+
+    def select_doc(self, physical: str) -> str:
+        return f"select doc from {physical} where key = {self.dialect.mark}"
+
+    def delete_doc(self, physical: str) -> str:
+        return f"delete from {physical} where key = {self.dialect.mark}"
+
+    def upsert(self, physical: str, table: Table) -> str:
+        names = ["key", "doc", *table.columns]
+        values = [self.dialect.mark, self.dialect.doc_value,
+                  *[self.dialect.mark] * len(table.columns)]
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        return (f"insert into {physical} ({', '.join(names)}) values ({', '.join(values)}) "
+                f"on conflict (key) do update set {updates}")
+
+    def where(self, table: Table, where: Where) -> tuple[str, list[Any]]:
+        m, clauses, params = self.dialect.mark, [], []
+        for column, wanted in where.items():
+            self._check(table, column)
+            if wanted is None:
+                clauses.append(f"{column} is null")
+            elif isinstance(wanted, Range):
+                for operator, value in wanted.bounds():
+                    clauses.append(f"{column} {operator} {m}")
+                    params.append(value)
+            elif isinstance(wanted, (list, tuple, set, frozenset)):
+                values = list(wanted)
+                clauses.append(f"{column} in ({', '.join([m] * len(values))})" if values
+                               else "1 = 0")
+                params += values
+            else:
+                clauses.append(f"{column} = {m}")
+                params.append(wanted)
+        return (" where " + " and ".join(clauses)) if clauses else "", params
+
+    def order_by(self, table: Table, order_by: Sequence[str]) -> str:
+        terms = []
+        for term in order_by:
+            column = term.removeprefix("-")
+            self._check(table, column)
+            terms.append(f"{column} {'desc' if term.startswith('-') else 'asc'}")
+        return " order by " + ", ".join([*terms, "key asc"])
+
+    def count(self, physical: str, clause: str) -> str:
+        return f"select count(*) from {physical}{clause}"
+
+    def select_docs(self, physical: str, clause: str, ordering: str, limit: int | None,
+                    offset: int) -> str:
+        page = f" limit {int(limit)}" if limit is not None else (
+            f" {self.dialect.no_limit}" if offset else "")
+        page += f" offset {int(offset)}" if offset else ""
+        return f"select doc from {physical}{clause}{ordering}{page}"
+
+    @staticmethod
+    def _check(table: Table, column: str) -> None:
+        if column != "key" and column not in table.columns:
+            raise UnknownColumn(f"{table.name} has no column {column!r} to filter or sort on")

@@ -1,0 +1,77 @@
+"""Views in an SQLite file: the embedded default (`<data dir>/views.sqlite3`).
+
+One connection writes (the runner) and another reads (queries, on other threads): in WAL mode
+readers never wait for a batch being applied. `synchronous=NORMAL` syncs at checkpoints, not
+at every commit: a power cut may lose the last batches, which the log replays, since their
+tracking position was lost with them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from adapters.views.base import ViewStore
+from adapters.views.sql import Dialect
+
+SQLITE = Dialect(mark="?", types={"text": "text", "int": "integer", "real": "real"},
+                 doc_type="text", doc_value="?", for_update="", no_limit="limit -1")
+
+
+class SqliteViewStore(ViewStore):
+    dialect = SQLITE
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = self._connect()
+        self._reader = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        # Transactions are begun and ended here, explicitly: isolation_level=None.
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                     timeout=30)
+        connection.execute("pragma journal_mode=wal")
+        connection.execute("pragma synchronous=normal")
+        connection.execute("pragma cache_size=-65536")  # KiB: a batch's documents stay cached
+        connection.execute("pragma wal_autocheckpoint=8192")
+        return connection
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Cursor]:
+        cursor = self._writer.cursor()
+        # IMMEDIATE takes the write lock at once: a second writer process waits, not fails
+        # half-way through a batch.
+        cursor.execute("begin immediate")
+        try:
+            yield cursor
+        except BaseException:
+            cursor.execute("rollback")
+            raise
+        cursor.execute("commit")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Cursor]:
+        cursor = self._reader.cursor()
+        cursor.execute("begin")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("commit")
+
+    def _encode(self, doc: dict[str, Any]) -> str:
+        return orjson.dumps(doc).decode()
+
+    def _decode(self, stored: Any) -> dict[str, Any]:
+        return orjson.loads(stored)
+
+    def close(self) -> None:
+        with self._write_lock, self._read_lock:
+            self._writer.close()
+            self._reader.close()

@@ -1,0 +1,47 @@
+"""An event as the projections see it: its place in the log and its body as plain JSON.
+
+Projections never build pydantic events: a rebuild folds hundreds of thousands of them, and a
+dict read costs a fraction of a model validation. The body is upcast to the event class's
+current `class_version` once, here, so no projection ever sees an old shape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.utils import resolve_topic
+
+import domain.mapping  # noqa: F401  (registers every public name, so each topic resolves)
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    position: int  # the notification id: the stream sequence
+    originator_id: str  # the aggregate's UUID as text
+    version: int
+    topic: str  # the event's public name, e.g. "case.accepted"
+    data: dict[str, Any]  # the stored body, upcast to the current class version
+
+
+_current_versions: dict[str, type] = {}
+
+
+def _event_class(topic: str) -> type:
+    cls = _current_versions.get(topic)
+    if cls is None:
+        cls = _current_versions[topic] = resolve_topic(topic)
+    return cls
+
+
+def logged_from_stored(position: int, originator_id: Any, version: int, topic: str,
+                       state: bytes | str | dict[str, Any]) -> Logged:
+    """Builds a `Logged` from a stored record; `state` is the decoded body or its JSON."""
+    data = json.loads(state) if isinstance(state, (bytes, bytearray, str)) else state
+    stored_version = data.pop("class_version", 1)
+    cls = _event_class(topic)
+    while stored_version < cls.class_version:
+        getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
+        stored_version += 1
+    return Logged(position, str(originator_id), version, topic, data)
