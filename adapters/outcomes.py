@@ -50,6 +50,18 @@ class CommandOutcomes:
         await log.start()
         return cls(log, bucket)
 
+    async def keep_unacknowledged(self, principal: str, command_id: str,
+                                  first: FirstOutcome) -> None:
+        """`record` without waiting for, or reading, the server's answer: for an outcome that
+        the log can also vouch for. The server still keeps only the first one."""
+        value = orjson.dumps({"fingerprint": first.fingerprint, "reply": first.reply})
+        await self._log.connection.publish(
+            self._subject(principal, command_id), value,
+            headers={ce.EXPECTED_LAST_SUBJECT_SEQUENCE: "0"})
+
+    async def flush(self) -> None:
+        await self._log.connection.flush()
+
     def _subject(self, principal: str, command_id: str) -> str:
         return f"$KV.{self._bucket}.{principal}.{command_id}"
 

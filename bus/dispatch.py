@@ -9,10 +9,11 @@ The dispatcher lives on the application's NATS loop (the JetStream factory's), w
 whose aggregates are cached is decided and written without leaving the loop
 (`adapters.jetstream.onloop`); any other command runs on a worker thread as before.
 
-First outcomes: a refusal is kept in the KV bucket before it is answered. A success is kept
-there after it is answered, off the critical path: until then this process answers retries
-from memory, and should it stop in between, the log itself is the record: the domain sees
-that the command id was applied and gives the same ids back (`replayed`).
+First outcomes: a refusal is kept in the KV bucket before it is answered. A success is sent
+to the bucket without waiting for the server's answer, off the critical path: this process
+also remembers its recent ones, and should one never reach the bucket, the log itself is the
+record: the domain sees that the command id was applied and gives the same ids back
+(`replayed`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -40,6 +42,7 @@ from domain.service import Outcome
 log = logging.getLogger(__name__)
 
 MAX_COMMAND_BYTES = 64 * 1024
+RECENT_OUTCOMES = 50_000  # successes remembered in memory, newest last
 # Refusals that say "try again" are not kept as the first outcome: the retry must be free to win.
 RETRYABLE = frozenset({"store.conflict"})
 
@@ -71,9 +74,7 @@ class Dispatcher:
         self.outcomes = outcomes
         self.clock = clock
         self.loop = app_loop(app)
-        # First outcomes answered but not yet in the bucket, and the tasks putting them there.
-        self._unrecorded: dict[tuple[str, str], FirstOutcome] = {}
-        self._recording: set[asyncio.Task] = set()
+        self._recent: OrderedDict[tuple[str, str], FirstOutcome] = OrderedDict()
 
     @classmethod
     async def open(cls, app: OneStop, bucket: str, replicas: int = 1) -> Dispatcher:
@@ -86,12 +87,8 @@ class Dispatcher:
         return await on_loop(self.loop, self._dispatch(principal, name, body))
 
     async def close(self) -> None:
-        """Waits until every first outcome answered is also kept."""
-        await on_loop(self.loop, self._drain())
-
-    async def _drain(self) -> None:
-        while self._recording:
-            await asyncio.gather(*self._recording, return_exceptions=True)
+        """Returns once the server has every first outcome sent to it."""
+        await on_loop(self.loop, self.outcomes.flush())
 
     async def _dispatch(self, principal: str, name: str, body: bytes) -> dict:
         if len(body) > MAX_COMMAND_BYTES:
@@ -116,34 +113,38 @@ class Dispatcher:
                            _invalid_fields(error))
         fingerprint = _fingerprint(payload)
         key = (principal, command.command_id)
-        first = self._unrecorded.get(key) or await self.outcomes.first(*key)
-        if first is not None:
-            if first.fingerprint != fingerprint:
-                return refused("command.id_reused", "This command id was already used for a "
-                               "different command; choose a new id.", command.command_id)
-            return first.reply
-        reply = await self._execute(principal, operation, command)
-        if reply["ok"]:
-            self._keep_later(key, FirstOutcome(fingerprint, reply))
-        elif reply["error"]["code"] not in RETRYABLE:
-            reply = (await self.outcomes.record(*key, fingerprint, reply)).reply
-        return reply
+        first = await self._first(key)
+        if first is None:
+            reply = await self._execute(principal, operation, command)
+            if reply["ok"] and reply["replayed"]:
+                # Applied before (a retry racing its original): answer as the original was.
+                first = await self._first(key)
+                if first is None:
+                    return reply
+            elif reply["ok"]:
+                await self._keep_success(key, FirstOutcome(fingerprint, reply))
+                return reply
+            elif reply["error"]["code"] not in RETRYABLE:
+                return (await self.outcomes.record(*key, fingerprint, reply)).reply
+            else:
+                return reply
+        if first.fingerprint != fingerprint:
+            return refused("command.id_reused", "This command id was already used for a "
+                           "different command; choose a new id.", command.command_id)
+        return first.reply
 
-    def _keep_later(self, key: tuple[str, str], first: FirstOutcome) -> None:
-        self._unrecorded[key] = first
+    async def _first(self, key: tuple[str, str]) -> FirstOutcome | None:
+        return self._recent.get(key) or await self.outcomes.first(*key)
 
-        async def keep() -> None:
-            try:
-                await self.outcomes.record(*key, first.fingerprint, first.reply)
-            except Exception:  # the log still holds the command: a retry is a replay
-                log.warning("could not keep the outcome of command %s of %s", key[1], key[0],
-                            exc_info=True)
-            finally:
-                self._unrecorded.pop(key, None)
-
-        task = asyncio.get_running_loop().create_task(keep())
-        self._recording.add(task)
-        task.add_done_callback(self._recording.discard)
+    async def _keep_success(self, key: tuple[str, str], first: FirstOutcome) -> None:
+        self._recent[key] = first
+        if len(self._recent) > RECENT_OUTCOMES:
+            self._recent.popitem(last=False)
+        try:
+            await self.outcomes.keep_unacknowledged(*key, first)
+        except Exception:  # the log still holds the command: a retry is a replay
+            log.warning("could not keep the outcome of command %s of %s", key[1], key[0],
+                        exc_info=True)
 
     async def _execute(self, principal: str, operation, command) -> dict:
         ctx = CommandContext(

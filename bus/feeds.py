@@ -21,6 +21,7 @@ from nats.js.api import AckPolicy as ConsumerAck
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Outgoing, Stored, StreamLog
 from bus import subjects
 from projections.involvement import Involvement
@@ -39,24 +40,29 @@ NOT_COPIED = {"Nats-Expected-Last-Subject-Sequence", "Nats-Batch-Id", "Nats-Batc
               "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence"}
 
 
-async def ensure_feed_consumer(connection: Client, event_stream: str) -> None:
+async def ensure_feed_consumer(connection: Client, event_stream: str) -> bool:
+    """Makes the durable consumer the feeds follow the log with; True if one ack acknowledges
+    everything before it (a consumer made by an older onestop acknowledges one by one)."""
     js = connection.jetstream()
     try:
         info = await js.consumer_info(event_stream, CONSUMER)
     except NotFoundError:
-        info = None
-    if info is None or info.config.max_ack_pending != BATCH:  # new, or made by an older onestop
-        await js.add_consumer(event_stream, ConsumerConfig(
-            durable_name=CONSUMER, ack_policy=ConsumerAck.EXPLICIT,
+        info = await js.add_consumer(event_stream, ConsumerConfig(
+            durable_name=CONSUMER, ack_policy=ConsumerAck.ALL,
             deliver_policy=DeliverPolicy.ALL, filter_subject=f"{event_stream}.events.>",
             # One batch at a time, handled in order (see on_logged_events).
             max_ack_pending=BATCH, ack_wait=60,
         ))
+    if info.config.max_ack_pending != BATCH:  # one at a time, as an older onestop made it
+        info.config.max_ack_pending = BATCH
+        info = await js.add_consumer(event_stream, info.config)
+    return info.config.ack_policy == ConsumerAck.ALL
 
 
 class FeedPublisher:
-    def __init__(self, connection: Client, event_stream: str) -> None:
+    def __init__(self, connection: Client, event_stream: str, ack_all: bool = True) -> None:
         self.connection = connection
+        self.ack_all = ack_all
         self.event_stream = event_stream
         self.log = StreamLog(connection, event_stream, request_timeout=10)
         self.cases: dict[str, Involvement] = {}
@@ -70,7 +76,9 @@ class FeedPublisher:
             return
         case_id = event.subject.rsplit(".", 1)[1]
         involvement = self.cases.get(case_id)
-        if involvement is None:  # first sight since start-up: catch up from the case's history
+        if involvement is None and event.headers.get(ce.VERSION) == "1":  # a new case
+            involvement = Involvement()
+        elif involvement is None:  # first sight since start-up: catch up from its history
             involvement = await self._rebuild(case_id, before=event.sequence)
         try:
             delivery = involvement.apply(topic, orjson.loads(event.body))
@@ -114,19 +122,24 @@ def feed_router(services: Services) -> NatsRouter:
     async def on_logged_events(message: NatsMessage) -> None:
         # A whole batch per call: FastStream's cost is paid once per batch, not per event.
         assert services.feeds is not None
-        batch = message.raw_message
+        feeds, batch = services.feeds, message.raw_message
         for position, raw in enumerate(batch):
             event = Stored(raw.subject, raw.metadata.sequence.stream, raw.headers or {},
                            raw.data)
             try:
-                await services.feeds.publish(event)
+                await feeds.publish(event)
             except Exception:
                 log.exception("feeds: event %s not published yet; it will come again",
                               event.sequence)
+                if feeds.ack_all and position:
+                    await batch[position - 1].ack()
                 # This one and everything after it, again and in order, a little later.
                 for later in batch[position:]:
                     await later.nak(delay=2.0)
                 return
-            await raw.ack()
+            if not feeds.ack_all:
+                await raw.ack()
+        if feeds.ack_all and batch:
+            await batch[-1].ack()  # and so every event before it
 
     return router

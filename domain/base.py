@@ -145,6 +145,20 @@ class Aggregate:
         event.mutate(self)
         self._pending.append(event)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """A copy that shares nothing mutable with this aggregate.
+
+        Aggregates keep immutable values (frozen models, tuples, UUIDs, datetimes), some of
+        them in plain dicts, lists and sets; copying those containers is a deep copy. The
+        library copies every aggregate it serves from its cache, and the generic
+        `copy.deepcopy` walk was a large part of a cached command's CPU.
+        """
+        clone = object.__new__(type(self))
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = value.copy() if isinstance(value, (dict, list, set)) else value
+        memo[id(self)] = clone
+        return clone
+
     def has_applied(self, command_id: str) -> bool:
         return command_id in self.commands
 
