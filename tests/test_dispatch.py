@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from adapters.jetstream.onloop import install_cache
+from bus import dispatch
 from bus.dispatch import MAX_COMMAND_BYTES, Dispatcher
 from domain.application import OneStop
 from tests.domain.support import credit_code
@@ -166,3 +167,54 @@ def test_two_racing_commands_one_wins_and_the_loser_can_retry(desk):
         retried = desk.send("jxw", "case.schedule_appointment", loser)
         # The conflict was not kept as the first outcome: the retry is judged afresh.
         assert retried["ok"] or retried["error"]["code"] != "store.conflict"
+
+
+def test_a_command_on_cached_aggregates_is_decided_and_written_on_the_loop(desk, monkeypatch):
+    # Given an enterprise registered through this dispatcher (so it is in the cache)
+    enterprise_id = register(desk)
+
+    # When worker threads are not available at all
+    async def no_threads(*_args, **_kwargs):
+        raise AssertionError("a worker thread was used")
+
+    monkeypatch.setattr(dispatch.asyncio, "to_thread", no_threads)
+    reply = submit(desk, enterprise_id)
+
+    # Then the case was still submitted, and its position is the log's
+    assert reply["ok"], reply
+    assert reply["position"] == desk.log_length() == 2
+
+
+@pytest.fixture
+def two_desks(nats_url, unique_name):
+    """Two service processes on one log, each with its own aggregate cache."""
+    stream = unique_name()
+    desks = Desk(nats_url, stream), Desk(nats_url, stream)
+    yield desks
+    for made in desks:
+        made.close()
+
+
+def test_a_cache_another_process_made_stale_never_decides_a_write(two_desks):
+    one, other = two_desks
+    case_id = submit(one, register(one))["id"]  # cached by `one` as submitted
+    assert other.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))["ok"]
+
+    # `one` still holds the case as submitted, where accepting it again looks valid
+    again = one.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))
+
+    assert again["error"]["code"] == "case.invalid_transition"
+    assert one.log_length() == 3
+
+
+def test_a_refusal_from_a_stale_cache_is_decided_again_on_the_log(two_desks):
+    one, other = two_desks
+    case_id = submit(one, register(one))["id"]
+    assert other.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))["ok"]
+
+    # `one`'s cached case is not accepted yet, so it alone would refuse an appointment
+    reply = one.send("jxw", "case.schedule_appointment", command(
+        case_id=case_id, at="2026-03-09T09:00:00+08:00", place="factory"))
+
+    assert reply["ok"], reply
+    assert one.log_length() == 4
