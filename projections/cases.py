@@ -28,8 +28,9 @@ MONEY = ("invested_yuan", "saved_per_year_yuan", "expected_benefit_yuan")
 
 def step(event: Logged) -> dict[str, Any]:
     data = event.data
-    return {"case_id": event.originator_id, "version": event.version, "position": event.position, "topic": event.topic,
-            "at": data["timestamp"], "by": data["actor"], "command_id": data["command_id"],
+    return {"case_id": event.originator_id, "version": event.version,
+            "position": event.position, "topic": event.topic, "at": data["timestamp"],
+            "by": data["actor"], "command_id": data["command_id"],
             "details": {k: v for k, v in data.items() if k not in COMMON}}
 
 

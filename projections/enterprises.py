@@ -60,8 +60,8 @@ class EnterpriseHistory(Projection):
             "service_type": data["service_type"], "channel": data["channel"],
             "station": data.get("station"), "submitted_by": data["actor"]["principal"],
             "submitted_at": data["timestamp"], "submitted_utc": utc(data["timestamp"]),
-            "status": "submitted", "lead": None, "collaborators": [], "departments": [], "resolutions": [],
-            "rating": None, "closed_at": None, "updated_at": data["timestamp"]})
+            "status": "submitted", "lead": None, "collaborators": [], "departments": [],
+            "resolutions": [], "rating": None, "closed_at": None, "updated_at": data["timestamp"]})
 
     @handles("case.accepted", "case.transferred", "case.rejected", "case.withdrawn",
              "case.resolved", "case.rated", "case.reopened", "case.closed")

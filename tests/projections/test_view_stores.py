@@ -1,0 +1,186 @@
+"""The view store contract, run on SQLite and on PostgreSQL (a schema of its own per test)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from typing import ClassVar
+
+import pytest
+
+from adapters.views import (GenerationError, ProjectionFailed, ProjectionStopped,
+                            SqliteViewStore, open_view_store)
+from projections import ALL_PROJECTIONS
+from projections.intake import INTAKE, Intake
+from projections.logged import Logged
+from projections.memory import InMemoryViews
+from projections.view import Projection, Table, Views, handles
+from tests.domain.scenario import run_case_scenario
+from tests.projections.support import logged_since
+
+
+class Fragile(Projection):
+    """Counts case submissions, and cannot apply the event at `breaks_at`."""
+
+    name = "fragile"
+    tables = (Table("fragile_counts", {"n": "int"}),)
+    breaks_at: ClassVar[int | None] = None
+
+    @handles("case.submitted", "case.accepted")
+    def _count(self, event: Logged, views: Views) -> None:
+        if event.position == self.breaks_at:
+            raise ValueError("cannot read this one")
+        doc = views.get("fragile_counts", "all") or {"n": 0}
+        doc["n"] += 1
+        views.put("fragile_counts", "all", doc)
+
+
+def same(rows):
+    return sorted(json.dumps(row, sort_keys=True) for row in rows)
+
+
+class ViewStoreContract:
+    @pytest.fixture
+    def store(self):
+        raise NotImplementedError
+
+    @pytest.fixture
+    def events(self, world):
+        run_case_scenario(world.app)
+        run_case_scenario(world.app)
+        return logged_since(world)
+
+    def test_every_view_matches_the_in_memory_fold_whatever_the_batches(self, store, events):
+        for projection in ALL_PROJECTIONS:
+            for start in range(0, len(events), 7):
+                store.apply_batch(projection, events[start:start + 7])
+            expected = InMemoryViews().fold(projection, events)
+            for table in projection.tables:
+                assert same(store.find(table.name)[0]) == \
+                    same(expected.rows(table.name).values()), table.name
+
+    def test_a_batch_sent_again_or_overlapping_changes_nothing(self, store, events):
+        intake = Intake()
+        assert store.apply_batch(intake, events[:25]) == 25
+        assert store.apply_batch(intake, events[10:]) == len(events)
+        assert store.apply_batch(intake, events) == len(events)
+        rows, total = store.find(INTAKE)
+        assert total == 1 and rows[0]["submitted"] == 2
+        assert store.position("intake") == len(events)
+
+    def test_positions_keep_pace_with_events_a_view_does_not_read(self, store, events):
+        unread = [e for e in events if e.topic.startswith("expert.")]
+        assert store.apply_batch(Intake(), unread) == unread[-1].position
+        assert store.find(INTAKE) == ([], 0)
+
+    def test_a_failing_event_writes_nothing_of_its_batch_and_stops_only_its_view(
+            self, store, events, monkeypatch):
+        fragile = Fragile()
+        store.apply_batch(fragile, events[:5])
+        counted = sum(e.topic in Fragile.topics for e in events[:5])
+        accepted = next(e for e in events[5:] if e.topic == "case.accepted")
+        monkeypatch.setattr(Fragile, "breaks_at", accepted.position)
+
+        with pytest.raises(ProjectionFailed) as failed:
+            store.apply_batch(fragile, events)
+        assert isinstance(failed.value.__cause__, ValueError)
+        assert store.get("fragile_counts", "all")["n"] == counted  # the first batch's only
+        status = {s.name: s for s in store.status()}["fragile"]
+        assert status.position == 5
+        assert (status.failure.position, status.failure.topic) == (accepted.position,
+                                                                   "case.accepted")
+        assert status.failure.originator_id == accepted.originator_id
+        assert "ValueError: cannot read this one" in status.failure.error
+        with pytest.raises(ProjectionStopped):
+            store.apply_batch(fragile, events)
+        assert store.apply_batch(Intake(), events) == len(events)  # the others go on
+
+        monkeypatch.setattr(Fragile, "breaks_at", None)  # the fix is deployed
+        store.clear_failure("fragile")
+        assert store.apply_batch(fragile, events) == len(events)
+        assert store.get("fragile_counts", "all")["n"] == 4
+        assert {s.name: s for s in store.status()}["fragile"].failure is None
+
+    def test_a_rebuild_fills_a_new_generation_while_the_old_answers_then_switches(
+            self, store, events):
+        intake = Intake()
+        half = len(events) // 2
+        store.apply_batch(intake, events[:half])
+        generation = store.start_generation("intake")
+        assert generation == 2
+        store.apply_batch(intake, events, generation=generation)
+        assert store.find(INTAKE)[0][0]["submitted"] == 1  # still generation 1
+        assert store.position("intake", generation) == len(events)
+
+        store.switch("intake", generation)
+        assert store.find(INTAKE)[0][0]["submitted"] == 2
+        assert store.position("intake") == len(events)
+        assert [(s.generation, s.active) for s in store.status() if s.name == "intake"] == [
+            (2, True)]
+        with pytest.raises(GenerationError):
+            store.switch("intake", 1)
+
+    def test_a_failed_rebuild_cannot_be_switched_to_and_is_abandoned(
+            self, store, events, monkeypatch):
+        fragile = Fragile()
+        generation = store.start_generation("fragile")
+        monkeypatch.setattr(Fragile, "breaks_at", events[1].position)
+        with pytest.raises(ProjectionFailed):
+            store.apply_batch(fragile, events, generation=generation)
+        with pytest.raises(GenerationError):
+            store.switch("fragile", generation)
+        store.abandon_generation("fragile", generation)
+        assert [s.generation for s in store.status() if s.name == "fragile"] == [1]
+
+    def test_queries_read_from_another_thread_while_batches_are_applied(self, store, events):
+        answers = []
+        reader = threading.Thread(target=lambda: answers.append(store.find(INTAKE)))
+        store.apply_batch(Intake(), events)
+        reader.start()
+        reader.join()
+        assert answers[0][1] == 1
+
+    def test_find_filters_orders_and_pages(self, store, world):
+        for day in range(3):
+            world.case()
+            world.now += timedelta(days=1)
+        store.apply_batch(Intake(), logged_since(world))
+        from projections.reader import Range
+
+        rows, total = store.find(INTAKE, {"day": Range(ge="2026-03-03")}, ["-day"], limit=1)
+        assert total == 2 and [r["day"] for r in rows] == ["2026-03-04"]
+        rows, _ = store.find(INTAKE, {"day": ["2026-03-02", "2026-03-04"]}, ["day"], offset=1)
+        assert [r["day"] for r in rows] == ["2026-03-04"]
+        assert store.find(INTAKE, {"day": []}) == ([], 0)
+
+
+class TestSqliteViewStore(ViewStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path):
+        with SqliteViewStore(tmp_path / "views.sqlite3") as store:
+            store.open([*ALL_PROJECTIONS, Fragile()])
+            yield store
+
+    def test_it_is_the_default_under_the_data_directory(self, tmp_path, monkeypatch):
+        monkeypatch.delenv("VIEWS_DSN", raising=False)
+        with open_view_store(None, tmp_path) as store:
+            assert isinstance(store, SqliteViewStore)
+        assert (tmp_path / "views.sqlite3").exists()
+
+
+class TestPostgresViewStore(ViewStoreContract):
+    @pytest.fixture
+    def store(self, postgres_dsn, unique_name):
+        import psycopg
+
+        from adapters.views.postgres import PostgresViewStore
+
+        schema = unique_name("views").lower()
+        try:
+            with PostgresViewStore(postgres_dsn, schema=schema) as store:
+                store.open([*ALL_PROJECTIONS, Fragile()])
+                yield store
+        finally:
+            with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+                connection.execute(f"drop schema if exists {schema} cascade")
