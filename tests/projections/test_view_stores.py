@@ -9,8 +9,13 @@ from typing import ClassVar
 
 import pytest
 
-from adapters.views import (GenerationError, ProjectionFailed, ProjectionStopped,
-                            SqliteViewStore, open_view_store)
+from adapters.views import (
+    GenerationError,
+    ProjectionFailed,
+    ProjectionStopped,
+    SqliteViewStore,
+    open_view_store,
+)
 from projections import ALL_PROJECTIONS
 from projections.intake import INTAKE, Intake
 from projections.logged import Logged
