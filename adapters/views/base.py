@@ -16,37 +16,22 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from adapters.views.errors import Failure, GenerationError, ProjectionFailed, ProjectionStopped
+from adapters.views.generations import Generations, _failure
+from adapters.views.reads import Reads
 from adapters.views.sql import Dialect, Statements
 from adapters.views.unit_of_work import DocumentCache, UnitOfWork
 from projections.logged import Logged
-from projections.reader import Where
-from projections.view import Projection, Table
+from projections.view import Projection
 
 STATUS_COLUMNS = ("generation", "version", "position", "failed_position", "failed_topic",
                   "failed_originator", "failed_error", "failed_at")
 
 
-@dataclass(frozen=True)
-class ProjectionStatus:
-    name: str
-    generation: int
-    active: bool
-    version: int  # the projection version the generation was built with
-    code_version: int | None  # the version of the projection now in code (None: unknown)
-    position: int
-    failure: Failure | None
-
-    @property
-    def needs_rebuild(self) -> bool:
-        return self.active and self.code_version is not None and self.code_version != self.version
-
-
-class ViewStore(ABC):
+class ViewStore(Generations, Reads, ABC):
     dialect: ClassVar[Dialect]
 
     def __init__(self, cache_limit: int = 100_000) -> None:
@@ -233,97 +218,7 @@ class ViewStore(ABC):
             generation = generation or self._active(cursor, name)
             cursor.execute(self.sql.clear_failure, (name, generation))
 
-    def status(self) -> list[ProjectionStatus]:
-        with self._read_lock, self._reading() as cursor:
-            cursor.execute(self.sql.select_status)
-            rows = cursor.fetchall()
-        result = []
-        for name, active, *row in rows:
-            projection = self._projections.get(name)
-            result.append(ProjectionStatus(
-                name=name, generation=int(row[0]), active=int(row[0]) == active,
-                version=int(row[1]), code_version=projection.version if projection else None,
-                position=int(row[2]), failure=_failure(row)))
-        return result
-
-    # Rebuilds.
-    def start_generation(self, name: str) -> int:
-        """Fresh empty tables and a tracking position of 0 for a rebuild of `name`."""
-        projection = self._projection(name)
-        with self._write_lock, self._writing() as cursor:
-            cursor.execute(self.sql.max_generation, (name,))
-            generation = int(cursor.fetchone()[0] or 0) + 1
-            self._create_generation(cursor, projection, generation)
-        self._caches.pop((name, generation), None)
-        return generation
-
-    def switch(self, name: str, generation: int) -> None:
-        """Makes `generation` the one that answers, and drops the one it replaces, atomically."""
-        projection = self._projection(name)
-        with self._write_lock, self._writing() as cursor:
-            cursor.execute(self.sql.lock_generation, (name, generation))
-            row = cursor.fetchone()
-            if row is None:
-                raise GenerationError(f"projection {name} has no generation {generation}")
-            if row[3] is not None:
-                raise GenerationError(f"generation {generation} of {name} has failed")
-            old = self._active(cursor, name)
-            if old == generation:
-                return
-            cursor.execute(self.sql.update_active, (generation, name))
-            if old is not None:
-                self._drop_generation(cursor, projection, old)
-
-    def abandon_generation(self, name: str, generation: int) -> None:
-        """Drops a rebuild that will not be switched to (never the active generation)."""
-        projection = self._projection(name)
-        with self._write_lock, self._writing() as cursor:
-            if self._active(cursor, name) == generation:
-                raise GenerationError(f"generation {generation} of {name} is the active one")
-            self._drop_generation(cursor, projection, generation)
-
-    def _drop_generation(self, cursor: Any, projection: Projection, generation: int) -> None:
-        self._caches.pop((projection.name, generation), None)
-        for table in projection.tables:
-            cursor.execute(self.sql.drop_table(self._physical(table.name, generation)))
-        cursor.execute(self.sql.delete_generation, (projection.name, generation))
-
-    # Reading, for queries: always the active generation.
-    def get(self, table: str, key: str) -> dict[str, Any] | None:
-        owner = self._owner(table)
-        with self._read_lock, self._reading() as cursor:
-            return self._load(cursor, table, self._active(cursor, owner.name) or 0, key)
-
-    def find(self, table: str, where: Where | None = None, order_by: Sequence[str] = (),
-             limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        spec = next(t for t in self._owner(table).tables if t.name == table)
-        clause, params = self.sql.where(spec, where or {})
-        ordering = self.sql.order_by(spec, order_by)
-        with self._read_lock, self._reading() as cursor:
-            physical = self._physical(table, self._active(cursor, self._owner(table).name) or 0)
-            cursor.execute(self.sql.count(physical, clause), params)
-            total = int(cursor.fetchone()[0])
-            cursor.execute(self.sql.select_docs(physical, clause, ordering, limit, offset),
-                           params)
-            rows = [self._decode(row[0]) for row in cursor.fetchall()]
-        return rows, total
-
-    def _owner(self, table: str) -> Projection:
-        try:
-            return self._owners[table]
-        except KeyError:
-            raise KeyError(f"no view table {table!r} was opened in this store") from None
-
-
 class _EventFailed(Exception):
     def __init__(self, generation: int, event: Logged, error: Exception) -> None:
         super().__init__(str(error))
         self.generation, self.event, self.error = generation, event, error
-
-
-def _failure(row: Sequence[Any]) -> Failure | None:
-    """A generation row's failure columns (from `failed_position` on), if it failed."""
-    position, topic, originator, error, at = row[3:8]
-    if position is None:
-        return None
-    return Failure(int(position), topic, originator, error, at)

@@ -1,0 +1,39 @@
+"""The reading face of a view store (`projections.reader.ViewReader`): always the active
+generation, resolved in the same snapshot as the rows it leads to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from projections.reader import Where
+from projections.view import Projection
+
+
+class Reads:
+    """Mixed into `ViewStore`: uses its read connection, statements and table owners."""
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        owner = self._owner(table)
+        with self._read_lock, self._reading() as cursor:
+            return self._load(cursor, table, self._active(cursor, owner.name) or 0, key)
+
+    def find(self, table: str, where: Where | None = None, order_by: Sequence[str] = (),
+             limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        spec = next(t for t in self._owner(table).tables if t.name == table)
+        clause, params = self.sql.where(spec, where or {})
+        ordering = self.sql.order_by(spec, order_by)
+        with self._read_lock, self._reading() as cursor:
+            physical = self._physical(table, self._active(cursor, self._owner(table).name) or 0)
+            cursor.execute(self.sql.count(physical, clause), params)
+            total = int(cursor.fetchone()[0])
+            cursor.execute(self.sql.select_docs(physical, clause, ordering, limit, offset),
+                           params)
+            rows = [self._decode(row[0]) for row in cursor.fetchall()]
+        return rows, total
+
+    def _owner(self, table: str) -> Projection:
+        try:
+            return self._owners[table]
+        except KeyError:
+            raise KeyError(f"no view table {table!r} was opened in this store") from None
