@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adapters.views.base import ProjectionStatus, ViewStore
+from adapters.views.base import ViewStore
 from adapters.views.errors import Failure, GenerationError, ProjectionFailed, ProjectionStopped
+from adapters.views.generations import ProjectionStatus
 from adapters.views.sqlite import SqliteViewStore
 
 VIEWS_FILE = "views.sqlite3"
