@@ -6,11 +6,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from bus.feeds import feed_router
+from bus.answers import query_router
 from bus.health import system_router
 from bus.intake import intake_router
 from bus.services import DEFAULT_STREAM, Services
@@ -33,17 +35,19 @@ class BusApplication:
 
 
 def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
-              stream: str = DEFAULT_STREAM) -> BusApplication:
+              stream: str = DEFAULT_STREAM, data_dir: Path = Path("var"),
+              views_dsn: str | None = None) -> BusApplication:
     # Streams are never declared through FastStream: a declared JStream overwrites an existing
     # stream's configuration on start-up. The event stream belongs to adapters.jetstream.
     # One log line per message would flood an operator's terminal and cost CPU on every
     # command; message handling is logged at DEBUG, errors are still logged as errors.
     broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG)
-    services = Services(nats_url, stream)
+    services = Services(nats_url, stream, data_dir, views_dsn)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version()))
     broker.include_router(intake_router(services))
     broker.include_router(feed_router(services))
+    broker.include_router(query_router(services))
     app = FastStream(
         broker,
         # Ready before the first command arrives; closed only after the broker stopped taking

@@ -5,17 +5,23 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client
 
+from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
+from adapters.views import ViewStore, open_view_store
+from adapters.views.follower import ViewFollower
+from bus.answers import QueryAnswerer
 from bus.dispatch import Dispatcher, on_loop
 from bus.feeds import FeedPublisher, ensure_feed_consumer
 from bus.routes import CommandEndpoint
 from bus.security import district_principals
 from bus.streams import ensure_bus_streams
 from domain.application import OneStop
+from projections import ALL_PROJECTIONS
 
 DEFAULT_STREAM = "ONESTOP"
 # Aggregates kept in memory between commands (committed state only; see onloop.py).
@@ -26,8 +32,13 @@ DEFAULT_AGGREGATE_CACHE = 20_000
 class Services:
     nats_url: str
     stream: str = DEFAULT_STREAM
+    data_dir: Path = Path("var")  # where the SQLite views live, unless views_dsn is given
+    views_dsn: str | None = None
     dispatcher: Dispatcher | None = field(default=None, init=False)
     commands: CommandEndpoint | None = field(default=None, init=False)
+    views: ViewStore | None = field(default=None, init=False)
+    follower: ViewFollower | None = field(default=None, init=False)
+    answers: QueryAnswerer | None = field(default=None, init=False)
     feeds: FeedPublisher | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
@@ -53,6 +64,13 @@ class Services:
         await self.feeds.start()
         self.commands = CommandEndpoint(self.dispatcher)
         await on_loop(self.dispatcher.loop, self.commands.start())
+        self.views = await asyncio.to_thread(open_view_store, self.views_dsn, self.data_dir)
+        self.follower = ViewFollower(self.connection, self.stream, self.views, ALL_PROJECTIONS)
+        await self.follower.start()
+        case_log = StreamLog(self.connection, self.stream, request_timeout=10)
+        await case_log.start()
+        kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
+        self.answers = QueryAnswerer(self.views, self.follower, case_log, kinds)
 
     def principals(self) -> list[str]:
         """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""
@@ -64,6 +82,10 @@ class Services:
             await on_loop(self.dispatcher.loop, self.commands.stop())
         if self.dispatcher is not None:
             await self.dispatcher.close()
+        if self.follower is not None:
+            await self.follower.stop()
+        if self.views is not None:
+            await asyncio.to_thread(self.views.close)
         if self.connection is not None:
             await self.connection.drain()
         if self._app is not None:

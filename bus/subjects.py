@@ -20,6 +20,22 @@ def parse_command(subject: str) -> tuple[str, str]:
     _root, _cmd, principal, name = subject.split(".", 3)
     return principal, name
 
+# Queries by request/reply: onestop.query.<principal>.<view>.<question>.
+QUERIES = f"{ROOT}.query"
+ALL_QUERIES = f"{QUERIES}.*.>"
+QUERY_WORKERS = "onestop-queries"
+
+
+def query(principal: str, name: str) -> str:
+    return f"{QUERIES}.{principal}.{name}"
+
+
+def parse_query(subject: str) -> tuple[str, str]:
+    """`onestop.query.jxw.case.get` -> ("jxw", "case.get")."""
+    _root, _query, principal, name = subject.split(".", 3)
+    return principal, name
+
+
 # Durable intake (JetStream): onestop.intake.<principal>.<aggregate>.<action>.
 INTAKE = f"{ROOT}.intake"
 ALL_INTAKE = f"{INTAKE}.*.>"

@@ -80,7 +80,8 @@ class Service:
         return self._clients[principal]
 
     def start(self) -> None:
-        self.bus = build_bus(self.district.url(SERVICE), stream=self.stream)
+        self.bus = build_bus(self.district.url(SERVICE), stream=self.stream,
+                             data_dir=self.district.server.config.data_dir / f"views-{self.stream}")
         self.runner.run(self.bus.app.start())
 
     def stop(self) -> None:
@@ -91,6 +92,12 @@ class Service:
         client = self.client_for(principal)
         reply = self.runner.run(client.request(subjects.command(principal, name), data,
                                                timeout=10))
+        return orjson.loads(reply.data)
+
+    def query(self, principal: str, name: str, body: dict | None = None) -> dict:
+        client = self.client_for(principal)
+        reply = self.runner.run(client.request(subjects.query(principal, name),
+                                               orjson.dumps(body or {}), timeout=10))
         return orjson.loads(reply.data)
 
     def log_length(self) -> int:

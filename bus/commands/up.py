@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import nats
 import nats.errors
@@ -60,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
                      "(`onestop creds <principal>`)")
         else:
             url = public_url = settings.nats_url
-            where = f"kept by the NATS server at {redacted(url)}; onestop started no server"
+            where = (f"kept by the NATS server at {redacted(url)}; onestop started no server; "
+                     f"views in {settings.data_dir}")
         asyncio.run(_check_jetstream(url))
-        asyncio.run(_serve(url, settings.event_stream,
+        asyncio.run(_serve(url, settings.event_stream, settings.data_dir,
                            announce=lambda: _announce(redacted(public_url), where)))
     except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError) as error:
         return _fail(str(error), EXIT_CANNOT_START)
@@ -101,7 +103,8 @@ async def _check_jetstream(url: str) -> None:
         await connection.close()
 
 
-async def _serve(url: str, event_stream: str, announce: Callable[[], None]) -> None:
+async def _serve(url: str, event_stream: str, data_dir: Path,
+                 announce: Callable[[], None]) -> None:
     ready = False
 
     def on_ready() -> None:
@@ -109,7 +112,7 @@ async def _serve(url: str, event_stream: str, announce: Callable[[], None]) -> N
         ready = True
         announce()
 
-    bus = build_bus(url, on_ready=on_ready, stream=event_stream)
+    bus = build_bus(url, on_ready=on_ready, stream=event_stream, data_dir=data_dir)
     try:
         # FastStream's run loop stops the application on SIGINT and SIGTERM.
         await bus.app.run()

@@ -1,0 +1,150 @@
+"""Keeping the views up to date: read the event log in batches, apply each batch to every view.
+
+The read cursor is never kept in memory between rounds: each round starts just after the
+lowest position the store has recorded for a running projection. So a restart, a crash
+half-way, a rebuild switched in by another process, or a failure cleared by an operator all
+come down to the same thing: read from where the store says, and let the store skip what a
+projection has already applied (it does, event by event, in the same transaction that
+advances its position).
+
+A projection that cannot apply an event stops, alone: its failure is in the store (and in
+the log of this process), the others go on, and it resumes from the same event once an
+operator has cleared the failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import aclosing
+
+import orjson
+from nats.aio.client import Client
+
+from adapters.jetstream import cloudevents as ce
+from adapters.jetstream.log import Stored, StreamLog
+from adapters.views.base import ViewStore
+from adapters.views.errors import ProjectionFailed, ProjectionStopped
+from projections.logged import Logged, logged_from_stored
+from projections.view import Projection
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000  # events per transaction when catching up; live batches are what has arrived
+POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core subscription)
+
+
+def logged(stored: Stored) -> Logged:
+    headers = stored.headers
+    return logged_from_stored(
+        stored.sequence, ce.decode_header_value(headers["ce-subject"]),
+        int(headers[ce.VERSION]), ce.decode_header_value(headers[ce.TOPIC]),
+        orjson.loads(stored.body))
+
+
+async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> list[Logged]:
+    batch: list[Logged] = []
+    async with aclosing(log_.read(subject, after + 1, page=limit)) as messages:
+        async for stored in messages:
+            batch.append(logged(stored))
+            if len(batch) >= limit:
+                break
+    return batch
+
+
+class ViewFollower:
+    def __init__(self, connection: Client, event_stream: str, store: ViewStore,
+                 projections: Sequence[Projection]) -> None:
+        self.connection = connection
+        self.subject = f"{event_stream}.events.>"
+        self.log = StreamLog(connection, event_stream, request_timeout=10)
+        self.store = store
+        self.projections = list(projections)
+        self._doorbell = asyncio.Event()
+        self._advanced = asyncio.Condition()
+        self._task: asyncio.Task | None = None
+        self._subscription = None
+        self.positions: dict[str, int] = {}
+
+    async def start(self) -> None:
+        await self.log.start()
+        await asyncio.to_thread(self.store.open, self.projections)
+        self._subscription = await self.connection.subscribe(self.subject, cb=self._ring)
+        self._task = asyncio.get_running_loop().create_task(self._follow())
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _ring(self, _message: object) -> None:
+        self._doorbell.set()
+
+    async def wait_for(self, projection: str, position: int, timeout: float) -> bool:
+        """Until `projection` has applied the log up to `position`; False on timeout."""
+        async with self._advanced:
+            try:
+                await asyncio.wait_for(self._advanced.wait_for(
+                    lambda: self.positions.get(projection, 0) >= position), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                caught_up = await self.catch_up_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the log or the store away for a moment: try again soon
+                log.exception("views: following the log failed; trying again")
+                caught_up = True
+            if caught_up:
+                self._doorbell.clear()
+                try:
+                    await asyncio.wait_for(self._doorbell.wait(), POLL_SECONDS)
+                except TimeoutError:
+                    pass
+
+    async def catch_up_once(self, limit: int = BATCH) -> bool:
+        """Reads one batch after the lowest running position and applies it to every running
+        projection; True when there was nothing more to read."""
+        running = await asyncio.to_thread(self._running_positions)
+        await self._publish_positions(running)
+        if not running:
+            return True
+        after = min(running.values())
+        batch = await read_batch(self.log, self.subject, after, limit)
+        if not batch:
+            return True
+        await asyncio.to_thread(self._apply, batch, running)
+        await self._publish_positions(self.positions)
+        return len(batch) < limit
+
+    def _running_positions(self) -> dict[str, int]:
+        running = {}
+        for status in self.store.status():
+            if status.active and status.failure is None:
+                running[status.name] = status.position
+            if status.active:
+                self.positions[status.name] = status.position
+        return running
+
+    def _apply(self, batch: list[Logged], running: dict[str, int]) -> None:
+        for projection in self.projections:
+            if projection.name not in running:
+                continue
+            try:
+                self.positions[projection.name] = self.store.apply_batch(projection, batch)
+            except ProjectionFailed as failed:
+                log.error("views: %s stopped: %s", projection.name, failed)
+            except ProjectionStopped:
+                pass  # stopped by an earlier failure, or by another process
+
+    async def _publish_positions(self, positions: dict[str, int]) -> None:
+        self.positions.update(positions)
+        async with self._advanced:
+            self._advanced.notify_all()

@@ -1,0 +1,119 @@
+"""Queries by request/reply: `onestop.query.<principal>.<query>`, answered from the views.
+
+The principal is the subject's third token (NATS permissions let a principal request only
+under its own prefix); what it may see follows from its kind. Every answer carries the
+position of the log its view has reached; a query can ask to wait for a position first.
+Bad input is answered with a stable code, never raised: query.unknown, query.malformed_json,
+query.invalid, query.forbidden, query.not_found, and query.behind when the view did not reach
+`min_position` in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+from faststream.nats import NatsRouter
+from pydantic import ValidationError
+
+from adapters.jetstream.log import StreamLog
+from adapters.views import ViewStore
+from adapters.views.follower import ViewFollower, logged
+from bus import subjects
+from bus.dispatch import MAX_COMMAND_BYTES
+from bus.queries import QUERIES, Query, QueryParams
+from projections.queries import Asker, QueryError, case_as_it_stood
+
+log = logging.getLogger(__name__)
+
+
+def _error(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
+    return {"ok": False, "error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+class QueryAnswerer:
+    def __init__(self, views: ViewStore, follower: ViewFollower, log_: StreamLog,
+                 kinds: dict[str, str]) -> None:
+        self.views = views
+        self.follower = follower
+        self.log = log_
+        self.kinds = kinds  # principal -> kind
+
+    async def answer(self, principal: str, name: str, body: bytes) -> dict:
+        if len(body) > MAX_COMMAND_BYTES:
+            return _error("query.too_large", f"A query may be at most {MAX_COMMAND_BYTES} bytes.")
+        query = QUERIES.get(name)
+        if query is None:
+            return _error("query.unknown", f"There is no query {name!r}.", {"query": name})
+        kind = self.kinds.get(principal)
+        if kind is None:
+            return _error("query.forbidden", f"{principal!r} is not a principal of the district.")
+        try:
+            payload = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError as error:
+            return _error("query.malformed_json", f"The body is not valid JSON: {error}.")
+        try:
+            params = query.schema.model_validate(payload)
+        except ValidationError as error:
+            return _error("query.invalid", "Some parameters are missing or wrong.", {
+                ".".join(map(str, issue["loc"])) or "(body)": issue["msg"]
+                for issue in error.errors()})
+        asker = Asker(principal, kind)
+        try:
+            return await self._answer(query, asker, params)
+        except QueryError as error:
+            return _error(error.code, error.message,
+                          {key: str(value) for key, value in error.fields.items()})
+
+    async def _answer(self, query: Query, asker: Asker, params: QueryParams) -> dict:
+        if query.view is None:
+            return await self._case_as_of(asker, params)
+        if params.min_position is not None:
+            reached = await self.follower.wait_for(query.view, params.min_position,
+                                                   params.wait_ms / 1000)
+            if not reached:
+                position = self.follower.positions.get(query.view, 0)
+                return _error("query.behind", f"The {query.view} view has reached position "
+                              f"{position}, not yet {params.min_position}; ask again.",
+                              {"position": position})
+        # The position before reading: the answer reflects at least that much of the log.
+        position = self.follower.positions.get(query.view, 0)
+        result = await asyncio.to_thread(query.ask, self.views, asker, params)
+        return {"ok": True, "result": result, "position": position}
+
+    async def _case_as_of(self, asker: Asker, params: Any) -> dict:
+        subject = f"{self.log.stream}.events.{params.case_id}"
+        events = []
+        async with aclosing(self.log.read(subject, 1)) as stored_events:
+            async for stored in stored_events:
+                if stored.headers.get("Onestop-Topic", "").startswith("case."):
+                    events.append(logged(stored))
+        result = case_as_it_stood(asker, events, params.version, params.at)
+        position = events[-1].position if events else 0
+        return {"ok": True, "result": result, "position": position}
+
+
+async def _whole_message(message: Any) -> Any:
+    return message  # the subject and raw body, as the command router once did (no hop)
+
+
+def query_router(services: Any) -> NatsRouter:
+    router = NatsRouter()
+
+    @router.subscriber(
+        subjects.ALL_QUERIES, queue=subjects.QUERY_WORKERS, decoder=_whole_message,
+        description="Every query of every principal; see the queries for parameters.",
+    )
+    async def on_query(message: Any) -> dict:
+        principal, name = subjects.parse_query(message.raw_message.subject)
+        assert services.answers is not None, "queries arrive only after start-up"
+        try:
+            return await services.answers.answer(principal, name, message.body)
+        except Exception:
+            log.exception("query %s from %s failed", name, principal)
+            return _error("internal.error", "The service could not answer this query.")
+
+    return router

@@ -1,0 +1,160 @@
+"""Every query the bus answers: its public name, its parameters, the view it reads, the call.
+
+One table behind the query subjects (`onestop.query.<principal>.<query>`) and the AsyncAPI
+document. Every query may name `min_position` (the `position` of a command's reply) to read
+its own writes: the answer waits, up to `wait_ms`, until the view has applied the log that
+far. The view's position comes back with every answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from projections import queries as q
+from projections.queries import Asker
+from projections.reader import ViewReader
+
+MAX_WAIT_MS = 30_000
+
+
+class QueryParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_position: int | None = Field(None, ge=0, description=(
+        "Answer only once the view has applied the log up to here (a command reply's "
+        "`position`), so that a client reads its own writes."))
+    wait_ms: int = Field(2000, ge=0, le=MAX_WAIT_MS,
+                         description="How long to wait for `min_position`.")
+
+
+class Paged(QueryParams):
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+class GetCase(QueryParams):
+    case_id: UUID
+
+
+class CaseAsOf(QueryParams):
+    case_id: UUID
+    version: int | None = Field(None, ge=1, description="The case after this many events.")
+    at: AwareDatetime | None = Field(None, description="The case as it stood at this time.")
+
+
+class ListCases(Paged):
+    status: str | list[str] | None = None
+    lead: str | None = None
+    station: str | None = None
+    submitted_since: AwareDatetime | None = None
+    submitted_before: AwareDatetime | None = None
+
+
+class ListWorklist(Paged):
+    department: str | None = Field(None, description="Default: the asking department.")
+    status: str | list[str] | None = None
+    role: Literal["lead", "collaborator"] | None = None
+    due_before: AwareDatetime | None = None
+    overdue_as_of: AwareDatetime | None = None
+
+
+class EnterpriseHistory(Paged):
+    enterprise_id: UUID
+
+
+class EnterpriseByCreditCode(QueryParams):
+    credit_code: str = Field(min_length=18, max_length=18)
+
+
+class Period(QueryParams):
+    since: AwareDatetime
+    until: AwareDatetime
+
+
+class ExpertSchedule(Period, Paged):
+    expert_id: UUID
+    include_released: bool = False
+
+
+class EquipmentBookings(Period, Paged):
+    equipment_id: UUID
+    include_released: bool = False
+
+
+class IntakeCounts(QueryParams):
+    since: date | None = None
+    until: date | None = None
+    channel: str | None = None
+    station: str | None = None
+    service_type: str | None = None
+    group_by: list[Literal["channel", "station", "service_type", "day"]] = ["channel", "station"]
+
+
+Ask = Callable[[ViewReader, Asker, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str  # subject suffix, e.g. "case.get"
+    schema: type[QueryParams]
+    view: str | None  # the projection it reads (None: the log itself)
+    ask: Ask
+    summary: str
+
+
+def _paging(p: Paged) -> dict[str, int]:
+    return {"limit": p.limit, "offset": p.offset}
+
+
+QUERIES: dict[str, Query] = {query.name: query for query in (
+    Query("case.get", GetCase, "cases",
+          lambda r, a, p: q.get_case(r, a, str(p.case_id)),
+          "A case: its state, who is involved, and every step with who took it."),
+    Query("case.list", ListCases, "cases",
+          lambda r, a, p: q.list_cases(
+              r, a, status=p.status, lead=p.lead, station=p.station,
+              submitted_since=p.submitted_since, submitted_before=p.submitted_before,
+              **_paging(p)),
+          "Cases the asker may see, filtered."),
+    Query("case.as_of", CaseAsOf, None, None,  # answered from the log, see QueryAnswerer
+          "A case as it stood at a version or a time, rebuilt from the log."),
+    Query("worklist.list", ListWorklist, "worklists",
+          lambda r, a, p: q.list_worklist(
+              r, a, p.department or a.id, status=p.status, role=p.role,
+              due_before=p.due_before, overdue_as_of=p.overdue_as_of, **_paging(p)),
+          "A department's open cases, as lead or collaborator, with due and overdue."),
+    Query("enterprise.history", EnterpriseHistory, "enterprises",
+          lambda r, a, p: q.enterprise_history(r, a, str(p.enterprise_id), **_paging(p)),
+          "An enterprise and the cases it has ordered."),
+    Query("enterprise.by_credit_code", EnterpriseByCreditCode, "enterprises",
+          lambda r, a, p: q.enterprise_by_credit_code(r, a, p.credit_code),
+          "Find an enterprise by its unified social credit code."),
+    Query("expert.schedule", ExpertSchedule, "experts",
+          lambda r, a, p: q.expert_schedule(r, a, str(p.expert_id), p.since, p.until,
+                                            include_released=p.include_released,
+                                            **_paging(p)),
+          "An expert's bookings in a period."),
+    Query("expert.workload", Period, "experts",
+          lambda r, a, p: q.expert_workload(r, a, p.since, p.until),
+          "Every expert's booked hours and cases in a period."),
+    Query("equipment.bookings", EquipmentBookings, "equipment",
+          lambda r, a, p: q.equipment_bookings(r, a, str(p.equipment_id), p.since, p.until,
+                                               include_released=p.include_released,
+                                               **_paging(p)),
+          "An instrument's bookings in a period."),
+    Query("equipment.utilisation", Period, "equipment",
+          lambda r, a, p: q.equipment_utilisation(r, a, p.since, p.until),
+          "Every instrument's booked hours in a period."),
+    Query("intake.counts", IntakeCounts, "intake",
+          lambda r, a, p: q.intake_counts(r, a, since=p.since, until=p.until,
+                                          channel=p.channel, station=p.station,
+                                          service_type=p.service_type,
+                                          group_by=tuple(p.group_by)),
+          "Cases taken in, by channel, station, service type or day."),
+)}
