@@ -27,6 +27,7 @@ from bus import messages, subjects
 from bus.app import SERVICE_NAME, service_version
 from bus.health import HealthReport
 from bus.identity import feed_stream, inbox_prefix
+from bus import queries
 from bus.operations import OPERATIONS
 from bus.services import DEFAULT_STREAM
 from domain.base import DomainEvent
@@ -227,6 +228,7 @@ def build() -> dict:
     doc = Document()
     add_replies(doc)
     add_commands(doc)
+    add_queries(doc)
     add_feeds(doc)
     add_operator_and_health(doc)
     return doc.as_dict()
@@ -240,7 +242,7 @@ def add_replies(doc: Document) -> None:
     doc.message("Refused", refused, "The command was refused; nothing was written.")
     doc.message("HealthReport", report, "The service answers, with its version.")
     doc.channel("inbox", f"{inbox_prefix(PRINCIPAL)}.{{reply}}",
-                ["Done", "Refused", "HealthReport"],
+                ["Done", "Refused", "HealthReport", "Answered", "QueryRefused"],
                 "Replies to a principal's requests, on its own inbox prefix.")
 
 
@@ -260,6 +262,22 @@ def add_commands(doc: Document) -> None:
                     f"principal's feed ({subjects.feed_outcome(PRINCIPAL)}).")
         doc.operation(f"send.intake.{name}", "send", f"intake.{name}",
                       f"{operation.summary} (durable intake)")
+
+
+def add_queries(doc: Document) -> None:
+    doc.message("Answered", doc.schemas.of_model(queries.Answered, "serialization"),
+                "The answer, with the log position its view had reached.")
+    doc.message("QueryRefused", doc.schemas.of_model(queries.QueryRefused, "serialization"),
+                "The query was not answered, with a stable code.")
+    for name, query in queries.QUERIES.items():
+        schema = query.schema
+        users = [other for other, q in queries.QUERIES.items() if q.schema is schema]
+        doc.message(schema.__name__, doc.schemas.of_model(schema),
+                    "The query " + ", ".join(users) + ".")
+        doc.channel(f"query.{name}", subjects.query(PRINCIPAL, name), [schema.__name__],
+                    f"{query.summary} Request/reply: answered with Answered or QueryRefused.")
+        doc.operation(f"send.query.{name}", "send", f"query.{name}", query.summary,
+                      reply=("inbox", ["Answered", "QueryRefused"]))
 
 
 def add_feeds(doc: Document) -> None:

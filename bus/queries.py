@@ -96,6 +96,25 @@ class IntakeCounts(QueryParams):
     group_by: list[Literal["channel", "station", "service_type", "day"]] = ["channel", "station"]
 
 
+class Answered(BaseModel):
+    ok: Literal[True] = True
+    result: dict[str, Any] = Field(description="The answer; lists are {items, total, limit, "
+                                               "offset}.")
+    position: int = Field(description="The log position the view had reached.")
+
+
+class QueryError(BaseModel):
+    code: str = Field(description="query.unknown, query.malformed_json, query.invalid, "
+                                  "query.forbidden, query.not_found, query.behind, ...")
+    message: str
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class QueryRefused(BaseModel):
+    ok: Literal[False] = False
+    error: QueryError
+
+
 Ask = Callable[[ViewReader, Asker, Any], dict[str, Any]]
 
 

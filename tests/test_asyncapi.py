@@ -17,6 +17,7 @@ from bus import subjects
 from bus.asyncapi import build, event_classes, render
 from bus.cli import main
 from bus.operations import OPERATIONS
+from bus.queries import QUERIES
 from domain.base import Actor
 from domain.case_events import Accepted
 from domain.enterprises import Enterprise
@@ -85,6 +86,19 @@ def test_every_command_is_a_request_with_a_reply_and_an_intake_message(document)
         assert resolve(document, payload["payload"]["$ref"])["title"] == \
             operation.schema.__name__
     assert channels["feed.outcome"]["address"] == subjects.feed_outcome("{principal}")
+
+
+def test_every_query_is_a_request_answered_with_the_views_position(document):
+    operations = document["operations"]
+    for name, query in QUERIES.items():
+        request = operations[f"send.query.{name}"]
+        assert resolve(document, request["channel"]["$ref"])["address"] == \
+            subjects.query("{principal}", name)
+        replies = {ref["$ref"].rsplit("/", 1)[1] for ref in request["reply"]["messages"]}
+        assert replies == {"Answered", "QueryRefused"}
+        payload = resolve(document, f"#/components/messages/{query.schema.__name__}")
+        properties = resolve(document, payload["payload"]["$ref"])["properties"]
+        assert {"min_position", "wait_ms"} <= properties.keys()
 
 
 def test_finds_every_event_including_those_nested_in_aggregates():
