@@ -36,3 +36,7 @@ class ProjectionStopped(Exception):
 
 class GenerationError(Exception):
     """A generation that does not exist, or cannot be switched to or abandoned."""
+
+
+class GenerationBehind(GenerationError):
+    """A rebuilt generation has not yet caught up with the one it would replace."""

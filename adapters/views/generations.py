@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.views.errors import Failure, GenerationError
+from adapters.views.errors import Failure, GenerationBehind, GenerationError
 from projections.view import Projection
 
 
@@ -51,7 +51,10 @@ class Generations:
         return generation
 
     def switch(self, name: str, generation: int) -> None:
-        """Makes `generation` the one that answers, and drops the one it replaces, atomically."""
+        """Makes `generation` the one that answers, and drops the one it replaces, atomically.
+
+        Only once it has caught up with the one it replaces (GenerationBehind otherwise): a
+        query answered just before the switch must not see an older view just after it."""
         projection = self._projection(name)
         with self._write_lock, self._writing() as cursor:
             cursor.execute(self.sql.lock_generation, (name, generation))
@@ -63,6 +66,13 @@ class Generations:
             old = self._active(cursor, name)
             if old == generation:
                 return
+            if old is not None:
+                cursor.execute(self.sql.lock_generation, (name, old))
+                replaced = cursor.fetchone()
+                if replaced is not None and int(replaced[2]) > int(row[2]):
+                    raise GenerationBehind(
+                        f"generation {generation} of {name} is at position {row[2]}, behind "
+                        f"the active generation at {replaced[2]}")
             cursor.execute(self.sql.update_active, (generation, name))
             if old is not None:
                 self._drop_generation(cursor, projection, old)
