@@ -1,8 +1,10 @@
-"""The first outcome of every command, kept in a JetStream key-value bucket.
+"""The first outcome of refused commands, kept in a JetStream key-value bucket.
 
 A command sent again with the same id (a retry after a timeout, a redelivery from the intake,
-a restart of the service) is answered from here: exactly the first reply, nothing written.
-The fingerprint of the first payload tells a retry from a different command reusing the id.
+a restart of the service) gets exactly the first reply, and nothing is written. For a refusal
+that reply is kept here; an applied command's is in the log, on the events it wrote (see
+bus/dispatch.py). The fingerprint of the first payload tells a retry from a different command
+reusing the id.
 
 The bucket is an ordinary KV bucket (`nats kv get` works on it), but read and written through
 `StreamLog`, as the event log is: a direct get of the key's last message, and a publish that
@@ -49,18 +51,6 @@ class CommandOutcomes:
         log = StreamLog(connection, f"KV_{bucket}", request_timeout=request_timeout)
         await log.start()
         return cls(log, bucket)
-
-    async def keep_unacknowledged(self, principal: str, command_id: str,
-                                  first: FirstOutcome) -> None:
-        """`record` without waiting for, or reading, the server's answer: for an outcome that
-        the log can also vouch for. The server still keeps only the first one."""
-        value = orjson.dumps({"fingerprint": first.fingerprint, "reply": first.reply})
-        await self._log.connection.publish(
-            self._subject(principal, command_id), value,
-            headers={ce.EXPECTED_LAST_SUBJECT_SEQUENCE: "0"})
-
-    async def flush(self) -> None:
-        await self._log.connection.flush()
 
     def _subject(self, principal: str, command_id: str) -> str:
         return f"$KV.{self._bucket}.{principal}.{command_id}"

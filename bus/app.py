@@ -11,7 +11,6 @@ from pathlib import Path
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
-from bus.feeds import feed_router
 from bus.answers import query_router
 from bus.health import system_router
 from bus.intake import intake_router
@@ -46,7 +45,6 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version()))
     broker.include_router(intake_router(services))
-    broker.include_router(feed_router(services))
     broker.include_router(query_router(services))
     app = FastStream(
         broker,

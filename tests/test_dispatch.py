@@ -218,3 +218,57 @@ def test_a_refusal_from_a_stale_cache_is_decided_again_on_the_log(two_desks):
 
     assert reply["ok"], reply
     assert one.log_length() == 4
+
+
+@pytest.fixture
+def restarted(nats_url, unique_name):
+    """A dispatcher, and another on the same log and bucket, as after a restart: nothing of
+    the first one's memory survives, only what is in NATS."""
+    stream = unique_name()
+    before, after = Desk(nats_url, stream), Desk(nats_url, stream)
+    yield before, after
+    before.close()
+    after.close()
+
+
+def test_after_a_restart_the_first_reply_is_rebuilt_from_the_log(restarted):
+    before, after = restarted
+    enterprise_id = register(before)
+    case_id = submit(before, enterprise_id)["id"]
+    expert = before.send("samr", "expert.register", command(
+        name="李教授", affiliation="重庆文理学院", specialties=["building_materials"]))
+    before.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))
+    # A command that writes two aggregates at once: its reply's position is its last event.
+    booking = command(case_id=case_id, expert_id=expert["id"],
+                      start="2026-03-09T09:00:00+08:00", end="2026-03-09T12:00:00+08:00")
+    first = before.send("jxw", "case.assign_expert", booking)
+    assert first["ok"], first
+
+    again = after.send("jxw", "case.assign_expert", booking)
+
+    assert again == first
+    assert after.log_length() == first["position"]
+
+
+def test_after_a_restart_a_reused_command_id_is_still_told_apart(restarted):
+    before, after = restarted
+    enterprise_id = register(before)
+    order = command(enterprise_id=enterprise_id, service_type="quality_management",
+                    description="Bricks crumble", channel="online_platform")
+    assert before.send("portal", "case.submit", order)["ok"]
+
+    reply = after.send("portal", "case.submit", {**order, "description": "Something else"})
+
+    assert reply["error"]["code"] == "command.id_reused"
+    assert after.log_length() == 2
+
+
+def test_every_event_names_the_command_that_wrote_it(desk):
+    enterprise_id = register(desk)
+    [notification] = desk.app.recorder.select_notifications(start=1, limit=1)
+    store = desk.app.recorder.store
+    stored = desk.runner.run(dispatch.on_loop(desk.dispatcher.loop, store.log.last(
+        store.subjects.for_aggregate(enterprise_id))))
+    assert stored.headers["Onestop-Command"].startswith("portal/")
+    assert len(stored.headers["Onestop-Command-Digest"]) == 64
+    assert notification.originator_id.hex == enterprise_id.replace("-", "")

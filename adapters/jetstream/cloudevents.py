@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
 from urllib.parse import quote, unquote
@@ -28,7 +31,23 @@ EVENT_SEQUENCE = "Onestop-Event-Sequence"
 MSG_ID = "Nats-Msg-Id"
 EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
 
+# On every event a command wrote: the command's id and the digest of its request. A command
+# sent again is recognised in the log itself, with no second record written per command.
+COMMAND = "Onestop-Command"
+COMMAND_DIGEST = "Onestop-Command-Digest"
+
 _UNSAFE = re.compile(r"[^a-z0-9]+")
+_command: ContextVar[tuple[str, str] | None] = ContextVar("onestop_command", default=None)
+
+
+@contextmanager
+def written_for_command(command_id: str, digest: str) -> Iterator[None]:
+    """Events written in this context (this task, and threads it starts) name the command."""
+    token = _command.set((_header_value(command_id), digest))
+    try:
+        yield
+    finally:
+        _command.reset(token)
 
 
 @lru_cache(maxsize=4096)
@@ -89,7 +108,7 @@ def _occurred_at(state: bytes) -> str:
 
 def event_headers(stored_event: StoredEvent, *, source: str, message_id: str) -> dict[str, str]:
     is_json = stored_event.state[:1] in (b"{", b"[")
-    return {
+    headers = {
         MSG_ID: message_id,
         "ce-specversion": SPEC_VERSION,
         "ce-id": message_id,
@@ -101,3 +120,7 @@ def event_headers(stored_event: StoredEvent, *, source: str, message_id: str) ->
         TOPIC: _header_value(stored_event.topic),
         VERSION: str(stored_event.originator_version),
     }
+    command = _command.get()
+    if command is not None:
+        headers[COMMAND], headers[COMMAND_DIGEST] = command
+    return headers
