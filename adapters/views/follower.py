@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 2000  # events per transaction when catching up; live batches are what has arrived
 POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core subscription)
+# After the doorbell: let a few more events arrive, so that under load one round (a status
+# read, a log read, one transaction per view) serves many events instead of one or two.
+GATHER_SECONDS = 0.02
 
 
 def logged(stored: Stored) -> Logged:
@@ -106,6 +109,7 @@ class ViewFollower:
                 self._doorbell.clear()
                 try:
                     await asyncio.wait_for(self._doorbell.wait(), POLL_SECONDS)
+                    await asyncio.sleep(GATHER_SECONDS)
                 except TimeoutError:
                     pass
 
