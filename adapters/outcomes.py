@@ -13,6 +13,7 @@ the server accepts only if the key has no message yet.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError
 
 from adapters.jetstream import cloudevents as ce
-from adapters.jetstream.log import Conflict, Outgoing, StreamLog
+from adapters.jetstream.log import Conflict, Outgoing, Stored, StreamLog
 
 BUCKET = "ONESTOP_COMMANDS"
 
@@ -37,6 +38,10 @@ class CommandOutcomes:
     def __init__(self, log: StreamLog, bucket: str) -> None:
         self._log = log
         self._bucket = bucket
+        # Lookups asked for in one turn of the event loop, answered by one direct get: every
+        # command asks, and under load dozens arrive together.
+        self._asked: dict[str, list[asyncio.Future[Stored | None]]] = {}
+        self._lookups: set[asyncio.Task] = set()
 
     @classmethod
     async def open(cls, connection: Client, bucket: str = BUCKET, replicas: int = 1,
@@ -52,11 +57,38 @@ class CommandOutcomes:
         await log.start()
         return cls(log, bucket)
 
+    def _look_up_all_asked(self) -> None:
+        asked, self._asked = self._asked, {}
+        task = asyncio.get_running_loop().create_task(self._look_up(asked))
+        self._lookups.add(task)
+        task.add_done_callback(self._lookups.discard)
+
+    async def _look_up(self, asked: dict[str, list[asyncio.Future[Stored | None]]]) -> None:
+        try:
+            found = await self._log.last_of_each(list(asked))
+        except BaseException as error:
+            for answers in asked.values():
+                for answer in answers:
+                    if not answer.done():
+                        answer.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        for subject, answers in asked.items():
+            for answer in answers:
+                if not answer.done():
+                    answer.set_result(found.get(subject))
+
     def _subject(self, principal: str, command_id: str) -> str:
         return f"$KV.{self._bucket}.{principal}.{command_id}"
 
     async def first(self, principal: str, command_id: str) -> FirstOutcome | None:
-        stored = await self._log.last(self._subject(principal, command_id))
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Stored | None] = loop.create_future()
+        if not self._asked:
+            loop.call_soon(self._look_up_all_asked)
+        self._asked.setdefault(self._subject(principal, command_id), []).append(answer)
+        stored = await answer
         if stored is None or not stored.body:
             return None
         kept = orjson.loads(stored.body)

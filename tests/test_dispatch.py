@@ -272,3 +272,23 @@ def test_every_event_names_the_command_that_wrote_it(desk):
     assert stored.headers["Onestop-Command"].startswith("portal/")
     assert len(stored.headers["Onestop-Command-Digest"]) == 64
     assert notification.originator_id.hex == enterprise_id.replace("-", "")
+
+
+def test_many_commands_at_once_each_get_their_own_first_outcome(desk):
+    # Refused commands (their first outcome is kept), sent again together with new ones:
+    # their lookups are answered together.
+    unknown = [command(case_id=str(uuid4())) for _ in range(20)]
+    firsts = [desk.send("jxw", "case.accept", body) for body in unknown]
+    fresh = [command(credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
+                     industry="building_bricks", town="laisu") for _ in range(20)]
+
+    async def together():
+        return await asyncio.gather(
+            *(desk.dispatcher.dispatch("jxw", "case.accept", orjson.dumps(b)) for b in unknown),
+            *(desk.dispatcher.dispatch("portal", "enterprise.register", orjson.dumps(b))
+              for b in fresh))
+
+    replies = desk.runner.run(together())
+    assert replies[:20] == firsts
+    assert all(reply["ok"] for reply in replies[20:])
+    assert desk.log_length() == 20

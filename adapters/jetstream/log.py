@@ -221,6 +221,28 @@ class StreamLog:
         )
         return _stored_or_none(reply)
 
+    async def last_of_each(self, subjects: Sequence[str]) -> dict[str, Stored]:
+        """The last message of each of `subjects` that has one, in one direct get."""
+        found: dict[str, Stored] = {}
+        reply_subject, queue = self._inbox.open()
+        try:
+            await self.connection.publish(
+                self._direct_get,
+                orjson.dumps({"multi_last": list(subjects), "batch": len(subjects)}),
+                reply=reply_subject,
+            )
+            while True:
+                message = await self._next(queue)
+                status = (message.headers or {}).get("Status")
+                if status in ("204", "404"):  # end of the batch; nothing at all
+                    return found
+                if status:
+                    raise Rejected(int(status), str(message.headers.get("Description")))
+                stored = _stored(message)
+                found[stored.subject] = stored
+        finally:
+            self._inbox.close(reply_subject)
+
     async def _next(self, queue: asyncio.Queue[Msg]) -> Msg:
         # Most messages of a page are already here: a timed wait per message (a task and a
         # timer each) cost more than reading them.
