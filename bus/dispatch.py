@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from contextlib import aclosing
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -92,10 +91,6 @@ class Dispatcher:
     async def dispatch(self, principal: str, name: str, body: bytes) -> dict:
         return await on_loop(self.loop, self._dispatch(principal, name, body))
 
-    async def close(self) -> None:
-        """Nothing to finish: refusals are kept before they are answered, successes are in
-        the log."""
-
     async def _dispatch(self, principal: str, name: str, body: bytes) -> dict:
         if len(body) > MAX_COMMAND_BYTES:
             return refused("command.too_large", f"A command may be at most {MAX_COMMAND_BYTES} "
@@ -130,7 +125,7 @@ class Dispatcher:
                 if first is None:
                     return reply
             elif reply["ok"]:
-                await self._keep_success(key, FirstOutcome(fingerprint, reply))
+                self._remember(key, FirstOutcome(fingerprint, reply))
                 return reply
             elif reply["error"]["code"] not in RETRYABLE:
                 return (await self.outcomes.record(*key, fingerprint, reply)).reply
@@ -144,7 +139,7 @@ class Dispatcher:
     async def _first(self, key: tuple[str, str]) -> FirstOutcome | None:
         return self._recent.get(key) or await self.outcomes.first(*key)
 
-    async def _keep_success(self, key: tuple[str, str], first: FirstOutcome) -> None:
+    def _remember(self, key: tuple[str, str], first: FirstOutcome) -> None:
         self._recent[key] = first
         if len(self._recent) > RECENT_OUTCOMES:
             self._recent.popitem(last=False)
@@ -155,24 +150,11 @@ class Dispatcher:
         store = getattr(self.app.recorder, "store", None)
         if store is None:
             return None
-        name = ce._header_value(command_id)
-        found = None
-        async with aclosing(store.log.read(store.subjects.for_aggregate(replayed["id"]))) as events:
-            async for stored in events:
-                if stored.headers.get(ce.COMMAND) == name:
-                    found = stored
-                    break
-        if found is None or ce.COMMAND_DIGEST not in found.headers:
+        write = await store.write_of_command(command_id, replayed["id"])
+        if write is None:
             return None
-        # The command's write is contiguous in the log: its last event gave the position.
-        last = found.sequence
-        async with aclosing(store.log.read(store.subjects.all_events, last + 1, page=16)) as later:
-            async for stored in later:
-                if stored.headers.get(ce.COMMAND) != name:
-                    break
-                last = stored.sequence
-        return FirstOutcome(found.headers[ce.COMMAND_DIGEST],
-                            {**replayed, "position": last, "replayed": False})
+        return FirstOutcome(write.digest,
+                            {**replayed, "position": write.last_sequence, "replayed": False})
 
     async def _execute(self, principal: str, operation, command) -> dict:
         ctx = CommandContext(

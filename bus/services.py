@@ -92,8 +92,6 @@ class Services:
     async def stop(self) -> None:
         if self.commands is not None:
             await on_loop(self.dispatcher.loop, self.commands.stop())
-        if self.dispatcher is not None:
-            await self.dispatcher.close()
         if self.feeds is not None:
             await self.feeds.stop()
         if self.follower is not None:

@@ -35,7 +35,6 @@ class Desk:
         return self.app.recorder.max_notification_id() or 0
 
     def close(self) -> None:
-        self.runner.run(self.dispatcher.close())
         self.runner.close()
         self.app.close()
 

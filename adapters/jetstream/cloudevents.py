@@ -43,7 +43,7 @@ _command: ContextVar[tuple[str, str] | None] = ContextVar("onestop_command", def
 @contextmanager
 def written_for_command(command_id: str, digest: str) -> Iterator[None]:
     """Events written in this context (this task, and threads it starts) name the command."""
-    token = _command.set((_header_value(command_id), digest))
+    token = _command.set((command_header_value(command_id), digest))
     try:
         yield
     finally:
@@ -81,6 +81,10 @@ def tracking_message_id(stream: str, application_name: str, notification_id: int
     digest = hashlib.blake2b(f"{stream}\x00{application_name}\x00{notification_id}".encode(),
                              digest_size=16)
     return str(UUID(bytes=digest.digest()))
+
+
+def command_header_value(command_id: str) -> str:
+    return _header_value(command_id)
 
 
 def _header_value(value: str) -> str:

@@ -4,6 +4,7 @@ the library calls, and the reads. Writes are the Writer's (`writer.py`)."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from collections.abc import Sequence
 from contextlib import aclosing
 from uuid import UUID
@@ -25,6 +26,14 @@ from adapters.jetstream.onloop import NeedsIO, current_capture
 from adapters.jetstream.positions import Positions, position_of, refresh
 from adapters.jetstream.subjects import StreamSubjects
 from adapters.jetstream.writer import Write, Writer
+
+
+@dataclass(frozen=True)
+class CommandWrite:
+    """What a command wrote, as the log shows it: its request's digest, its last event."""
+
+    digest: str
+    last_sequence: int
 
 
 class EventStore:
@@ -138,6 +147,28 @@ class EventStore:
             raise DatabaseError(f"{type(error).__name__}: {error}") from error
 
     # Reading, on the loop.
+
+    async def write_of_command(self, command_id: str, originator_id: UUID | str
+                               ) -> CommandWrite | None:
+        """The events `command_id` wrote, found from one aggregate it wrote to; None if it
+        wrote none there, or wrote them before events named their command."""
+        name = ce.command_header_value(command_id)
+        found = None
+        async with aclosing(self.log.read(self.subjects.for_aggregate(originator_id))) as events:
+            async for stored in events:
+                if stored.headers.get(ce.COMMAND) == name:
+                    found = stored
+                    break
+        if found is None or ce.COMMAND_DIGEST not in found.headers:
+            return None
+        # One write is contiguous in the log: its other events, if any, follow this one.
+        last = found.sequence
+        async with aclosing(self.log.read(self.subjects.all_events, last + 1, page=16)) as later:
+            async for stored in later:
+                if stored.headers.get(ce.COMMAND) != name:
+                    break
+                last = stored.sequence
+        return CommandWrite(found.headers[ce.COMMAND_DIGEST], last)
 
     def _learn_landmark(self, stored: Stored, originator_id: UUID | str) -> None:
         if self.events_companion is not None and ce.EVENT_SEQUENCE in stored.headers:
