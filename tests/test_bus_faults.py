@@ -1,0 +1,49 @@
+"""The command path when the server goes away and comes back, on a server of its own."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import nats.errors
+
+from tests.bus_support import service_on_its_own_server
+from tests.domain.support import credit_code
+
+
+def registration() -> dict:
+    return {"command_id": uuid4().hex, "person": "厂长", "credit_code": credit_code(),
+            "name": "永川页岩砖厂", "scale": "small_micro", "industry": "building_bricks",
+            "town": "laisu"}
+
+
+def send_until_answered(service, body: dict, attempts: int = 30) -> dict:
+    """The same command (same id) again until an answer comes: what a client retrying after
+    timeouts does. Each attempt waits for a reply, never a fixed time."""
+    for _ in range(attempts):
+        try:
+            reply = service.request("portal", "enterprise.register", body)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError,
+                nats.errors.ConnectionClosedError):
+            continue
+        if reply["ok"] or reply["error"]["code"] != "internal.error":
+            return reply
+    raise AssertionError("the service never answered again")
+
+
+def test_commands_are_answered_again_after_the_server_restarts_and_none_is_lost(tmp_path):
+    with service_on_its_own_server(tmp_path) as service:
+        # Given an enterprise registered, so the service holds it in its cache
+        before = send_until_answered(service, registration())
+        assert before["ok"]
+
+        # When the server restarts
+        server = service.district.server
+        server.stop()
+        server.start()
+
+        # Then a command sent (and retried with its id) is applied exactly once
+        body = registration()
+        after = send_until_answered(service, body)
+        assert after["ok"], after
+        assert send_until_answered(service, body) == after
+        assert service.log_length() == 2
