@@ -5,7 +5,7 @@ under its own prefix); what it may see follows from its kind. Every answer carri
 position of the log its view has reached; a query can ask to wait for a position first.
 Bad input is answered with a stable code, never raised: query.unknown, query.malformed_json,
 query.invalid, query.forbidden, query.not_found, and query.behind when the view did not reach
-`min_position` in time.
+`min_position` in time. `views.status` answers for every principal how the views stand.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from adapters.views.follower import ViewFollower, logged
 from bus import subjects
 from bus.dispatch import MAX_COMMAND_BYTES
 from bus.queries import QUERIES, Query, QueryParams
+from bus.view_status import views_report
 from projections.queries import Asker, QueryError, case_as_it_stood
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,10 @@ class QueryAnswerer:
                           {key: str(value) for key, value in error.fields.items()})
 
     async def _answer(self, query: Query, asker: Asker, params: QueryParams) -> dict:
-        if query.view is None:
+        if query.name == "case.as_of":
             return await self._case_as_of(asker, params)
+        if query.name == "views.status":
+            return await self._views_status()
         if params.min_position is not None:
             reached = await self.follower.wait_for(query.view, params.min_position,
                                                    params.wait_ms / 1000)
@@ -94,6 +97,12 @@ class QueryAnswerer:
         result = case_as_it_stood(asker, events, params.version, params.at)
         position = events[-1].position if events else 0
         return {"ok": True, "result": result, "position": position}
+
+    async def _views_status(self) -> dict:
+        last = await self.log.last(f"{self.log.stream}.events.>")
+        head = last.sequence if last else 0
+        report = views_report(await asyncio.to_thread(self.views.status), head)
+        return {"ok": True, "result": report, "position": head}
 
 
 async def _whole_message(message: Any) -> Any:

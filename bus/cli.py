@@ -6,12 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bus.commands import asyncapi, bench, creds, deadletters, up
+from bus.commands import asyncapi, bench, creds, deadletters, replay, up, views
 
 COMMANDS = {
     "up": up,
     "creds": creds,
     "deadletters": deadletters,
+    "replay": replay,
+    "views": views,
     "bench": bench,
     "asyncapi": asyncapi,
 }

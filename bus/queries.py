@@ -96,6 +96,10 @@ class IntakeCounts(QueryParams):
     group_by: list[Literal["channel", "station", "service_type", "day"]] = ["channel", "station"]
 
 
+class ViewsStatus(QueryParams):
+    """No parameters: the status is how the views stand now (`min_position` is not waited for)."""
+
+
 class Answered(BaseModel):
     ok: Literal[True] = True
     result: dict[str, Any] = Field(description="The answer; lists are {items, total, limit, "
@@ -122,7 +126,7 @@ Ask = Callable[[ViewReader, Asker, Any], dict[str, Any]]
 class Query:
     name: str  # subject suffix, e.g. "case.get"
     schema: type[QueryParams]
-    view: str | None  # the projection it reads (None: the log itself)
+    view: str | None  # the projection it reads (None: answered by QueryAnswerer itself)
     ask: Ask
     summary: str
 
@@ -176,4 +180,8 @@ QUERIES: dict[str, Query] = {query.name: query for query in (
                                           service_type=p.service_type,
                                           group_by=tuple(p.group_by)),
           "Cases taken in, by channel, station, service type or day."),
+    Query("views.status", ViewsStatus, None, None,  # the views store's status, see QueryAnswerer
+          "How every view stands: generation, position and how far behind the log's head, "
+          "its version against the code's (needs a rebuild), and the failure that stopped it "
+          "(position, topic, aggregate, error). Any principal may ask."),
 )}

@@ -1,0 +1,102 @@
+"""What the operator's view commands share: the views store and the event log of `onestop up`,
+found the same way the service finds them, and failures told in one line instead of a trace."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+
+from adapters.jetstream.log import StreamLog
+from adapters.views import ViewStore, open_view_store
+from bus.commands.deadletters import server_url
+from bus.settings import UpSettings, redacted
+from projections import ALL_PROJECTIONS
+from projections.view import Projection
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class CannotRun(Exception):
+    """The command cannot start: the message, one line, says why."""
+
+
+@dataclass(frozen=True)
+class Site:
+    data_dir: Path
+    event_stream: str
+    url: str
+
+
+def site(data_dir: str | None) -> Site:
+    settings = UpSettings.read(os.environ, data_dir=data_dir)
+    return Site(settings.data_dir, settings.event_stream, server_url(data_dir))
+
+
+def projections_named(names: list[str] | None) -> list[Projection]:
+    known = {projection.name: projection for projection in ALL_PROJECTIONS}
+    unknown = [name for name in names or () if name not in known]
+    if unknown:
+        raise CannotRun(f"no view {unknown[0]!r}; the views are: {', '.join(known)}")
+    return [known[name] for name in names] if names else list(ALL_PROJECTIONS)
+
+
+def open_views(data_dir: Path) -> ViewStore:
+    """VIEWS_DSN's PostgreSQL, or the SQLite file in the data directory, with every view
+    registered (the store needs them all to know whose table is whose)."""
+    try:
+        store = open_view_store(None, data_dir)
+    except Exception as error:  # a bad DSN, PostgreSQL away, a directory we cannot write
+        raise CannotRun(f"cannot open the views store ({_describe(error)})") from None
+    try:
+        store.open(ALL_PROJECTIONS)
+    except Exception as error:
+        store.close()
+        raise CannotRun(f"cannot open the views store ({_describe(error)})") from None
+    return store
+
+
+async def connect(where: Site) -> Client:
+    failures: list[Exception] = []
+
+    async def remember(error: Exception) -> None:
+        failures.append(error)  # instead of nats-py printing a traceback for each try
+
+    # Two quick tries, not minutes of them (nats-py reads max_reconnect_attempts=0 as forever).
+    try:
+        connection = await nats.connect(
+            where.url, allow_reconnect=False, max_reconnect_attempts=1,
+            reconnect_time_wait=0.1, connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            error_cb=remember)
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        cause = failures[-1] if failures else error
+        raise CannotRun(f"cannot connect to NATS at {redacted(where.url)} "
+                        f"({_describe(cause)})") from None
+    try:
+        await connection.jetstream().stream_info(where.event_stream)
+    except nats.js.errors.NotFoundError:
+        await connection.close()
+        raise CannotRun(f"NATS at {redacted(where.url)} has no event stream "
+                        f"{where.event_stream} (NATS_STREAM)") from None
+    except (TimeoutError, nats.errors.Error) as error:
+        await connection.close()
+        raise CannotRun(f"NATS at {redacted(where.url)} does not answer JetStream requests "
+                        f"({_describe(error)})") from None
+    return connection
+
+
+async def log_head(connection: Client, event_stream: str) -> int:
+    """The position of the last event in the log (0 for an empty log)."""
+    log = StreamLog(connection, event_stream, request_timeout=10)
+    await log.start()
+    last = await log.last(f"{event_stream}.events.>")
+    return last.sequence if last else 0
+
+
+def _describe(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
