@@ -38,22 +38,38 @@ POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core su
 GATHER_SECONDS = 0.02
 
 
-def logged(stored: Stored) -> Logged:
+# An event as read, before its body is decoded: position, originator id, version, topic,
+# body. Cheap to read and to hand to another process.
+Row = tuple[int, str, int, str, bytes]
+
+
+def row_of(stored: Stored) -> Row:
     headers = stored.headers
-    return logged_from_stored(
-        stored.sequence, ce.decode_header_value(headers["ce-subject"]),
-        int(headers[ce.VERSION]), ce.decode_header_value(headers[ce.TOPIC]),
-        orjson.loads(stored.body))
+    return (stored.sequence, ce.decode_header_value(headers["ce-subject"]),
+            int(headers[ce.VERSION]), ce.decode_header_value(headers[ce.TOPIC]), stored.body)
+
+
+def logged_from_row(row: Row) -> Logged:
+    position, originator_id, version, topic, body = row
+    return logged_from_stored(position, originator_id, version, topic, orjson.loads(body))
+
+
+def logged(stored: Stored) -> Logged:
+    return logged_from_row(row_of(stored))
+
+
+async def read_rows(log_: StreamLog, subject: str, after: int, limit: int) -> list[Row]:
+    rows: list[Row] = []
+    async with aclosing(log_.read(subject, after + 1, page=limit)) as messages:
+        async for stored in messages:
+            rows.append(row_of(stored))
+            if len(rows) >= limit:
+                break
+    return rows
 
 
 async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> list[Logged]:
-    batch: list[Logged] = []
-    async with aclosing(log_.read(subject, after + 1, page=limit)) as messages:
-        async for stored in messages:
-            batch.append(logged(stored))
-            if len(batch) >= limit:
-                break
-    return batch
+    return [logged_from_row(row) for row in await read_rows(log_, subject, after, limit)]
 
 
 class ViewFollower:

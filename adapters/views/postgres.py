@@ -32,6 +32,10 @@ class PostgresViewStore(ViewStore):
         self._writer = self._connect()
         self._reader = self._connect()
 
+    def __reduce__(self) -> tuple:
+        # Pickled as how to open it again: a rebuild's worker process opens its own.
+        return type(self), (self.dsn, self.schema)
+
     def _connect(self) -> psycopg.Connection:
         connection = psycopg.connect(self.dsn, autocommit=True)
         if self.schema:

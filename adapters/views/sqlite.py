@@ -33,6 +33,10 @@ class SqliteViewStore(ViewStore):
         self._writer = self._connect()
         self._reader = self._connect()
 
+    def __reduce__(self) -> tuple:
+        # Pickled as how to open it again: a rebuild's worker process opens its own.
+        return type(self), (self.path,)
+
     def _connect(self) -> sqlite3.Connection:
         # Transactions are begun and ended here, explicitly: isolation_level=None.
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
