@@ -34,6 +34,9 @@ from projections.view import Projection
 
 BATCH = 25_000  # events per transaction: large batches are what make a rebuild fast
 MAX_SWITCH_ATTEMPTS = 50
+# The first batches are smaller, growing to `batch_size`: the views start applying at once
+# instead of waiting for a whole large batch to be read.
+FIRST_BATCH = 2_000
 # From this many events in the log, a worker process pays for its start (about a second).
 WORKER_FROM_EVENTS = 50_000
 # A rebuild allocates millions of objects that live until its end (the documents it keeps):
@@ -77,14 +80,15 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                else ThreadApplier(store, projections, generations))
     try:
         with applier, _fewer_collections():
-            pending = asyncio.ensure_future(read_rows(log, subject, position, batch_size))
+            size = min(FIRST_BATCH, batch_size)
+            pending = asyncio.ensure_future(read_rows(log, subject, position, size))
             attempts = 0
             while len(switched) < len(projections):
                 rows = await pending
                 if rows:
                     # Read the next batch while this one is applied.
-                    pending = asyncio.ensure_future(
-                        read_rows(log, subject, rows[-1][0], batch_size))
+                    size = min(size * 4, batch_size)
+                    pending = asyncio.ensure_future(read_rows(log, subject, rows[-1][0], size))
                     await applier.apply(rows)
                     applied += len(rows)
                     position = rows[-1][0]
@@ -103,7 +107,7 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                     except GenerationBehind:
                         if attempts >= MAX_SWITCH_ATTEMPTS:
                             raise
-                pending = asyncio.ensure_future(read_rows(log, subject, position, batch_size))
+                pending = asyncio.ensure_future(read_rows(log, subject, position, size))
             pending.cancel()
     except BaseException:
         for projection in projections:
