@@ -80,6 +80,7 @@ class Dispatcher:
         self.clock = clock
         self.loop = app_loop(app)
         self._recent: OrderedDict[tuple[str, str], FirstOutcome] = OrderedDict()
+        self.on_written: Callable[[], None] = lambda: None  # after each command that wrote
 
     @classmethod
     async def open(cls, app: OneStop, bucket: str, replicas: int = 1) -> Dispatcher:
@@ -126,6 +127,7 @@ class Dispatcher:
                     return reply
             elif reply["ok"]:
                 self._remember(key, FirstOutcome(fingerprint, reply))
+                self.on_written()
                 return reply
             elif reply["error"]["code"] not in RETRYABLE:
                 return (await self.outcomes.record(*key, fingerprint, reply)).reply

@@ -15,7 +15,9 @@ from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
+from bus import subjects
 from bus.answers import QueryAnswerer
+from bus.bell import LogBell
 from bus.dispatch import Dispatcher, on_loop
 from bus.feeds import FeedPublisher, ensure_feed_consumer
 from bus.routes import CommandEndpoint
@@ -73,10 +75,13 @@ class Services:
         ack_all = await ensure_feed_consumer(self.connection, self.stream)
         self.feeds = FeedPublisher(self.connection, self.stream, ack_all)
         await self.feeds.start()
+        bridge = self._app.factory.bridge
+        self.dispatcher.on_written = LogBell(bridge.connection, bridge.loop).ring
         self.commands = CommandEndpoint(self.dispatcher)
         await on_loop(self.dispatcher.loop, self.commands.start())
         self.views = await asyncio.to_thread(open_view_store, self.views_dsn, self.data_dir)
-        self.follower = ViewFollower(self.connection, self.stream, self.views, ALL_PROJECTIONS)
+        self.follower = ViewFollower(self.connection, self.stream, self.views, ALL_PROJECTIONS,
+                                     doorbell=subjects.LOG_ADVANCED)
         await self.follower.start()
         case_log = StreamLog(self.connection, self.stream, request_timeout=10)
         await case_log.start()

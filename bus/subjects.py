@@ -5,6 +5,10 @@ ROOT = "onestop"
 # Core request/reply: is the service up, and which version answers.
 HEALTH = f"{ROOT}.sys.health"
 
+# The service announces that it wrote to the log (at most every few milliseconds), so the
+# views of every service process look at once, without receiving every event.
+LOG_ADVANCED = f"{ROOT}.sys.log_advanced"
+
 # Commands by request/reply: onestop.cmd.<principal>.<aggregate>.<action>.
 COMMANDS = f"{ROOT}.cmd"
 ALL_COMMANDS = f"{COMMANDS}.*.>"

@@ -74,9 +74,12 @@ async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> l
 
 class ViewFollower:
     def __init__(self, connection: Client, event_stream: str, store: ViewStore,
-                 projections: Sequence[Projection]) -> None:
+                 projections: Sequence[Projection], doorbell: str | None = None) -> None:
         self.connection = connection
         self.subject = f"{event_stream}.events.>"
+        # Rung when the log has grown. By default every event rings it; a service that
+        # announces its writes on a subject of its own spares this process every event.
+        self.doorbell = doorbell or self.subject
         self.log = StreamLog(connection, event_stream, request_timeout=10)
         self.store = store
         self.projections = list(projections)
@@ -89,7 +92,7 @@ class ViewFollower:
     async def start(self) -> None:
         await self.log.start()
         await asyncio.to_thread(self.store.open, self.projections)
-        self._subscription = await self.connection.subscribe(self.subject, cb=self._ring)
+        self._subscription = await self.connection.subscribe(self.doorbell, cb=self._ring)
         self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def stop(self) -> None:
@@ -104,6 +107,8 @@ class ViewFollower:
 
     async def wait_for(self, projection: str, position: int, timeout: float) -> bool:
         """Until `projection` has applied the log up to `position`; False on timeout."""
+        if self.positions.get(projection, 0) < position:
+            self._doorbell.set()  # someone has written that far: look now
         async with self._advanced:
             try:
                 await asyncio.wait_for(self._advanced.wait_for(
