@@ -25,7 +25,7 @@ from nats.aio.client import Client
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Stored, StreamLog
 from adapters.views.base import ViewStore
-from adapters.views.errors import ProjectionFailed, ProjectionStopped
+from adapters.views.errors import GenerationError, ProjectionFailed, ProjectionStopped
 from projections.logged import Logged, logged_from_stored
 from projections.view import Projection
 
@@ -168,6 +168,8 @@ class ViewFollower:
                 log.error("views: %s stopped: %s", projection.name, failed)
             except ProjectionStopped:
                 pass  # stopped by an earlier failure, or by another process
+            except GenerationError:
+                pass  # a rebuild switched generations under this batch: next round, afresh
 
     async def _publish_positions(self, positions: dict[str, int]) -> None:
         self.positions.update(positions)
