@@ -9,7 +9,7 @@ HELP = "measure throughput and latency beside a reference measured in the same r
 BENCHMARKS = {
     "store": "adapters.bench.store",
     "bus": "bus.bench_commands",
-    "views": "adapters.bench.views",
+    "views": "bus.bench_views",
 }
 
 

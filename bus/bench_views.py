@@ -33,6 +33,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.bench.store import DEFAULT_POSTGRES_DSN, nats_server
 from adapters.jetstream.log import Outgoing, StreamLog
+from bus import subjects
 from domain.application import OneStop
 from domain.base import Actor, CommandContext
 from domain.case_events import Finding
@@ -364,8 +365,6 @@ class Service:
 
 
 async def measure_queries(nats_url: str, stream: str, head: int, count: int) -> list[Row]:
-    from bus import subjects
-
     connection = await nats.connect(nats_url, name="bench-views-queries")
     try:
         async def ask(name: str, body: dict) -> dict:
