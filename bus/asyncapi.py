@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from adapters.jetstream.cloudevents import (
+    COMMAND,
+    COMMAND_DIGEST,
     MSG_ID,
     SPEC_VERSION,
     TOPIC,
@@ -138,8 +140,12 @@ def event_headers_schema() -> dict:
         "Onestop-Log-Sequence": string("On department feeds: the event's sequence in the log, "
                                        "the position to wait for before reading views.",
                                        **NUMBER),
+        COMMAND: string("The command that wrote the event: `<principal>/<command id>`."),
+        COMMAND_DIGEST: string("SHA-256 (hex) of that command's request, so the same id "
+                               "with a different request is told apart."),
     }
-    required = sorted(name for name in properties if name != "Onestop-Log-Sequence")
+    optional = {"Onestop-Log-Sequence", COMMAND, COMMAND_DIGEST}
+    required = sorted(name for name in properties if name not in optional)
     return {"type": "object", "properties": properties, "required": required}
 
 
