@@ -19,6 +19,7 @@ import orjson
 from faststream.nats import NatsRouter
 from pydantic import ValidationError
 
+from adapters.audit.trail import AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower, logged
@@ -37,13 +38,23 @@ def _error(code: str, message: str, fields: dict[str, Any] | None = None) -> dic
 
 class QueryAnswerer:
     def __init__(self, views: ViewStore, follower: ViewFollower, log_: StreamLog,
-                 kinds: dict[str, str]) -> None:
+                 kinds: dict[str, str], audit: AuditTrail | None = None) -> None:
         self.views = views
         self.follower = follower
         self.log = log_
         self.kinds = kinds  # principal -> kind
+        self.audit = audit  # who read which case, and who was refused
 
     async def answer(self, principal: str, name: str, body: bytes) -> dict:
+        reply = await self._answer_any(principal, name, body)
+        if self.audit is not None:
+            if not reply["ok"] and reply["error"]["code"] != "query.behind":
+                await self.audit.refused(principal, name, None, reply["error"])
+            elif reply["ok"] and (case_ids := cases_in(reply["result"])):
+                await self.audit.read(principal, name, case_ids, reply.get("position"))
+        return reply
+
+    async def _answer_any(self, principal: str, name: str, body: bytes) -> dict:
         if len(body) > MAX_COMMAND_BYTES:
             return _error("query.too_large", f"A query may be at most {MAX_COMMAND_BYTES} bytes.")
         query = QUERIES.get(name)
@@ -103,6 +114,20 @@ class QueryAnswerer:
         head = last.sequence if last else 0
         report = views_report(await asyncio.to_thread(self.views.status), head)
         return {"ok": True, "result": report, "position": head}
+
+
+def cases_in(result: Any, depth: int = 4) -> list[str]:
+    """The ids of the cases an answer shows: a case, or the cases of a list."""
+    found: list[str] = []
+    if depth and isinstance(result, dict):
+        if isinstance(result.get("case_id"), str):
+            found.append(result["case_id"])
+        for value in result.values():
+            found += cases_in(value, depth - 1)
+    elif depth and isinstance(result, list):
+        for item in result:
+            found += cases_in(item, depth - 1)
+    return sorted(set(found))
 
 
 async def _whole_message(message: Any) -> Any:

@@ -34,6 +34,7 @@ import orjson
 from eventsourcing.application import Application
 from pydantic import ValidationError
 
+from adapters.audit.trail import AuditTrail
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream import onloop
 from adapters.outcomes import CommandOutcomes, FirstOutcome
@@ -81,6 +82,7 @@ class Dispatcher:
         self.loop = app_loop(app)
         self._recent: OrderedDict[tuple[str, str], FirstOutcome] = OrderedDict()
         self.on_written: Callable[[], None] = lambda: None  # after each command that wrote
+        self.audit: AuditTrail | None = None  # where refusals are recorded
 
     @classmethod
     async def open(cls, app: OneStop, bucket: str, replicas: int = 1) -> Dispatcher:
@@ -90,7 +92,14 @@ class Dispatcher:
         return cls(app, outcomes)
 
     async def dispatch(self, principal: str, name: str, body: bytes) -> dict:
-        return await on_loop(self.loop, self._dispatch(principal, name, body))
+        return await on_loop(self.loop, self._dispatch_and_audit(principal, name, body))
+
+    async def _dispatch_and_audit(self, principal: str, name: str, body: bytes) -> dict:
+        reply = await self._dispatch(principal, name, body)
+        if not reply["ok"] and self.audit is not None:
+            # Before the answer: an auditor sees every refusal the principal was given.
+            await self.audit.refused(principal, name, reply.get("command_id"), reply["error"])
+        return reply
 
     async def _dispatch(self, principal: str, name: str, body: bytes) -> dict:
         if len(body) > MAX_COMMAND_BYTES:

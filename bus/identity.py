@@ -85,6 +85,8 @@ def permissions(principal: Principal, event_stream: str) -> dict:
         publish += _consumer_api(feed_stream(me))
     if principal.reads_whole_log:
         publish += _consumer_api(event_stream)
+    if principal.kind == "auditor":  # refusals and reads: see adapters/audit/trail.py
+        publish += _consumer_api(f"{event_stream}_AUDIT")
     return {
         "publish": {
             "allow": publish,

@@ -11,6 +11,7 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client
 
+from adapters.audit.trail import AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
 from adapters.views import ViewStore, open_view_store
@@ -77,6 +78,8 @@ class Services:
         await self.feeds.start()
         bridge = self._app.factory.bridge
         self.dispatcher.on_written = LogBell(bridge.connection, bridge.loop).ring
+        self.dispatcher.audit = await on_loop(bridge.loop,
+                                              AuditTrail.open(bridge.connection, self.stream))
         self.commands = CommandEndpoint(self.dispatcher)
         await on_loop(self.dispatcher.loop, self.commands.start())
         self.views = await asyncio.to_thread(open_view_store, self.views_dsn, self.data_dir)
@@ -86,7 +89,8 @@ class Services:
         case_log = StreamLog(self.connection, self.stream, request_timeout=10)
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
-        self.answers = QueryAnswerer(self.views, self.follower, case_log, kinds)
+        self.answers = QueryAnswerer(self.views, self.follower, case_log, kinds,
+                                     await AuditTrail.open(self.connection, self.stream))
         quieter_garbage_collection()
 
     def principals(self) -> list[str]:

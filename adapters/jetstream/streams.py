@@ -24,11 +24,13 @@ class StreamRecipe:
     subjects: tuple[str, ...]
     append_only: bool  # the event log; snapshots are disposable and may be purged
     replicas: int = 1
+    description: str | None = None
 
     def config(self) -> StreamConfig:
         return StreamConfig(
             name=self.name,
-            description="onestop event log of record" if self.append_only else "onestop snapshots",
+            description=self.description or ("onestop event log of record" if self.append_only
+                                             else "onestop snapshots"),
             subjects=list(self.subjects),
             retention=RetentionPolicy.LIMITS,
             max_msgs=-1,

@@ -1,0 +1,120 @@
+"""Refusals and reads, recorded in the append-only audit stream before the answer is sent."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import nats
+import orjson
+import pytest
+
+from adapters.audit.trail import audit_stream
+from bus.identity import inbox_prefix
+from tests.bus_support import Service
+from tests.domain.support import credit_code
+
+
+@pytest.fixture
+def service(district, unique_name):
+    running = Service(district, unique_name())
+    yield running
+    running.close()
+
+
+def command(**fields) -> dict:
+    return {"command_id": uuid4().hex, "person": "陈干事", **fields}
+
+
+def trail(service: Service) -> list[dict]:
+    """Every audit record of the service's stream, in order (read as the operator)."""
+    async def read() -> list[dict]:
+        js = service.client.jetstream()
+        info = await js.stream_info(audit_stream(service.stream))
+        return [orjson.loads((await js.get_msg(info.config.name, seq, direct=True)).data)
+                for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+
+    return service.runner.run(read())
+
+
+def submitted_case(service: Service) -> str:
+    enterprise = service.request("portal", "enterprise.register", command(
+        credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
+        industry="building_bricks", town="laisu"))
+    return service.request("portal", "case.submit", command(
+        enterprise_id=enterprise["id"], service_type="quality_management",
+        description="页岩砖强度不足", channel="online_platform"))["id"]
+
+
+def test_a_refused_command_is_recorded_with_who_and_why(service):
+    case_id = submitted_case(service)
+    close = command(case_id=case_id)
+
+    reply = service.request("jxw", "case.close", close)
+
+    [record] = [r for r in trail(service) if r["kind"] == "refused"]
+    assert record["principal"] == "jxw" and record["command"] == "case.close"
+    assert record["command_id"] == close["command_id"]
+    assert record["code"] == reply["error"]["code"] == "case.invalid_transition"
+
+
+def test_bad_input_is_recorded_as_refused_too(service):
+    service.request("kjj", "case.submit", b"{not json")
+    [record] = trail(service)
+    assert record["principal"] == "kjj" and record["code"] == "command.malformed_json"
+
+
+def test_who_read_which_case_is_recorded(service):
+    case_id = submitted_case(service)
+    answer = service.query("samr", "case.get", {"case_id": case_id, "min_position": 2})
+    assert answer["ok"], answer
+
+    [read] = [r for r in trail(service) if r["kind"] == "read"]
+    assert read["principal"] == "samr" and read["query"] == "case.get"
+    assert read["case_ids"] == [case_id] and read["position"] == answer["position"]
+
+
+def test_a_read_that_was_refused_is_recorded_as_a_refusal(service):
+    case_id = submitted_case(service)
+    answer = service.query("kjj", "case.get", {"case_id": case_id, "min_position": 2})
+    assert answer["error"]["code"] == "query.forbidden"
+
+    records = trail(service)
+    assert [(r["kind"], r["principal"], r["code"]) for r in records] == [
+        ("refused", "kjj", "query.forbidden")]
+
+
+def test_only_the_auditor_reads_the_trail_and_only_the_service_writes_it(district):
+    service = Service(district, "ONESTOP")  # the stream the district's permissions name
+    try:
+        service.request("jxw", "case.close", command(case_id=str(uuid4())))
+
+        async def as_principal(principal: str):
+            errors: list[str] = []
+
+            async def on_error(error):
+                errors.append(str(error))
+
+            connection = await nats.connect(district.url(principal), error_cb=on_error,
+                                            inbox_prefix=inbox_prefix(principal),
+                                            allow_reconnect=False)
+            js = connection.jetstream(timeout=2)
+            try:
+                try:
+                    await js.get_msg("ONESTOP_AUDIT", 1, direct=True)
+                    read = "read"
+                except Exception as error:
+                    read = type(error).__name__
+                await connection.publish("ONESTOP.audit.jxw.refused", b"{}")
+                await connection.flush()
+            finally:
+                await connection.close()
+            return read, errors
+
+        auditor_read, _ = asyncio.run(as_principal("auditor"))
+        department_read, department_errors = asyncio.run(as_principal("jxw"))
+        assert auditor_read == "read"
+        assert department_read != "read"
+        assert any("permissions violation" in e.lower() for e in department_errors)
+    finally:
+        service.close()
