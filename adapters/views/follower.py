@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import aclosing
 
 import orjson
@@ -44,9 +44,17 @@ Row = tuple[int, str, int, str, bytes]
 
 
 def row_of(stored: Stored) -> Row:
-    headers = stored.headers
-    return (stored.sequence, ce.decode_header_value(headers["ce-subject"]),
-            int(headers[ce.VERSION]), ce.decode_header_value(headers[ce.TOPIC]), stored.body)
+    return row_of_headers(stored.sequence, stored.headers, stored.body)
+
+
+def row_of_headers(position: int, headers: Mapping[str, str], body: bytes) -> Row:
+    return (position, _unquoted(headers["ce-subject"]), int(headers[ce.VERSION]),
+            _unquoted(headers[ce.TOPIC]), body)
+
+
+def _unquoted(value: str) -> str:
+    # Ids and topics are seldom quoted: skip the decoder when there is nothing to decode.
+    return ce.decode_header_value(value) if "%" in value else value
 
 
 def logged_from_row(row: Row) -> Logged:
