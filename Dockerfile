@@ -6,7 +6,11 @@ COPY domain ./domain
 COPY projections ./projections
 COPY adapters ./adapters
 COPY bus ./bus
-RUN pip install --no-cache-dir . && useradd --system --no-create-home onestop
+RUN pip install --no-cache-dir . && useradd --system --no-create-home onestop \
+    && mkdir -p /var/lib/onestop && chown onestop /var/lib/onestop
 
+# The views (SQLite) live here unless VIEWS_DSN names a PostgreSQL database.
+ENV ONESTOP_DATA_DIR=/var/lib/onestop
+VOLUME /var/lib/onestop
 USER onestop
 CMD ["onestop", "up"]
