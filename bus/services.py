@@ -72,16 +72,24 @@ class Services:
                                                     DEFAULT_AGGREGATE_CACHE)))
         self.connection = await nats.connect(self.nats_url, name="onestop-bus")
         await ensure_bus_streams(self.connection.jetstream(), self.principals())
-        self.dispatcher = await Dispatcher.open(self._app, bucket=f"{self.stream}_COMMANDS")
         ack_all = await ensure_feed_consumer(self.connection, self.stream)
         self.feeds = FeedPublisher(self.connection, self.stream, ack_all)
         await self.feeds.start()
+        await self._start_views_and_queries()
+        await self._start_commands()
+        quieter_garbage_collection()
+
+    async def _start_commands(self) -> None:
+        """On the application's own NATS loop: see bus/routes.py."""
         bridge = self._app.factory.bridge
+        self.dispatcher = await Dispatcher.open(self._app, bucket=f"{self.stream}_COMMANDS")
         self.dispatcher.on_written = LogBell(bridge.connection, bridge.loop).ring
         self.dispatcher.audit = await on_loop(bridge.loop,
                                               AuditTrail.open(bridge.connection, self.stream))
         self.commands = CommandEndpoint(self.dispatcher)
-        await on_loop(self.dispatcher.loop, self.commands.start())
+        await on_loop(bridge.loop, self.commands.start())
+
+    async def _start_views_and_queries(self) -> None:
         self.views = await asyncio.to_thread(open_view_store, self.views_dsn, self.data_dir)
         self.follower = ViewFollower(self.connection, self.stream, self.views, ALL_PROJECTIONS,
                                      doorbell=subjects.LOG_ADVANCED)
@@ -91,7 +99,6 @@ class Services:
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
         self.answers = QueryAnswerer(self.views, self.follower, case_log, kinds,
                                      await AuditTrail.open(self.connection, self.stream))
-        quieter_garbage_collection()
 
     def principals(self) -> list[str]:
         """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""
