@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from domain.casework import CaseUseCases
+from domain.programmes import ProgrammeUseCases
 from domain.registry import RegistryUseCases
 
 
-class OneStop(CaseUseCases, RegistryUseCases):
-    """Cases, enterprises, experts and instruments live on one store, so a booking can
+class OneStop(CaseUseCases, RegistryUseCases, ProgrammeUseCases):
+    """Cases, enterprises, experts, instruments and programmes live on one store, so a booking can
     change a case and an expert or instrument in a single atomic write."""

@@ -72,4 +72,12 @@ class PydanticMapper(Mapper):
 
 
 # Importing the aggregates registers every public name, so any topic in the log resolves.
-from domain import cases, enterprises, resources  # noqa: E402,F401
+from domain import (  # noqa: F401
+    campaigns,
+    cases,
+    disputes,
+    enterprises,
+    improvements,
+    recalls,
+    resources,
+)
