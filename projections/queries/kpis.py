@@ -1,0 +1,48 @@
+"""The district's results, summed from the KPI counters for one dimension and a span of months."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from projections.kpis import DIMENSIONS, KPIS, MONEY_METRICS
+from projections.queries.access import Asker, invalid
+from projections.reader import Range, ViewReader
+
+MONTH_LENGTH = len("2026-03")
+
+
+def kpi_summary(reader: ViewReader, asker: Asker, *, by: str = "district",
+                value: str | None = None, since_month: str | None = None,
+                until_month: str | None = None) -> dict[str, Any]:
+    """Every metric per value of `by` (e.g. per town), from month to month (inclusive).
+    Aggregates only: every principal of the district may ask."""
+    if by not in DIMENSIONS:
+        raise invalid(f"by must be one of {', '.join(DIMENSIONS)}.", by=by)
+    for name, month in (("since_month", since_month), ("until_month", until_month)):
+        if month is not None and (len(month) != MONTH_LENGTH or month[4] != "-"):
+            raise invalid(f"{name} must be a month, YYYY-MM.", **{name: month})
+    where: dict[str, Any] = {"dimension": by}
+    if value is not None:
+        where["value"] = value
+    if since_month or until_month:
+        where["month"] = Range(ge=since_month, le=until_month)
+    rows, _ = reader.find(KPIS, where)
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        metrics = groups.setdefault(row["value"], {})
+        if row["metric"] in MONEY_METRICS:
+            metrics[row["metric"]] = Decimal(metrics.get(row["metric"], "0")) + \
+                Decimal(row["amount"])
+        else:
+            metrics[row["metric"]] = metrics.get(row["metric"], 0) + row["amount"]
+    for metrics in groups.values():
+        for metric, amount in metrics.items():
+            if isinstance(amount, Decimal):
+                metrics[metric] = f"{amount:.2f}"
+        registered = metrics.get("above_scale_registered", 0)
+        if registered:
+            metrics["above_scale_coverage"] = round(
+                metrics.get("above_scale_helped", 0) / registered, 4)
+    return {"by": by, "since_month": since_month, "until_month": until_month,
+            "groups": dict(sorted(groups.items()))}
