@@ -8,8 +8,8 @@ import pytest
 
 from adapters.views import SqliteViewStore
 from projections.kpis import KPIS
-from projections.programme_kpis import Kpis
 from projections.memory import InMemoryViews
+from projections.programme_kpis import Kpis
 from projections.queries import Asker, QueryError
 from projections.queries.kpis import kpi_summary
 from tests.domain.scenario import run_case_scenario
