@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -16,6 +16,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 Text = Field(min_length=1, max_length=2000)
 Code = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
 Yuan = Field(ge=0, max_digits=16, decimal_places=2)
+Note = Field(default="", max_length=2000)
+Units = Field(gt=0, le=10**12)
+Line = Annotated[str, Field(min_length=1, max_length=2000)]
+Dimension = Annotated[str, Code]
 
 
 class Message(BaseModel):
@@ -179,6 +183,148 @@ class RateCase(CaseCommand):
 
 class CloseCase(CaseCommand):
     pass
+
+
+# Programmes: campaigns, disputes, recalls, improvement projects.
+
+class LaunchCampaign(Command):
+    title: str = Text
+    industry: str = Code
+    department: str = Code
+    dimensions: list[Dimension] = Field(min_length=1, max_length=20)
+    scale_min: int = Field(default=0, ge=0, le=1000)
+    scale_max: int = Field(default=100, ge=0, le=1000)
+
+
+class CampaignCommand(Command):
+    campaign_id: UUID
+
+
+class EnrollEnterprise(CampaignCommand):
+    enterprise_id: UUID
+
+
+class DiagnoseEnterprise(CampaignCommand):
+    enterprise_id: UUID
+    scores: dict[Dimension, int] = Field(min_length=1, max_length=20,
+                                         description="A score within the campaign's scale for "
+                                                     "each of its dimensions.")
+    findings: list[VisitFinding] = Field(default_factory=list, max_length=50)
+    experts: list[UUID] = Field(default_factory=list, max_length=20)
+
+
+class CollectOpinion(CampaignCommand):
+    buyer: str = Text
+    opinion: str = Text
+    enterprise_id: UUID | None = None
+
+
+class IssueReport(CampaignCommand):
+    enterprise_id: UUID
+    improvements: list[Line] = Field(min_length=1, max_length=50)
+    summary: str = Note
+
+
+class LinkCase(CampaignCommand):
+    case_id: UUID
+
+
+class CloseCampaign(CampaignCommand):
+    summary: str = Text
+
+
+class FileDispute(Command):
+    buyer: str = Text
+    buyer_id: UUID | None = Field(default=None, description="When the buyer is a registered "
+                                                            "enterprise.")
+    producer_id: UUID
+    product: str = Text
+    description: str = Text
+    campaign_id: UUID | None = None
+
+
+class DisputeCommand(Command):
+    dispute_id: UUID
+
+
+class ScheduleMediation(DisputeCommand):
+    at: AwareDatetime
+    place: str = Text
+    mediator_department: str = Code
+
+
+class MediateDispute(DisputeCommand):
+    agreement: bool
+    terms: str = Text
+    compensation_yuan: Decimal = Field(default=Decimal("0.00"), ge=0, max_digits=16,
+                                       decimal_places=2,
+                                       description="Agreed only: zero without an agreement.")
+
+
+class CloseDispute(DisputeCommand):
+    note: str = Note
+
+
+class OrderRecall(Command):
+    enterprise_id: UUID
+    product: str = Text
+    reason: str = Text
+    quantity: int = Units
+    department: str = Code
+    campaign_id: UUID | None = None
+
+
+class RecallCommand(Command):
+    recall_id: UUID
+
+
+class AmendRecall(RecallCommand):
+    quantity: int = Field(gt=0, le=10**12, description="The new, higher number of units ordered.")
+    reason: str = Text
+
+
+class RecordUnits(RecallCommand):
+    units: int = Units
+
+
+class RecordLossRecovered(RecallCommand):
+    amount_yuan: Decimal = Yuan
+    source: str = Text
+
+
+class CompleteRecall(RecallCommand):
+    note: str = Note
+
+
+class OpenImprovement(Command):
+    enterprise_id: UUID
+    title: str = Text
+    department: str = Code
+    supplier_id: UUID | None = Field(default=None, description="Supply-chain work: the "
+                                                               "supplier, with its problem.")
+    problem: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class ImprovementCommand(Command):
+    improvement_id: UUID
+
+
+class RecordInvestment(ImprovementCommand):
+    amount_yuan: Decimal = Yuan
+    note: str = Note
+
+
+class ExpectBenefit(ImprovementCommand):
+    amount_yuan: Decimal = Yuan
+
+
+class RealiseBenefit(ImprovementCommand):
+    amount_yuan: Decimal = Yuan
+    note: str = Note
+
+
+class CompleteImprovement(ImprovementCommand):
+    outcome: str = Text
 
 
 # Replies.

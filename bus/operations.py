@@ -99,4 +99,63 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
         lambda app, ctx, c: app.rate_case(ctx, c.case_id, c.score, c.comment)),
     _op("case.close", m.CloseCase, "Close the case.")(
         lambda app, ctx, c: app.close_case(ctx, c.case_id)),
+    _op("campaign.launch", m.LaunchCampaign, "Launch a touring diagnosis of an industry.")(
+        lambda app, ctx, c: app.launch_campaign(ctx, c.title, c.industry, c.department,
+                                                tuple(c.dimensions), c.scale_min,
+                                                c.scale_max)),
+    _op("campaign.enroll", m.EnrollEnterprise, "Enrol a registered enterprise.")(
+        lambda app, ctx, c: app.enroll_enterprise(ctx, c.campaign_id, c.enterprise_id)),
+    _op("campaign.diagnose", m.DiagnoseEnterprise, "Score an enrolled enterprise, once.")(
+        lambda app, ctx, c: app.diagnose_enterprise(
+            ctx, c.campaign_id, c.enterprise_id, dict(c.scores),
+            tuple(Finding(stage=f.stage, finding=f.finding) for f in c.findings),
+            tuple(c.experts))),
+    _op("campaign.collect_opinion", m.CollectOpinion, "Record a buyer's opinion.")(
+        lambda app, ctx, c: app.collect_opinion(ctx, c.campaign_id, c.buyer, c.opinion,
+                                                c.enterprise_id)),
+    _op("campaign.issue_report", m.IssueReport, "Issue a diagnosed enterprise its report.")(
+        lambda app, ctx, c: app.issue_report(ctx, c.campaign_id, c.enterprise_id,
+                                             tuple(c.improvements), c.summary)),
+    _op("campaign.link_case", m.LinkCase, "Link a case raised during the campaign.")(
+        lambda app, ctx, c: app.link_case(ctx, c.campaign_id, c.case_id)),
+    _op("campaign.close", m.CloseCampaign, "Close the campaign with its summary.")(
+        lambda app, ctx, c: app.close_campaign(ctx, c.campaign_id, c.summary)),
+    _op("dispute.file", m.FileDispute, "File a buyer's quality dispute with a producer.")(
+        lambda app, ctx, c: app.file_dispute(ctx, c.buyer, c.producer_id, c.product,
+                                             c.description, c.buyer_id, c.campaign_id)),
+    _op("dispute.schedule_mediation", m.ScheduleMediation, "Schedule or move the mediation.")(
+        lambda app, ctx, c: app.schedule_mediation(ctx, c.dispute_id, c.at, c.place,
+                                                   c.mediator_department)),
+    _op("dispute.mediate", m.MediateDispute, "Record the mediation: settled or not.")(
+        lambda app, ctx, c: app.mediate_dispute(ctx, c.dispute_id, c.agreement, c.terms,
+                                                c.compensation_yuan)),
+    _op("dispute.close", m.CloseDispute, "Close a mediated dispute.")(
+        lambda app, ctx, c: app.close_dispute(ctx, c.dispute_id, c.note)),
+    _op("recall.order", m.OrderRecall, "Order a recall of a non-conforming product.")(
+        lambda app, ctx, c: app.order_recall(ctx, c.enterprise_id, c.product, c.reason,
+                                             c.quantity, c.department, c.campaign_id)),
+    _op("recall.amend", m.AmendRecall, "Raise the number of units ordered for recall.")(
+        lambda app, ctx, c: app.amend_recall(ctx, c.recall_id, c.quantity, c.reason)),
+    _op("recall.record_recalled", m.RecordUnits, "Count units recalled.")(
+        lambda app, ctx, c: app.record_units_recalled(ctx, c.recall_id, c.units)),
+    _op("recall.record_destroyed", m.RecordUnits, "Count recalled units destroyed.")(
+        lambda app, ctx, c: app.record_units_destroyed(ctx, c.recall_id, c.units)),
+    _op("recall.record_loss_recovered", m.RecordLossRecovered, "Record a loss recovered.")(
+        lambda app, ctx, c: app.record_loss_recovered(ctx, c.recall_id, c.amount_yuan,
+                                                      c.source)),
+    _op("recall.complete", m.CompleteRecall, "Complete the recall.")(
+        lambda app, ctx, c: app.complete_recall(ctx, c.recall_id, c.note)),
+    _op("improvement.open", m.OpenImprovement, "Open an improvement project.")(
+        lambda app, ctx, c: app.open_improvement(ctx, c.enterprise_id, c.title, c.department,
+                                                 c.supplier_id, c.problem)),
+    _op("improvement.record_investment", m.RecordInvestment, "Record money invested.")(
+        lambda app, ctx, c: app.record_investment(ctx, c.improvement_id, c.amount_yuan,
+                                                  c.note)),
+    _op("improvement.expect_benefit", m.ExpectBenefit, "Set the expected benefit.")(
+        lambda app, ctx, c: app.expect_benefit(ctx, c.improvement_id, c.amount_yuan)),
+    _op("improvement.realise_benefit", m.RealiseBenefit, "Record a benefit realised.")(
+        lambda app, ctx, c: app.realise_benefit(ctx, c.improvement_id, c.amount_yuan,
+                                                c.note)),
+    _op("improvement.complete", m.CompleteImprovement, "Complete the project with its outcome.")(
+        lambda app, ctx, c: app.complete_improvement(ctx, c.improvement_id, c.outcome)),
 )}

@@ -84,4 +84,39 @@ def test_every_command_goes_through_the_bus(service):
     send("portal", "case.rate", case_id=case, score=5, comment="很好")
     send("samr", "case.close", case_id=case)
 
+    # Programmes: each command once; tests/test_bus_programmes.py walks them in depth.
+    campaign = send("samr", "campaign.launch", title="Plastics touring diagnosis",
+                    industry="plastics", department="jxw", dimensions=["process"],
+                    scale_min=1, scale_max=5)["id"]
+    send("jxw", "campaign.enroll", campaign_id=campaign, enterprise_id=enterprise)
+    send("jxw", "campaign.diagnose", campaign_id=campaign, enterprise_id=enterprise,
+         scores={"process": 3}, findings=[{"stage": "production", "finding": "no SPC"}],
+         experts=[expert])
+    send("jxw", "campaign.collect_opinion", campaign_id=campaign, buyer="长城汽车",
+         opinion="late deliveries")
+    send("jxw", "campaign.issue_report", campaign_id=campaign, enterprise_id=enterprise,
+         improvements=["adopt SPC"])
+    send("jxw", "campaign.link_case", campaign_id=campaign, case_id=case)
+    send("jxw", "campaign.close", campaign_id=campaign, summary="one maker diagnosed")
+    dispute = send("portal", "dispute.file", buyer="张先生", producer_id=enterprise,
+                   product="PVC pipe", description="pipe burst")["id"]
+    send("samr", "dispute.schedule_mediation", dispute_id=dispute, at=slot["start"],
+         place="office", mediator_department="samr")
+    send("samr", "dispute.mediate", dispute_id=dispute, agreement=False, terms="no fault found")
+    send("samr", "dispute.close", dispute_id=dispute)
+    recall = send("samr", "recall.order", enterprise_id=enterprise, product="PVC pipe",
+                  reason="wall too thin", quantity=10, department="samr")["id"]
+    send("samr", "recall.amend", recall_id=recall, quantity=12, reason="another batch")
+    send("samr", "recall.record_recalled", recall_id=recall, units=12)
+    send("samr", "recall.record_destroyed", recall_id=recall, units=12)
+    send("samr", "recall.record_loss_recovered", recall_id=recall, amount_yuan="300.00",
+         source="producer")
+    send("samr", "recall.complete", recall_id=recall)
+    project = send("kjj", "improvement.open", enterprise_id=enterprise, title="SPC",
+                   department="kjj")["id"]
+    send("kjj", "improvement.record_investment", improvement_id=project, amount_yuan="8000")
+    send("kjj", "improvement.expect_benefit", improvement_id=project, amount_yuan="20000")
+    send("kjj", "improvement.realise_benefit", improvement_id=project, amount_yuan="5000.10")
+    send("kjj", "improvement.complete", improvement_id=project, outcome="SPC in use")
+
     assert send.sent == set(OPERATIONS)
