@@ -19,7 +19,8 @@ import orjson
 from faststream.nats import NatsRouter
 from pydantic import ValidationError
 
-from adapters.audit.trail import AuditTrail
+from adapters.audit.reading import AuditReader
+from adapters.audit.trail import READ, REFUSED, AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower, logged
@@ -27,7 +28,9 @@ from bus import subjects
 from bus.dispatch import MAX_COMMAND_BYTES
 from bus.queries import QUERIES, Query, QueryParams
 from bus.view_status import views_report
-from projections.queries import Asker, QueryError, case_as_it_stood
+from projections.queries import Asker, QueryError, case_as_it_stood, case_visibility
+from projections.queries.access import instant
+from projections.queries.audit import WHAT as AUDIT_TRAIL
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,10 @@ class QueryAnswerer:
             return await self._case_as_of(asker, params)
         if query.name == "views.status":
             return await self._views_status()
+        if query.name in AUDIT_RECORDS:
+            return await self._audit_records(asker, AUDIT_RECORDS[query.name], params)
+        if query.name == "audit.case_visibility":
+            return await self._case_visibility(asker, params)
         if params.min_position is not None:
             reached = await self.follower.wait_for(query.view, params.min_position,
                                                    params.wait_ms / 1000)
@@ -99,21 +106,52 @@ class QueryAnswerer:
         return {"ok": True, "result": result, "position": position}
 
     async def _case_as_of(self, asker: Asker, params: Any) -> dict:
-        subject = f"{self.log.stream}.events.{params.case_id}"
+        events = await self._case_events(params.case_id)
+        result = case_as_it_stood(asker, events, params.version, params.at)
+        position = events[-1].position if events else 0
+        return {"ok": True, "result": result, "position": position}
+
+    async def _case_events(self, case_id: Any) -> list:
+        subject = f"{self.log.stream}.events.{case_id}"
         events = []
         async with aclosing(self.log.read(subject, 1)) as stored_events:
             async for stored in stored_events:
                 if stored.headers.get("Onestop-Topic", "").startswith("case."):
                     events.append(logged(stored))
-        result = case_as_it_stood(asker, events, params.version, params.at)
+        return events
+
+    async def _case_visibility(self, asker: Asker, params: Any) -> dict:
+        asker.require(what=AUDIT_TRAIL)
+        kind = self.kinds.get(params.department)
+        if kind is None:
+            raise QueryError("query.invalid", f"{params.department!r} is not a principal of "
+                             "the district.", department=params.department)
+        events = await self._case_events(params.case_id)
+        result = case_visibility(asker, Asker(params.department, kind), str(params.case_id),
+                                 events, params.at)
         position = events[-1].position if events else 0
         return {"ok": True, "result": result, "position": position}
+
+    async def _audit_records(self, asker: Asker, kind: str, params: Any) -> dict:
+        asker.require(what=AUDIT_TRAIL)
+        if self.audit is None:
+            return _error("query.unavailable", "This service keeps no audit trail.")
+        reader = AuditReader(self.audit.log, self.audit.event_stream)
+        items, total, last = await reader.page(
+            kind, params.principal, instant(params.since, "since"),
+            instant(params.until, "until"), params.limit, params.offset)
+        result = {"items": items, "total": total, "limit": params.limit,
+                  "offset": params.offset}
+        return {"ok": True, "result": result, "position": last}
 
     async def _views_status(self) -> dict:
         last = await self.log.last(f"{self.log.stream}.events.>")
         head = last.sequence if last else 0
         report = views_report(await asyncio.to_thread(self.views.status), head)
         return {"ok": True, "result": report, "position": head}
+
+
+AUDIT_RECORDS = {"audit.refusals": REFUSED, "audit.reads": READ}
 
 
 def cases_in(result: Any, depth: int = 4) -> list[str]:

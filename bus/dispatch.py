@@ -64,6 +64,18 @@ def refused(code: str, message: str, command_id: str | None = None,
                    ).model_dump(mode="json")
 
 
+def _person(body: bytes) -> str | None:
+    """The person a refused command names, if its body says (it may not even be JSON)."""
+    if len(body) > MAX_COMMAND_BYTES:
+        return None
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    person = payload.get("person") if isinstance(payload, dict) else None
+    return person if isinstance(person, str) else None
+
+
 def _fingerprint(payload: dict) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -98,7 +110,8 @@ class Dispatcher:
         reply = await self._dispatch(principal, name, body)
         if not reply["ok"] and self.audit is not None:
             # Before the answer: an auditor sees every refusal the principal was given.
-            await self.audit.refused(principal, name, reply.get("command_id"), reply["error"])
+            await self.audit.refused(principal, name, reply.get("command_id"), reply["error"],
+                                     _person(body))
         return reply
 
     async def _dispatch(self, principal: str, name: str, body: bytes) -> dict:

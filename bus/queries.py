@@ -96,6 +96,36 @@ class IntakeCounts(QueryParams):
     group_by: list[Literal["channel", "station", "service_type", "day"]] = ["channel", "station"]
 
 
+PRINCIPAL_CODE = r"^[a-z][a-z0-9_]*$"
+
+
+class AuditChanges(Paged):
+    department: str | None = Field(None, pattern=PRINCIPAL_CODE, description=(
+        "Every change that concerned this department (or station, portal): as the actor, or "
+        "on a case it was involved in. Without it, each change once."))
+    case_id: UUID | None = Field(None, description=(
+        "Only the changes of this case (or of any other aggregate with this id: an "
+        "enterprise, expert, instrument, ...)."))
+    principal: str | None = Field(None, pattern=PRINCIPAL_CODE,
+                                  description="Only the changes this principal made.")
+    since: AwareDatetime | None = Field(None, description="From this time (included).")
+    until: AwareDatetime | None = Field(None, description="Up to this time (excluded).")
+
+
+class AuditRecords(Paged):
+    principal: str | None = Field(None, pattern=PRINCIPAL_CODE,
+                                  description="Only this principal's records.")
+    since: AwareDatetime | None = Field(None, description="Recorded from this time (included).")
+    until: AwareDatetime | None = Field(None, description="Recorded before this time.")
+
+
+class CaseVisibility(QueryParams):
+    department: str = Field(pattern=PRINCIPAL_CODE, description=(
+        "The department (or station, portal) whose view of the case is asked for."))
+    case_id: UUID
+    at: AwareDatetime = Field(description="The time it is asked for.")
+
+
 class ViewsStatus(QueryParams):
     """No parameters: the status is how the views stand now (`min_position` is not waited for)."""
 
@@ -180,6 +210,26 @@ QUERIES: dict[str, Query] = {query.name: query for query in (
                                           service_type=p.service_type,
                                           group_by=tuple(p.group_by)),
           "Cases taken in, by channel, station, service type or day."),
+    Query("audit.changes", AuditChanges, "audit",
+          lambda r, a, p: q.audit_changes(
+              r, a, department=p.department,
+              aggregate_id=None if p.case_id is None else str(p.case_id),
+              principal=p.principal, since=p.since, until=p.until, **_paging(p)),
+          "The audit trail of accepted changes, in log order: who (principal and person), "
+          "when, which case or other aggregate, which command, and before and after for "
+          "every field the change touched. The lead bureau and auditors only."),
+    Query("audit.refusals", AuditRecords, None, None,  # the audit stream, see QueryAnswerer
+          "Refused commands and queries, with the code and reason, in the order they were "
+          "recorded; `position` is the audit stream's sequence of the last record read. The "
+          "lead bureau and auditors only."),
+    Query("audit.reads", AuditRecords, None, None,  # the audit stream, see QueryAnswerer
+          "Who read which cases (the query and the log position it answered at), in the "
+          "order recorded; `position` is the audit stream's sequence of the last record "
+          "read. The lead bureau and auditors only."),
+    Query("audit.case_visibility", CaseVisibility, None, None,  # from the log
+          "What a department could see of a case at a time: the case as it stood then, as "
+          "the department was allowed to see it then, or `visible: false` with the reason. "
+          "The lead bureau and auditors only."),
     Query("views.status", ViewsStatus, None, None,  # the views store's status, see QueryAnswerer
           "How every view stands: generation, position and how far behind the log's head, "
           "its version against the code's (needs a rebuild), and the failure that stopped it "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.audit import AuditTrail
 from projections.cases import CaseView
 from projections.enterprises import EnterpriseHistory
 from projections.equipment import EquipmentBookings
@@ -12,5 +13,5 @@ from projections.worklists import Worklists
 
 ALL_PROJECTIONS: tuple[Projection, ...] = (
     CaseView(), Worklists(), EnterpriseHistory(), ExpertSchedules(), EquipmentBookings(),
-    Intake(),
+    Intake(), AuditTrail(),
 )

@@ -35,6 +35,7 @@ PROBES = {
     "experts": ("expert.workload", PERIOD),
     "equipment": ("equipment.utilisation", PERIOD),
     "intake": ("intake.counts", {}),
+    "audit": ("audit.changes", {"limit": 1}),
 }
 
 

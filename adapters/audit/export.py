@@ -1,0 +1,154 @@
+"""Replay for auditors: the trail of a department, a case or a time range, read from the log.
+
+Accepted changes come from the event log itself, derived exactly as the `audit` view derives
+them (`projections.audit.change_of`), one entry per event; refusals and reads come from
+`<stream>_AUDIT`. Both are read in their own order and merged by time (a change first on a
+tie). Every event before the range is still folded: it is what "before" and a case's
+involvement are made of.
+
+A department's trail: the changes that concerned it, and its own refusals and reads. A
+case's: its changes and the reads that showed it (a refusal does not name its case).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import nats.js.errors
+import orjson
+from nats.aio.client import Client
+
+from adapters.audit.reading import AuditReader
+from adapters.audit.trail import audit_stream
+from adapters.jetstream.log import StreamLog
+from adapters.jetstream.subjects import StreamSubjects
+from adapters.views.follower import logged
+from adapters.views.rebuild import Progress
+from projections.audit import change_of
+
+PAGE = 1000
+PROGRESS_EVERY = 1000  # events
+
+
+@dataclass(frozen=True)
+class Scope:
+    department: str | None = None
+    case_id: str | None = None
+    since: str | None = None  # UTC text, included
+    until: str | None = None  # UTC text, excluded
+
+    def in_range(self, at_utc: str) -> bool:
+        return ((self.since is None or at_utc >= self.since)
+                and (self.until is None or at_utc < self.until))
+
+    def takes_change(self, entry: dict[str, Any]) -> bool:
+        return (self.in_range(entry["at_utc"])
+                and (self.department is None or self.department in entry["departments"])
+                and (self.case_id is None or self.case_id == entry["aggregate_id"]))
+
+    def takes_record(self, record: dict[str, Any]) -> bool:
+        return (self.case_id is None
+                or (record["kind"] == "read" and self.case_id in record["case_ids"]))
+
+
+async def export_entries(connection: Client, event_stream: str, scope: Scope,
+                         on_progress: Callable[[Progress], None] = lambda _: None
+                         ) -> AsyncIterator[dict[str, Any]]:
+    events = StreamLog(connection, event_stream, request_timeout=30)
+    trail = StreamLog(connection, audit_stream(event_stream), request_timeout=30)
+    await events.start()
+    await trail.start()
+    changes = _changes(events, scope, on_progress)
+    records = _records(AuditReader(trail, event_stream), scope,
+                       await _exists(connection, trail.stream))
+    async with aclosing(changes), aclosing(records):
+        change, record = await anext(changes, None), await anext(records, None)
+        while change is not None or record is not None:
+            if record is None or (change is not None and change["at_utc"] <= record["at_utc"]):
+                yield change
+                change = await anext(changes, None)
+            else:
+                yield record
+                record = await anext(records, None)
+
+
+async def _changes(log: StreamLog, scope: Scope, on_progress: Callable[[Progress], None]
+                   ) -> AsyncIterator[dict[str, Any]]:
+    subjects = StreamSubjects(log.stream, "events")
+    subject = (subjects.all_events if scope.case_id is None
+               else subjects.for_aggregate(scope.case_id))
+    last = await log.last(subject)
+    head = last.sequence if last else 0
+    states: dict[str, dict[str, Any]] = {}
+    started, count, position = time.monotonic(), 0, 0
+    async with aclosing(log.read(subject, 1, page=PAGE, stop=head)) as stored_events:
+        async for stored in stored_events:
+            event = logged(stored)
+            change, states[event.originator_id] = change_of(
+                event, states.get(event.originator_id))
+            count, position = count + 1, event.position
+            if count % PROGRESS_EVERY == 0:
+                on_progress(Progress(position, head, count, time.monotonic() - started))
+            entry = change.entry()
+            if scope.takes_change(entry):
+                yield {"kind": "change", **entry}
+    on_progress(Progress(head, head, count, time.monotonic() - started))
+
+
+async def _exists(connection: Client, stream: str) -> bool:
+    try:
+        await connection.jetstream().stream_info(stream)
+    except nats.js.errors.NotFoundError:
+        return False  # a log no service has run on yet: nothing refused, nothing read
+    return True
+
+
+async def _records(reader: AuditReader, scope: Scope, exists: bool
+                   ) -> AsyncIterator[dict[str, Any]]:
+    if not exists:
+        return
+    async with aclosing(reader.records(None, scope.department, scope.since,
+                                       scope.until)) as records:
+        async for record in records:
+            if scope.takes_record(record):
+                yield record
+
+
+# The formats: JSON Lines, one entry a line as it is; or CSV, one column per field any
+# entry may have, lists space-separated and nested values as JSON.
+FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = ("kind", "position", "sequence", "at", "at_utc", "principal", "person",
+               "departments", "aggregate_type", "aggregate_id", "version", "topic", "command",
+               "query", "command_id", "correlation_id", "causation_id", "case_ids", "code",
+               "message", "changes", "fields")
+
+
+class Writer:
+    def __init__(self, out: TextIO, format: str) -> None:
+        if format not in FORMATS:
+            raise ValueError(f"format {format!r} is not one of {FORMATS}")
+        self.out, self.format = out, format
+        self.csv = csv.writer(out, lineterminator="\n") if format == "csv" else None
+        if self.csv is not None:
+            self.csv.writerow(CSV_COLUMNS)
+
+    def write(self, entry: dict[str, Any]) -> None:
+        if self.csv is None:
+            self.out.write(orjson.dumps(entry).decode() + "\n")
+        else:
+            self.csv.writerow([_cell(entry.get(column)) for column in CSV_COLUMNS])
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return " ".join(value)
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return value

@@ -1,0 +1,59 @@
+"""What auditors ask: the accepted changes, and what a department could see of a case then.
+
+Only those who see everything (the lead bureau, auditors, the operator) may ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from projections.audit import ACTOR, CHANGES
+from projections.logged import Logged
+from projections.queries.access import Asker, QueryError, instant, listing, not_found, page
+from projections.queries.cases import case_as_it_stood
+from projections.reader import Range, ViewReader
+
+WHAT = "the audit trail"
+
+
+def audit_changes(reader: ViewReader, asker: Asker, *, department: str | None = None,
+                  aggregate_id: str | None = None, principal: str | None = None,
+                  since: str | datetime | None = None, until: str | datetime | None = None,
+                  limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
+    """Changes in log order: a department's (every change that concerned it), or else each
+    change once; `since` included, `until` not."""
+    limit, offset = page(limit, offset)
+    asker.require(what=WHAT)
+    where: dict[str, Any] = ({"department": department} if department is not None
+                             else {"role": ACTOR})
+    if aggregate_id is not None:
+        where["aggregate_id"] = aggregate_id
+    if principal is not None:
+        where["principal"] = principal
+    first, last = instant(since, "since"), instant(until, "until")
+    if first or last:
+        where["at_utc"] = Range(ge=first, lt=last)
+    rows, total = reader.find(CHANGES, where, ["position"], limit, offset)
+    return listing(rows, total, limit, offset)
+
+
+def case_visibility(asker: Asker, seen_by: Asker, case_id: str, events: Iterable[Logged],
+                    at: str | datetime) -> dict[str, Any]:
+    """What `seen_by` could see of the case at `at`: as it stood then, as it was allowed to
+    see it then; or `visible: false` with the reason."""
+    asker.require(what=WHAT)
+    events = list(events)
+    if not events:
+        raise not_found("case", case_id)
+    answer = {"principal": seen_by.id, "case_id": case_id, "at": instant(at, "at")}
+    try:
+        seen = case_as_it_stood(seen_by, events, at=at)
+    except QueryError as error:
+        if error.code == "query.forbidden":
+            return {**answer, "visible": False, "reason": "not involved in the case then"}
+        if error.code == "query.not_found":
+            return {**answer, "visible": False, "reason": "the case was not submitted yet"}
+        raise
+    return {**answer, "visible": True, **seen}

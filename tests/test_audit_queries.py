@@ -1,0 +1,128 @@
+"""The audit trail over NATS: accepted changes, refusals and reads, each with its actor; what a
+department could see of a case at a time; and none of it for anyone but the auditors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from uuid import uuid4
+
+import pytest
+
+from tests.bus_support import Service
+from tests.domain.support import credit_code
+
+AUDIT_QUERIES = ("audit.changes", "audit.refusals", "audit.reads", "audit.case_visibility")
+
+
+@pytest.fixture
+def service(district, unique_name):
+    running = Service(district, unique_name())
+    yield running
+    running.close()
+
+
+def send(service: Service, principal: str, command: str, person: str = "陈干事", /,
+         **fields) -> dict:
+    return service.request(principal, command, {"command_id": uuid4().hex, "person": person,
+                                             **fields})
+
+
+def accepted_case(service: Service) -> tuple[str, int]:
+    enterprise = send(service, "portal", "enterprise.register", "厂长",
+                      credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
+                      industry="building_bricks", town="laisu")
+    case_id = send(service, "portal", "case.submit", "厂长", enterprise_id=enterprise["id"],
+                   service_type="quality_management", description="页岩砖强度不足",
+                   channel="online_platform")["id"]
+    accepted = send(service, "samr", "case.accept", "王科长", case_id=case_id, lead="jxw")
+    assert accepted["ok"], accepted
+    return case_id, accepted["position"]
+
+
+def asked(service: Service, principal: str, query: str, /, **body) -> dict:
+    answer = service.query(principal, query, body)
+    assert answer["ok"], answer
+    return answer["result"]
+
+
+def test_the_trail_records_accepted_refused_and_read_actions_with_the_right_actor(service):
+    case_id, _ = accepted_case(service)
+    # jxw books the factory, then moves the visit to the lab.
+    send(service, "jxw", "case.schedule_appointment", "刘工", case_id=case_id,
+         at="2026-03-09T09:00:00+08:00", place="factory")
+    moved = send(service, "jxw", "case.reschedule_appointment", "刘工", case_id=case_id,
+                 at="2026-03-10T09:00:00+08:00", place="lab", reason="kiln down")
+    # kjj tries to close a case it has nothing to do with; the bureau reads the case.
+    refused = send(service, "kjj", "case.close", "赵干事", case_id=case_id)
+    assert refused["error"]["code"] == "case.invalid_transition"
+    asked(service, "samr", "case.get", case_id=case_id, min_position=moved["position"])
+
+    changes = asked(service, "auditor", "audit.changes", case_id=case_id,
+                    min_position=moved["position"])
+    assert [(c["topic"], c["principal"], c["person"]) for c in changes["items"]] == [
+        ("case.submitted", "portal", "厂长"), ("case.accepted", "samr", "王科长"),
+        ("case.appointment_scheduled", "jxw", "刘工"),
+        ("case.appointment_rescheduled", "jxw", "刘工")]
+    last = changes["items"][-1]
+    assert last["position"] == moved["position"] and last["case_id"] == case_id
+    assert last["changes"]["place"] == {"before": "factory", "after": "lab"}
+    assert last["changes"]["at"] == {"before": "2026-03-09T09:00:00+08:00",
+                                     "after": "2026-03-10T09:00:00+08:00"}
+
+    [refusal] = asked(service, "auditor", "audit.refusals", principal="kjj")["items"]
+    assert (refusal["command"], refusal["person"], refusal["code"]) == (
+        "case.close", "赵干事", "case.invalid_transition")
+    [read] = asked(service, "auditor", "audit.reads", principal="samr")["items"]
+    assert (read["query"], read["case_ids"]) == ("case.get", [case_id])
+
+
+def test_a_department_trail_holds_what_concerned_it_and_a_period_bounds_it(service):
+    case_id, _ = accepted_case(service)
+    start = datetime.now(timezone.utc).isoformat()
+    transferred = send(service, "samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
+                       reason="housing materials")
+
+    jxw = asked(service, "samr", "audit.changes", department="jxw",
+                min_position=transferred["position"])
+    assert [c["topic"] for c in jxw["items"]] == ["case.accepted", "case.transferred"]
+    assert {c["role"] for c in jxw["items"]} == {"involved"}
+    since = asked(service, "auditor", "audit.changes", since=start)
+    assert [c["topic"] for c in since["items"]] == ["case.transferred"]
+    before = asked(service, "auditor", "audit.changes", until=start)
+    assert before["total"] == 3  # registered, submitted, accepted: each once
+
+
+def test_audit_queries_are_refused_to_departments_and_stations(service):
+    case_id, _ = accepted_case(service)
+    body = {"case_id": case_id, "department": "jxw", "at": "2026-03-09T09:00:00+08:00"}
+    for principal in ("jxw", "post_laisu", "portal"):
+        for query in AUDIT_QUERIES:
+            answer = service.query(principal, query,
+                                   body if query == "audit.case_visibility" else {})
+            assert answer["error"]["code"] == "query.forbidden", (principal, query, answer)
+
+
+def test_what_a_department_could_see_of_a_case_before_and_after_a_transfer(service):
+    case_id, _ = accepted_case(service)
+    while_jxw_led = datetime.now(timezone.utc).isoformat()
+    send(service, "samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
+         reason="housing materials")
+    send(service, "zjw", "case.schedule_appointment", "刘工", case_id=case_id,
+         at="2026-03-09T09:00:00+08:00", place="site")
+    afterwards = datetime.now(timezone.utc).isoformat()
+
+    def seen(department: str, at: str) -> dict:
+        return asked(service, "auditor", "audit.case_visibility", department=department,
+                     case_id=case_id, at=at)
+
+    then = seen("jxw", while_jxw_led)
+    assert then["visible"] and then["case"]["lead"] == "jxw"
+    assert [step["topic"] for step in then["timeline"]] == ["case.submitted", "case.accepted"]
+    assert seen("zjw", while_jxw_led)["visible"] is False
+    later = seen("jxw", afterwards)
+    assert later["case"]["lead"] == "zjw" and later["case"]["appointment"] is None
+    assert later["timeline"][-1]["topic"] == "case.transferred"
+    assert seen("zjw", afterwards)["case"]["appointment"]["place"] == "site"
+    assert seen("jtj", afterwards) | {"at": None} == {
+        "principal": "jtj", "case_id": case_id, "at": None, "visible": False,
+        "reason": "not involved in the case then"}
