@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bus.commands import asyncapi, audit_export, bench, creds, deadletters, replay, up, views
+from bus.commands import asyncapi, audit, bench, creds, deadletters, replay, up, views
 
 COMMANDS = {
     "up": up,
@@ -14,7 +14,7 @@ COMMANDS = {
     "deadletters": deadletters,
     "replay": replay,
     "views": views,
-    "audit-export": audit_export,
+    "audit": audit,
     "bench": bench,
     "asyncapi": asyncapi,
 }

@@ -11,6 +11,8 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client
 
+from adapters.audit.checkpointer import Checkpointer
+from adapters.audit.signing import SigningKey
 from adapters.audit.trail import AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
@@ -54,6 +56,7 @@ class Services:
     follower: ViewFollower | None = field(default=None, init=False)
     answers: QueryAnswerer | None = field(default=None, init=False)
     feeds: FeedPublisher | None = field(default=None, init=False)
+    checkpointer: Checkpointer | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
 
@@ -75,6 +78,7 @@ class Services:
         ack_all = await ensure_feed_consumer(self.connection, self.stream)
         self.feeds = FeedPublisher(self.connection, self.stream, ack_all)
         await self.feeds.start()
+        await self._start_checkpoints()
         await self._start_views_and_queries()
         await self._start_commands()
         quieter_garbage_collection()
@@ -88,6 +92,12 @@ class Services:
                                               AuditTrail.open(bridge.connection, self.stream))
         self.commands = CommandEndpoint(self.dispatcher)
         await on_loop(bridge.loop, self.commands.start())
+
+    async def _start_checkpoints(self) -> None:
+        """Signed checkpoints of the log's hash chain: see adapters/audit/checkpointer.py."""
+        key = await asyncio.to_thread(SigningKey.load_or_create, self.data_dir)
+        self.checkpointer = Checkpointer(self.connection, self.stream, key)
+        await self.checkpointer.start()
 
     async def _start_views_and_queries(self) -> None:
         self.views = await asyncio.to_thread(open_view_store, self.views_dsn, self.data_dir)
@@ -108,6 +118,8 @@ class Services:
     async def stop(self) -> None:
         if self.commands is not None:
             await on_loop(self.dispatcher.loop, self.commands.stop())
+        if self.checkpointer is not None:  # after the last write: it covers it
+            await self.checkpointer.stop()
         if self.feeds is not None:
             await self.feeds.stop()
         if self.follower is not None:

@@ -177,9 +177,10 @@ def test_up_with_nats_url_uses_that_server_and_starts_none(
     assert health["status"] == "ok"
     assert asyncio.run(stream_exists(nats_url, stream))
     assert running_with_argument(onestop.server_config) == []
-    # The data directory holds the views only: no server store, no credentials.
+    # The data directory holds the views and the signing key only: no server store, no
+    # credentials.
     assert sorted(p.name for p in onestop.data_dir.iterdir()
-                  if not p.name.startswith("views.sqlite3")) == []
+                  if not p.name.startswith("views.sqlite3")) == ["audit"]
 
     assert stop(onestop, "SIGTERM") == 0
 

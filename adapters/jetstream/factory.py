@@ -61,7 +61,8 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
         if kind not in self._stores:
             subjects = StreamSubjects(self.stream, kind)
             if kind == "events":
-                recipe = StreamRecipe(self.stream, (subjects.all_events, subjects.all_tracking),
+                recipe = StreamRecipe(self.stream, (subjects.all_events, subjects.all_tracking,
+                                                    subjects.checkpoints),
                                       append_only=True, replicas=self.replicas)
             else:
                 recipe = StreamRecipe(f"{self.stream}_SNAPSHOTS", (subjects.all_events,),

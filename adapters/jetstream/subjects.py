@@ -1,4 +1,5 @@
-"""Subject names. A stream `S` owns `S.events.<aggregate>` and `S.tracking.<upstream>`; its
+"""Subject names. A stream `S` owns `S.events.<aggregate>`, `S.tracking.<upstream>` and
+`S.checkpoints` (the signed checkpoints of its hash chain, adapters/audit); its
 snapshots live in the stream `S_SNAPSHOTS` on `S.snapshots.<aggregate>`. Stream names cannot
 contain dots, so two stores never share a subject."""
 
@@ -53,3 +54,7 @@ class StreamSubjects:
     @property
     def all_tracking(self) -> str:
         return f"{self.stream}.tracking.>"
+
+    @property
+    def checkpoints(self) -> str:
+        return f"{self.stream}.checkpoints"

@@ -10,6 +10,7 @@ BENCHMARKS = {
     "store": "adapters.bench.store",
     "bus": "bus.bench_commands",
     "views": "bus.bench_views",
+    "audit": "bus.bench_audit",
 }
 
 

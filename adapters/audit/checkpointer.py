@@ -1,0 +1,152 @@
+"""Following the log in the service and writing a signed checkpoint of the hash chain
+every `every` messages, or `interval` seconds after the oldest message not yet covered.
+
+It keeps no state of its own: at start-up, and whenever another service wrote a checkpoint
+first, it resumes from the last checkpoint in the log (its range and head hash), so a restart
+or a crash leaves no gap — the messages written meanwhile are covered by the next one.
+Each checkpoint is written only if the checkpoint subject has not moved since the one it
+continues (`Nats-Expected-Last-Subject-Sequence`): two services never chain two checkpoints
+over the same range.
+
+An idle log stays idle: a checkpoint is due only when something other than checkpoints has
+been written since the last one, so the last checkpoint itself waits for the next activity
+to be covered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nats.aio.client import Client
+
+from adapters.audit.chain import GENESIS, digest, link
+from adapters.audit.checkpoints import Checkpoint, checkpoint_subject
+from adapters.audit.signing import SigningKey
+from adapters.jetstream.log import Conflict, Outgoing, StreamLog
+
+log = logging.getLogger(__name__)
+
+EVERY = 1000  # messages per checkpoint at most (a body of about 70 kB)
+INTERVAL_SECONDS = 10.0
+POLL_SECONDS = 1.0
+STOP_SECONDS = 2.0  # for the last checkpoint when the service stops
+
+
+class GapInLog(Exception):
+    """A sequence missing from a stream that denies deletes: an operator's doing."""
+
+
+class Checkpointer:
+    def __init__(self, connection: Client, stream: str, key: SigningKey, *,
+                 every: int = EVERY, interval: float = INTERVAL_SECONDS) -> None:
+        self.stream, self.key, self.every, self.interval = stream, key, every, interval
+        self.subject = checkpoint_subject(stream)
+        self.log = StreamLog(connection, stream, request_timeout=10)
+        self.position = 0  # the last position a checkpoint covers
+        self._head = GENESIS  # the chain hash there
+        self._last_checkpoint = 0  # the stream sequence of that checkpoint
+        self._pending: list[bytes] = []  # chain hashes of positions position+1...
+        self._oldest_news: float | None = None  # when a message not a checkpoint was read
+        self._wanted = 0  # someone waits for this position to be covered: now, not later
+        self._wake = asyncio.Event()
+        self._covered = asyncio.Condition()
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self.log.start()
+        await self._resume()
+        self._task = asyncio.get_running_loop().create_task(self._follow())
+
+    async def stop(self, final: bool = True) -> None:
+        """`final`: first cover what was written since the last checkpoint, as a service
+        stopping in order does (False: as if it were killed)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        # Not on a connection that is down: the wait would only hold up the stop.
+        if final and self.log.connection.is_connected:
+            try:
+                await asyncio.wait_for(self.catch_up(force=True), STOP_SECONDS)
+            except Exception:
+                log.warning("audit: no last checkpoint at stop; the next start covers it",
+                            exc_info=True)
+
+    async def wait_covered(self, position: int, timeout: float) -> bool:
+        """Until a checkpoint covers `position` (written at once); False on timeout."""
+        self._wanted = max(self._wanted, position)
+        self._wake.set()
+        async with self._covered:
+            try:
+                await asyncio.wait_for(self._covered.wait_for(
+                    lambda: self.position >= position), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    async def _resume(self) -> None:
+        last = await self.log.last(self.subject)
+        if last is None:
+            self.position, self._head, self._last_checkpoint = 0, GENESIS, 0
+        else:
+            checkpoint = Checkpoint.parse(last.body)
+            self.position, self._head = checkpoint.last, bytes.fromhex(checkpoint.head)
+            self._last_checkpoint = last.sequence
+        self._pending, self._oldest_news = [], None
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Conflict:
+                log.info("audit: another service wrote a checkpoint first; resuming from it")
+                await self._resume()
+                continue
+            except Exception:  # the server away for a moment: the next round goes on
+                log.exception("audit: checkpointing failed; trying again")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def catch_up(self, force: bool = False) -> None:
+        """Hashes what was written since the last round and writes the checkpoints due."""
+        previous = self._pending[-1] if self._pending else self._head
+        expected = self.position + len(self._pending) + 1
+        async for stored in self.log.read(f"{self.stream}.>", expected, page=EVERY):
+            if stored.sequence != expected:
+                raise GapInLog(f"{self.stream}: position {expected} is missing "
+                               f"(next is {stored.sequence})")
+            previous = link(previous, stored.sequence,
+                            digest(stored.subject, stored.headers, stored.body))
+            self._pending.append(previous)
+            expected += 1
+            if stored.subject != self.subject and self._oldest_news is None:
+                self._oldest_news = asyncio.get_running_loop().time()
+            if len(self._pending) >= self.every:
+                await self._checkpoint(self.every)
+        news = self._oldest_news is not None
+        if self._pending and ((force and news) or self._wanted > self.position or self._due()):
+            while self._pending:
+                await self._checkpoint(min(self.every, len(self._pending)))
+
+    def _due(self) -> bool:
+        return (self._oldest_news is not None
+                and asyncio.get_running_loop().time() - self._oldest_news >= self.interval)
+
+    async def _checkpoint(self, count: int) -> None:
+        hashes = self._pending[:count]
+        checkpoint = Checkpoint.signed(self.key, self.stream, self.position + 1, hashes)
+        sequence = await self.log.publish(Outgoing(self.subject, {
+            "Nats-Msg-Id": f"checkpoint-{checkpoint.first}-{checkpoint.last}",
+            "Nats-Expected-Last-Subject-Sequence": str(self._last_checkpoint),
+        }, checkpoint.body()))
+        self.position, self._head, self._last_checkpoint = checkpoint.last, hashes[-1], sequence
+        del self._pending[:count]
+        if not self._pending:
+            self._oldest_news = None
+        async with self._covered:
+            self._covered.notify_all()

@@ -1,0 +1,192 @@
+"""Verifying the log: recompute the hash chain from the stream, check every checkpoint's
+signature, compare every hash a valid checkpoint lists.
+
+The chain is cumulative: a recomputed hash that equals a signed one proves every position up
+to it intact, and after the first position that differs every later one differs too. So the
+first mismatch is the first broken link, and what the messages around it hash to tells what
+happened there (modified, missing, extra, or two exchanged), as far as one can tell.
+A checkpoint with a bad signature is reported and its hashes are not trusted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from Crypto.PublicKey import ECC
+
+from adapters.audit.chain import GENESIS, digest, link
+from adapters.audit.checkpoints import (
+    Checkpoint,
+    MalformedCheckpoint,
+    checkpoint_subject,
+)
+from adapters.audit.reader import StreamReader
+from adapters.audit.signing import key_id
+
+BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    position: int
+    what: str
+
+
+@dataclass
+class Report:
+    stream: str
+    head: int  # the last position read
+    intact_to: int  # every position up to here hashes as a valid checkpoint signed it
+    checkpoints: int  # valid ones
+    seconds: float = 0.0
+    broken: Finding | None = None  # the first broken link
+    bad_checkpoints: list[Finding] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None and not self.bad_checkpoints
+
+    @property
+    def uncovered(self) -> int:
+        return self.head - self.intact_to if self.intact else 0
+
+    @property
+    def rate(self) -> float:
+        return self.head / self.seconds if self.seconds else 0.0
+
+    def findings(self) -> list[Finding]:
+        return sorted(([self.broken] if self.broken else []) + self.bad_checkpoints,
+                      key=lambda finding: finding.position)
+
+
+@dataclass
+class _Break:
+    position: int
+    previous: bytes  # the recomputed hash before it (as signed, or genesis)
+    found: bytes  # the digest of the message now at `position`
+    expected: bytes  # the hash signed for `position`
+    found_next: bytes | None = None
+    expected_next: bytes | None = None
+
+    def describe(self) -> str:
+        p = self.position
+        next_fits = (self.found_next is not None
+                     and link(self.previous, p, self.found_next) == self.expected)
+        this_fits_next = (self.expected_next is not None
+                          and link(self.expected, p + 1, self.found) == self.expected_next)
+        if next_fits and this_fits_next:
+            return f"out of order: the messages at {p} and {p + 1} were exchanged"
+        if next_fits:
+            return f"extra: a message was inserted at {p} (the one signed for {p} is at {p + 1})"
+        if this_fits_next:
+            return (f"missing: the message signed for {p} is gone "
+                    f"(the one now at {p} was at {p + 1})")
+        return (f"modified: the message at {p} (subject, headers or body) is not the one "
+                "signed for that position")
+
+
+class Verifier:
+    def __init__(self, stream: str, public_key: ECC.EccKey) -> None:
+        self.stream, self.public_key = stream, public_key
+        self.key_id = key_id(public_key)
+        self.checkpoint_subject = checkpoint_subject(stream)
+        self.position = 0
+        self.previous = GENESIS
+        # position -> (its digest, its chain hash, the chain hash before it), until a valid
+        # checkpoint speaks for it
+        self.computed: dict[int, tuple[bytes, bytes, bytes]] = {}
+        self.expected: dict[int, bytes] = {}  # signed for positions not read yet
+        self.floor = 1  # positions below have been dropped from `computed`
+        self.intact_to = 0
+        self.checkpoints = 0
+        self.gap: Finding | None = None
+        self.first_break: _Break | None = None
+        self.bad: list[Finding] = []
+
+    def feed(self, sequence: int, subject: str, headers: Mapping[str, str] | None,
+             body: bytes) -> None:
+        if sequence != self.position + 1 and self.gap is None:
+            self.gap = Finding(self.position + 1, f"missing: the stream has no message at "
+                               f"{self.position + 1} (it goes on at {sequence})")
+        message_digest = digest(subject, headers, body)
+        chained = link(self.previous, sequence, message_digest)
+        # After the first break every later hash differs: keep only what describes it.
+        if self.first_break is None or sequence <= self.first_break.position + 1:
+            self.computed[sequence] = (message_digest, chained, self.previous)
+        self.previous, self.position = chained, sequence
+        if sequence in self.expected:
+            self._compare(sequence, self.expected.pop(sequence))
+        self._note(sequence)
+        if subject == self.checkpoint_subject:
+            self._checkpoint(sequence, body)
+
+    def _checkpoint(self, sequence: int, body: bytes) -> None:
+        try:
+            checkpoint = Checkpoint.parse(body)
+        except MalformedCheckpoint as error:
+            self.bad.append(Finding(sequence, f"checkpoint at position {sequence}: "
+                                    f"unreadable ({error})"))
+            return
+        if not checkpoint.signature_valid(self.public_key):
+            other = ("" if checkpoint.key_id == self.key_id else
+                     f" (it names key {checkpoint.key_id}, not {self.key_id})")
+            self.bad.append(Finding(sequence, f"checkpoint at position {sequence}: "
+                                    f"bad signature{other}"))
+            return
+        self.checkpoints += 1
+        for position in range(checkpoint.first, checkpoint.last + 1):
+            if position in self.computed:
+                self._compare(position, checkpoint.hash_at(position))
+            elif position > self.position:  # claims a position not read (yet)
+                self.expected[position] = checkpoint.hash_at(position)
+
+    def _compare(self, position: int, signed: bytes) -> None:
+        found, chained, previous = self.computed[position]
+        if chained == signed:
+            if self.first_break is None or position < self.first_break.position:
+                self.intact_to = max(self.intact_to, position)
+            # Everything up to here is proved: no need to keep it.
+            for dropped in range(self.floor, position):
+                self.computed.pop(dropped, None)
+            self.floor = max(self.floor, position)
+        elif self.first_break is None or position < self.first_break.position:
+            self.first_break = _Break(position, previous, found, signed)
+            self._note(position + 1)
+        elif position == self.first_break.position + 1:
+            self.first_break.expected_next = signed
+        self._note(position)
+
+    def _note(self, position: int) -> None:
+        """What the break's classification needs about the position after it, when seen."""
+        broken = self.first_break
+        if broken is None or position != broken.position + 1:
+            return
+        if position in self.computed:
+            broken.found_next = self.computed[position][0]
+        if position in self.expected:
+            broken.expected_next = self.expected[position]
+
+    def finish(self, seconds: float = 0.0) -> Report:
+        findings = [] if self.gap is None else [self.gap]
+        if self.first_break is not None:
+            findings.append(Finding(self.first_break.position, self.first_break.describe()))
+        if self.expected:
+            end = min(self.expected)
+            findings.append(Finding(end, f"missing: the log ends at {self.position}, but a "
+                                    f"checkpoint covers up to {max(self.expected)}"))
+        broken = min(findings, key=lambda finding: finding.position, default=None)
+        intact_to = min(self.intact_to, broken.position - 1) if broken else self.intact_to
+        return Report(self.stream, self.position, intact_to, self.checkpoints, seconds,
+                      broken, self.bad)
+
+
+async def verify_stream(connection, stream: str, public_key: ECC.EccKey) -> Report:
+    verifier = Verifier(stream, public_key)
+    started = time.perf_counter()
+    async with StreamReader(connection, stream) as reader:
+        while messages := await reader.read(BATCH):
+            for message in messages:
+                verifier.feed(message.sequence, message.subject, message.headers, message.body)
+    return verifier.finish(time.perf_counter() - started)

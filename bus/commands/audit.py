@@ -1,0 +1,133 @@
+"""`onestop audit verify | key`: checking that the log of record is the log that was signed.
+
+`verify` recomputes the hash chain from the event stream (adapters/audit), checks every
+checkpoint's signature with the service's public key and compares every hash it lists. Exit
+0: intact (what no checkpoint covers yet is said, not counted against it); 1: a broken link or
+a bad checkpoint; 2: it cannot run (one line, why). It reads the log as the operator of
+`onestop up`, or as whoever NATS_URL names (an auditor, say: its inbox prefix is used).
+
+`key` prints the service's public key, for the auditors who verify with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+HELP = "verify the log's hash chain and signed checkpoints, or print the public key"
+EXIT_BROKEN, EXIT_CANNOT_RUN = 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    verify = actions.add_parser("verify", help="recompute the hash chain from the stream and "
+                                "report the first broken link, or that all is intact")
+    verify.add_argument("--stream", help="the event stream (default: NATS_STREAM or ONESTOP)")
+    verify.add_argument("--public-key", type=Path, help="the service's public key (default: "
+                        "<data dir>/audit/signing-key.pub.pem)")
+    key = actions.add_parser("key", help="print the service's public key (PEM)")
+    for action in (verify, key):
+        action.add_argument("--data-dir", help="the data directory of `onestop up` "
+                            "(default: ONESTOP_DATA_DIR or ./var)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bus.operator import CannotRun
+    from bus.settings import SettingsError
+
+    try:
+        if args.action == "key":
+            print(_public_key_file(args.data_dir, None).read_text(), end="")
+            return 0
+        return asyncio.run(_verify(args.data_dir, args.stream, args.public_key))
+    except (CannotRun, SettingsError) as error:
+        print(f"onestop: {error}", file=sys.stderr, flush=True)
+        return EXIT_CANNOT_RUN
+
+
+def _public_key_file(data_dir: str | None, given: Path | None) -> Path:
+    from adapters.audit.signing import public_key_path
+    from bus.operator import CannotRun, site
+
+    path = given or public_key_path(site(data_dir).data_dir)
+    if not path.is_file():
+        raise CannotRun(f"no public key at {path} (`onestop up` creates it in its data "
+                        "directory; or name one with --public-key)")
+    return path
+
+
+async def _verify(data_dir: str | None, stream: str | None, public_key: Path | None) -> int:
+    from dataclasses import replace
+
+    from adapters.audit.signing import SigningKeyError, load_public_key
+    from adapters.audit.verify import verify_stream
+    from bus.operator import CannotRun, site
+
+    try:
+        key = load_public_key(_public_key_file(data_dir, public_key))
+    except SigningKeyError as error:
+        raise CannotRun(str(error)) from None
+    where = site(data_dir)
+    if stream:
+        where = replace(where, event_stream=stream)
+    connection = await _connect(where)
+    try:
+        report = await verify_stream(connection, where.event_stream, key)
+    except Exception as error:
+        raise CannotRun(f"cannot read {where.event_stream} ({error})") from None
+    finally:
+        await connection.close()
+    for line in describe(report):
+        print(line)
+    return 0 if report.intact else EXIT_BROKEN
+
+
+async def _connect(where):
+    """As the operator's commands do, but receiving on the inbox prefix the server lets
+    this user read (`_INBOX.<user>`): an auditor may run it too."""
+    from urllib.parse import urlparse
+
+    import nats
+    import nats.errors
+
+    from bus.identity import inbox_prefix
+    from bus.operator import CONNECT_TIMEOUT_SECONDS, CannotRun
+    from bus.settings import redacted
+
+    user = urlparse(where.url).username
+    failures: list[Exception] = []
+
+    async def remember(error: Exception) -> None:
+        failures.append(error)  # instead of nats-py printing a traceback for each try
+
+    try:
+        return await nats.connect(
+            where.url, allow_reconnect=False, max_reconnect_attempts=1,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS, error_cb=remember,
+            **({"inbox_prefix": inbox_prefix(user)} if user else {}))
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        cause = failures[-1] if failures else error
+        raise CannotRun(f"cannot connect to NATS at {redacted(where.url)} "
+                        f"({str(cause).strip() or type(cause).__name__})") from None
+
+
+def describe(report) -> list[str]:
+    rate = f"{report.rate:,.0f} events/s"
+    if report.intact:
+        lines = [(f"intact up to position {report.intact_to} "
+                  f"({report.checkpoints} checkpoints, {rate})")]
+        if report.uncovered:
+            lines.append(f"{report.uncovered} message(s) after position {report.intact_to} "
+                         "not yet covered by a checkpoint")
+        return lines
+    lines = []
+    for finding in report.findings():
+        if finding is report.broken:
+            lines.append(f"first broken link at position {finding.position}: {finding.what}")
+        else:
+            lines.append(finding.what)
+    lines.append(f"verified intact up to position {report.intact_to} of {report.head} "
+                 f"({report.checkpoints} valid checkpoints, {rate})")
+    return lines

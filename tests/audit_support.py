@@ -1,0 +1,98 @@
+"""A log with checkpoints, and doctored copies of it in a second stream, for the audit tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import nats
+
+from adapters.audit.chain import kept
+from adapters.audit.checkpointer import Checkpointer
+from adapters.audit.reader import Message, StreamReader
+from adapters.audit.signing import SigningKey
+from adapters.jetstream.log import Outgoing, StreamLog
+from adapters.jetstream.streams import StreamRecipe, ensure_stream
+from adapters.jetstream.subjects import StreamSubjects
+from bus.bench_views import LEADS, run_scenario
+from domain.application import OneStop
+
+
+def write_cases(nats_url: str, stream: str, rounds: int = 1) -> None:
+    """Real events through the domain: single publishes and atomic batches."""
+    app = OneStop(env={"PERSISTENCE_MODULE": "adapters.jetstream", "NATS_URL": nats_url,
+                       "NATS_STREAM": stream,
+                       "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder"})
+    try:
+        for _ in range(rounds):
+            for lead, collaborators in LEADS[:2]:
+                run_scenario(app, lead, collaborators)
+    finally:
+        app.close()
+
+
+async def checkpoint(nats_url: str, stream: str, key: SigningKey, every: int = 10) -> int:
+    """Covers the whole log with checkpoints of `every` messages; returns the last covered."""
+    connection = await nats.connect(nats_url)
+    try:
+        checkpointer = Checkpointer(connection, stream, key, every=every)
+        await checkpointer.start()
+        head = await log_head(connection, stream)
+        assert await checkpointer.wait_covered(head, timeout=10)
+        await checkpointer.stop(final=False)
+        return checkpointer.position
+    finally:
+        await connection.close()
+
+
+async def log_head(connection, stream: str) -> int:
+    log = StreamLog(connection, stream, request_timeout=10)
+    await log.start()
+    last = await log.last(f"{stream}.>")
+    return last.sequence if last else 0
+
+
+async def read_all(connection, stream: str) -> list[Message]:
+    messages: list[Message] = []
+    async with StreamReader(connection, stream) as reader:
+        while batch := await reader.read(1000):
+            messages += batch
+    return messages
+
+
+Doctor = Callable[[list[Message]], list[Message]]
+
+
+async def copy_log(connection, source: str, target: str,
+                   doctor: Doctor = lambda messages: messages) -> None:
+    """Every message of `source`, with its headers but not the write-time instructions, into
+    a fresh stream made by the same recipe, after `doctor` has had its way with the list."""
+    subjects = StreamSubjects(target, "events")
+    await ensure_stream(connection.jetstream(), StreamRecipe(
+        target, (subjects.all_events, subjects.all_tracking, subjects.checkpoints),
+        append_only=True), create=True)
+    log = StreamLog(connection, target, request_timeout=10)
+    await log.start()
+    for position, message in enumerate(doctor(await read_all(connection, source)), start=1):
+        _, _, tail = message.subject.partition(".")
+        headers = {name: value for name, value in (message.headers or {}).items()
+                   if kept(name)}
+        assert await log.publish(Outgoing(f"{target}.{tail}", headers, message.body)) == position
+
+
+def events_only(messages: list[Message]) -> list[int]:
+    """Positions (1-based) of the messages that are events."""
+    return [index + 1 for index, message in enumerate(messages)
+            if ".events." in message.subject]
+
+
+def key_in(directory: Path) -> SigningKey:
+    return SigningKey.load_or_create(directory)
+
+
+def forged_event(template: Message) -> Message:
+    """An event that was never written by the service, shaped like `template`."""
+    headers = {**template.headers, "Nats-Msg-Id": uuid.uuid4().hex}
+    return replace(template, headers=headers, body=template.body.replace(b"2026", b"2025"))

@@ -1,0 +1,121 @@
+"""`onestop audit verify | key` against a running service, as an auditor runs it: a real process."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import uuid
+
+import nats
+import pytest
+
+from adapters.audit.signing import PRIVATE_NAME, SigningKey, key_directory
+from adapters.natsserver import free_port
+from bus.security import OPERATOR
+from tests.audit_support import copy_log, forged_event
+from tests.bus_support import Service
+from tests.test_bus_commands import registration
+
+
+@pytest.fixture
+def service(district, unique_name, monkeypatch):
+    monkeypatch.delenv("VIEWS_DSN", raising=False)
+    running = Service(district, unique_name())
+    yield running
+    running.close()
+
+
+def audit(service: Service, *arguments: str, stream: str | None = None,
+          url: str | None = None) -> subprocess.CompletedProcess:
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("ONESTOP_") and name != "VIEWS_DSN"}
+    env |= {"NATS_URL": url or service.district.url(OPERATOR),
+            "NATS_STREAM": stream or service.stream}
+    return subprocess.run(
+        [sys.executable, "-m", "bus.cli", "audit", *arguments, "--data-dir",
+         str(service.bus.services.data_dir)], env=env, capture_output=True, text=True,
+        timeout=120)
+
+
+def register_some(service: Service, count: int) -> int:
+    for _ in range(count):
+        assert service.request("portal", "enterprise.register", registration())["ok"]
+    return service.log_length()
+
+
+def covered(service: Service, position: int) -> None:
+    checkpointer = service.bus.services.checkpointer
+    assert service.runner.run(checkpointer.wait_covered(position, timeout=10))
+
+
+def test_the_service_signs_its_log_and_verify_says_it_is_intact(service):
+    covered(service, register_some(service, 5))
+    # The key is the service's own, private to its owner.
+    private = key_directory(service.bus.services.data_dir) / PRIVATE_NAME
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    result = audit(service, "verify")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("intact up to position 5 (1 checkpoints, ")
+    # The checkpoint message itself waits for the next checkpoint.
+    assert "1 message(s) after position 5 not yet covered by a checkpoint" in result.stdout
+
+
+def test_verify_names_the_first_broken_link_of_a_doctored_copy(service):
+    covered(service, register_some(service, 6))
+    register_some(service, 2)
+    covered(service, service.log_length())
+    copy = f"COPY_{uuid.uuid4().hex[:8]}"
+
+    async def insert_at_4() -> None:
+        connection = await nats.connect(service.district.url(OPERATOR))
+        try:
+            await copy_log(connection, service.stream, copy,
+                           lambda m: m[:3] + [forged_event(m[4])] + m[3:])
+        finally:
+            await connection.close()
+
+    service.runner.run(insert_at_4())
+    result = audit(service, "verify", stream=copy)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[0].startswith("first broken link at position 4: extra")
+
+
+def test_verify_with_another_key_reports_every_checkpoint_as_badly_signed(service, tmp_path):
+    covered(service, register_some(service, 3))
+    other = SigningKey.load_or_create(tmp_path)
+    result = audit(service, "verify", "--public-key",
+                   str(key_directory(tmp_path) / "signing-key.pub.pem"))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        f"checkpoint at position 4: bad signature (it names key "
+        f"{service.bus.services.checkpointer.key.key_id}, not {other.key_id})")
+
+
+def test_key_prints_the_public_key_only(service):
+    result = audit(service, "key")
+    assert result.returncode == 0
+    assert result.stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    assert "PRIVATE" not in result.stdout
+
+
+def test_verify_that_cannot_run_says_why_in_one_line(service, tmp_path):
+    unreachable = audit(service, "verify", url=f"nats://127.0.0.1:{free_port()}")
+    no_key = audit(service, "verify", "--public-key", str(tmp_path / "missing.pem"))
+    for result in (unreachable, no_key):
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert "cannot connect" in unreachable.stderr
+    assert "no public key" in no_key.stderr
+
+
+def test_a_service_restarted_goes_on_from_its_last_checkpoint(service):
+    register_some(service, 3)
+    service.stop()  # in order: its last checkpoint covers its last write
+    first = service.bus.services.checkpointer.position
+    assert first == 3
+    service.start()
+    covered(service, register_some(service, 2))
+    assert audit(service, "verify").stdout.startswith(
+        f"intact up to position {service.log_length()} (2 checkpoints, ")
