@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bus.commands import asyncapi, audit, bench, creds, deadletters, replay, up, views
+from bus.commands import (asyncapi, audit, audit_export, bench, creds, deadletters, replay, up,
+                          views)
 
 COMMANDS = {
     "up": up,
@@ -15,6 +16,7 @@ COMMANDS = {
     "replay": replay,
     "views": views,
     "audit": audit,
+    "audit-export": audit_export,
     "bench": bench,
     "asyncapi": asyncapi,
 }
