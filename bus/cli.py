@@ -6,11 +6,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bus.commands import (asyncapi, audit, audit_export, bench, creds, deadletters, replay, up,
-                          views)
+from bus.commands import (
+    asyncapi,
+    audit,
+    audit_export,
+    bench,
+    creds,
+    deadletters,
+    demo,
+    replay,
+    up,
+    views,
+)
 
 COMMANDS = {
     "up": up,
+    "demo": demo,
     "creds": creds,
     "deadletters": deadletters,
     "replay": replay,

@@ -8,10 +8,11 @@ from projections.enterprises import EnterpriseHistory
 from projections.equipment import EquipmentBookings
 from projections.experts import ExpertSchedules
 from projections.intake import Intake
+from projections.programme_kpis import Kpis
 from projections.view import Projection
 from projections.worklists import Worklists
 
 ALL_PROJECTIONS: tuple[Projection, ...] = (
     CaseView(), Worklists(), EnterpriseHistory(), ExpertSchedules(), EquipmentBookings(),
-    Intake(), AuditTrail(),
+    Intake(), AuditTrail(), Kpis(),
 )

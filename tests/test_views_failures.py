@@ -161,4 +161,4 @@ def test_clearing_a_view_that_does_not_exist_is_refused_in_one_line(service):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "onestop: no view 'nope'; the views are: cases, worklists, enterprises, experts, "
-        "equipment, intake, audit"]
+        "equipment, intake, audit, kpis"]

@@ -67,7 +67,8 @@ def test_replay_of_named_views_leaves_the_others_alone(service):
 
     assert result.returncode == 0, result.stderr
     assert generations(service) == {"cases": 2, "intake": 2, "worklists": 1,
-                                    "enterprises": 1, "experts": 1, "equipment": 1, "audit": 1}
+                                    "enterprises": 1, "experts": 1, "equipment": 1, "audit": 1,
+                                    "kpis": 1}
 
 
 def test_a_view_name_that_does_not_exist_is_refused_in_one_line(service):
@@ -76,7 +77,7 @@ def test_a_view_name_that_does_not_exist_is_refused_in_one_line(service):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "onestop: no view 'casez'; the views are: cases, worklists, enterprises, experts, "
-        "equipment, intake, audit"]
+        "equipment, intake, audit, kpis"]
     assert set(generations(service).values()) == {1}
 
 

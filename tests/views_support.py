@@ -36,6 +36,7 @@ PROBES = {
     "equipment": ("equipment.utilisation", PERIOD),
     "intake": ("intake.counts", {}),
     "audit": ("audit.changes", {"limit": 1}),
+    "kpis": ("kpi.summary", {}),
 }
 
 

@@ -24,6 +24,7 @@ POSTGRES = Dialect(mark="%s", types={"text": "text", "int": "bigint", "real": "d
 
 
 class PostgresViewStore(ViewStore):
+    switched_under_read = (psycopg.errors.UndefinedTable,)
     dialect = POSTGRES
 
     def __init__(self, dsn: str, schema: str | None = None) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import nats.errors
 
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
 from bus.app import build_bus
+from bus.commands import demo
 from bus.security import SERVICE, credential_store, secured
 from bus.settings import SettingsError, UpSettings, redacted
 from domain.reference import ReferenceDataError, load_reference
@@ -38,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: ONESTOP_DATA_DIR or ./var)")
     parser.add_argument("--port", type=int, help="port of the embedded server on 127.0.0.1 "
                         "(default: ONESTOP_NATS_PORT or 4244)")
+    parser.add_argument("--demo", action="store_true", help="once up, load the article's "
+                        "stories (`onestop demo`) and print the district's results")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,8 +68,14 @@ def run(args: argparse.Namespace) -> int:
             where = (f"kept by the NATS server at {redacted(url)}; onestop started no server; "
                      f"views in {settings.data_dir}")
         asyncio.run(_check_jetstream(url))
-        asyncio.run(_serve(url, settings.event_stream, settings.data_dir,
-                           announce=lambda: _announce(redacted(public_url), where)))
+        def announce() -> None:
+            _announce(redacted(public_url), where)
+            if getattr(args, "demo", False):
+                # Its own thread and loop: the demo is a client of the service, like any other.
+                threading.Thread(target=demo.run_demo, args=(settings,), name="onestop-demo",
+                                 daemon=True).start()
+
+        asyncio.run(_serve(url, settings.event_stream, settings.data_dir, announce=announce))
     except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError) as error:
         return _fail(str(error), EXIT_CANNOT_START)
     except LostConnection as error:

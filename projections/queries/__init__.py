@@ -10,6 +10,7 @@ from projections.queries.audit import audit_changes, case_visibility
 from projections.queries.cases import case_as_it_stood, get_case, list_cases, visible_case
 from projections.queries.enterprises import enterprise_by_credit_code, enterprise_history
 from projections.queries.intake import intake_counts
+from projections.queries.kpis import kpi_summary
 from projections.queries.resources import (
                                            equipment_bookings,
                                            equipment_utilisation,
@@ -21,4 +22,4 @@ from projections.queries.worklists import list_worklist
 __all__ = ["Asker", "QueryError", "audit_changes", "case_as_it_stood", "case_visibility",
            "enterprise_by_credit_code", "enterprise_history", "equipment_bookings",
            "equipment_utilisation", "expert_schedule", "expert_workload", "get_case",
-           "intake_counts", "list_cases", "list_worklist", "visible_case"]
+           "intake_counts", "kpi_summary", "list_cases", "list_worklist", "visible_case"]
