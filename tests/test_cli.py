@@ -211,3 +211,20 @@ def test_up_says_so_when_its_server_died_before_it_could_drain(tmp_path, onestop
     stderr = (tmp_path / "stderr.txt").read_text()
     assert "onestop: stopped, but the NATS connection was lost before it could drain" in stderr
     assert "Traceback" not in stderr
+
+
+def test_up_with_demo_loads_the_stories_and_prints_the_districts_results(
+        tmp_path, onestop_processes):
+    onestop = start_onestop(tmp_path, "--port", str(free_port()), "--demo")
+    onestop_processes.append(onestop)
+
+    sent = onestop.wait_for_line("931 commands sent")
+    results = {}
+    for label in ("problems collected", "units destroyed", "improvement projects"):
+        line = onestop.wait_for_line(f"  {label}")
+        results[label] = line.split()[-1]
+
+    assert "a second run changes nothing" in sent
+    assert results == {"problems collected": "35", "units destroyed": "820000",
+                       "improvement projects": "100"}
+    assert stop(onestop, "SIGTERM") == 0
