@@ -13,7 +13,6 @@ from faststream.nats import NatsBroker
 
 from bus.answers import query_router
 from bus.health import system_router
-from bus.intake import intake_router
 from bus.services import DEFAULT_STREAM, Services
 
 SERVICE_NAME = "onestop"
@@ -44,7 +43,6 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     services = Services(nats_url, stream, data_dir, views_dsn)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version()))
-    broker.include_router(intake_router(services))
     broker.include_router(query_router(services))
     app = FastStream(
         broker,

@@ -8,60 +8,95 @@ as does one that keeps failing through our fault; neither blocks the rest or is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import orjson
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsRouter, PullSub
-from faststream.nats.annotations import NatsMessage
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
 
 from bus import subjects
 from bus.dispatch import Unexpected
-from bus.services import Services
 from bus.streams import BACKOFF_SECONDS, MAX_DELIVER
 
+if TYPE_CHECKING:
+    from bus.services import Services
+
 log = logging.getLogger(__name__)
+BATCH = 16
 
 # Refusals that mean "this is not a command": they are answered and also kept as dead letters.
 UNPROCESSABLE = frozenset({"command.malformed_json", "command.invalid", "command.unknown",
                            "command.too_large"})
 
 
-def intake_router(services: Services) -> NatsRouter:
-    router = NatsRouter()
+class IntakeWorker:
+    """Pulls the intake in batches and handles each message; a plain nats-py pull loop, as
+    FastStream's pull subscriber logs a spurious error whenever nats-py times out an empty
+    fetch with asyncio's TimeoutError instead of its own."""
 
-    @router.subscriber(
-        subjects.ALL_INTAKE,
-        stream=JStream(subjects.INTAKE_STREAM, declare=False),
-        durable=subjects.INTAKE_CONSUMER,
-        pull_sub=PullSub(batch_size=16, timeout=1.0),
-        ack_policy=AckPolicy.MANUAL,
-        description="Commands for later processing; the outcome goes to the sender's feed.",
-    )
-    async def on_intake(message: NatsMessage) -> None:
-        raw = message.raw_message
-        principal, name = subjects.parse_intake(raw.subject)
-        assert services.dispatcher is not None and services.connection is not None
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._subscription = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        connection = self.services.connection
+        assert connection is not None
+        self._subscription = await connection.jetstream().pull_subscribe_bind(
+            durable=subjects.INTAKE_CONSUMER, stream=subjects.INTAKE_STREAM)
+        self._task = asyncio.get_running_loop().create_task(self._pull())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+
+    async def _pull(self) -> None:
+        while True:
+            try:
+                batch = await self._subscription.fetch(BATCH, timeout=1.0)
+            except (NatsTimeoutError, asyncio.TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the server restarting: pull again
+                log.warning("intake: pulling failed; trying again", exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            await asyncio.gather(*(self._handle_safely(raw) for raw in batch))
+
+    async def _handle_safely(self, raw: Msg) -> None:
         try:
-            reply = await services.dispatcher.dispatch(principal, name, message.body)
-        except Unexpected as error:
-            delivered = raw.metadata.num_delivered
-            if delivered < MAX_DELIVER:
-                await message.nack(delay=BACKOFF_SECONDS[min(delivered, len(BACKOFF_SECONDS)) - 1])
-                return
-            reply = {"ok": False, "command_id": None, "error": {
-                "code": "internal.error", "message": "The service could not process this "
-                "command; an operator has been given it to look at.", "fields": {}}}
-            await dead_letter(services.connection, raw, principal, name, str(error))
-        else:
-            if not reply["ok"] and reply["error"]["code"] in UNPROCESSABLE:
-                await dead_letter(services.connection, raw, principal, name,
-                                  reply["error"]["message"])
-        await tell(services.connection, principal, raw.metadata.sequence.stream, reply)
-        await message.ack()
+            await handle(self.services, raw)
+        except Exception:  # not acknowledged: it comes again after the ack wait
+            log.exception("intake: message %s not handled yet", raw.metadata.sequence.stream)
 
-    return router
+
+async def handle(services: Services, raw: Msg) -> None:
+    principal, name = subjects.parse_intake(raw.subject)
+    assert services.dispatcher is not None and services.connection is not None
+    try:
+        reply = await services.dispatcher.dispatch(principal, name, raw.data)
+    except Unexpected as error:
+        delivered = raw.metadata.num_delivered
+        if delivered < MAX_DELIVER:
+            await raw.nak(delay=BACKOFF_SECONDS[min(delivered, len(BACKOFF_SECONDS)) - 1])
+            return
+        reply = {"ok": False, "command_id": None, "error": {
+            "code": "internal.error", "message": "The service could not process this "
+            "command; an operator has been given it to look at.", "fields": {}}}
+        await dead_letter(services.connection, raw, principal, name, str(error))
+    else:
+        if not reply["ok"] and reply["error"]["code"] in UNPROCESSABLE:
+            await dead_letter(services.connection, raw, principal, name,
+                              reply["error"]["message"])
+    await tell(services.connection, principal, raw.metadata.sequence.stream, reply)
+    await raw.ack()
 
 
 async def tell(connection: Client, principal: str, intake_sequence: int, reply: dict) -> None:

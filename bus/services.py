@@ -23,6 +23,7 @@ from bus.answers import QueryAnswerer
 from bus.bell import LogBell
 from bus.dispatch import Dispatcher, on_loop
 from bus.feeds import FeedPublisher, ensure_feed_consumer
+from bus.intake import IntakeWorker
 from bus.routes import CommandEndpoint
 from bus.security import district_principals
 from bus.streams import ensure_bus_streams
@@ -52,6 +53,7 @@ class Services:
     views_dsn: str | None = None
     dispatcher: Dispatcher | None = field(default=None, init=False)
     commands: CommandEndpoint | None = field(default=None, init=False)
+    intake: IntakeWorker | None = field(default=None, init=False)
     views: ViewStore | None = field(default=None, init=False)
     follower: ViewFollower | None = field(default=None, init=False)
     answers: QueryAnswerer | None = field(default=None, init=False)
@@ -81,6 +83,8 @@ class Services:
         await self._start_checkpoints()
         await self._start_views_and_queries()
         await self._start_commands()
+        self.intake = IntakeWorker(self)
+        await self.intake.start()
         quieter_garbage_collection()
 
     async def _start_commands(self) -> None:
@@ -116,6 +120,8 @@ class Services:
                 if principal.has_feed]
 
     async def stop(self) -> None:
+        if self.intake is not None:
+            await self.intake.stop()
         if self.commands is not None:
             await on_loop(self.dispatcher.loop, self.commands.stop())
         if self.checkpointer is not None:  # after the last write: it covers it
