@@ -40,11 +40,12 @@ def history(district):
         running.close()
 
 
-def export(service: Service, *arguments: str) -> subprocess.CompletedProcess:
+def export(service: Service, *arguments: str,
+           command: tuple[str, ...] = ("audit-export",)) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("ONESTOP_") and name != "VIEWS_DSN"}
     env |= {"NATS_URL": service.district.url(OPERATOR), "NATS_STREAM": service.stream}
-    return subprocess.run([sys.executable, "-m", "bus.cli", "audit-export", *arguments],
+    return subprocess.run([sys.executable, "-m", "bus.cli", *command, *arguments],
                           env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -129,3 +130,14 @@ def test_an_export_needs_a_scope_and_says_so_in_one_line(history):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "onestop: say what to export: --department, --case, or --since/--until")
+
+
+def test_onestop_audit_export_is_the_same_command(history, tmp_path):
+    spelled_apart = tmp_path / "apart.jsonl"
+    as_one_word = tmp_path / "one.jsonl"
+    first = export(history, "--department", "jxw", "--output", str(spelled_apart),
+                   command=("audit", "export"))
+    second = export(history, "--department", "jxw", "--output", str(as_one_word))
+
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert spelled_apart.read_text() == as_one_word.read_text() != ""

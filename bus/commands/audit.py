@@ -16,7 +16,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-HELP = "verify the log's hash chain and signed checkpoints, or print the public key"
+from bus.commands import audit_export
+
+HELP = ("verify the log's hash chain and signed checkpoints, print the public key, or export "
+        "the audit trail")
 EXIT_BROKEN, EXIT_CANNOT_RUN = 1, 2
 
 
@@ -31,12 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for action in (verify, key):
         action.add_argument("--data-dir", help="the data directory of `onestop up` "
                             "(default: ONESTOP_DATA_DIR or ./var)")
+    # `onestop audit export` is `onestop audit-export`: one implementation, two spellings.
+    audit_export.add_arguments(actions.add_parser("export", help=audit_export.HELP,
+                                                  description=audit_export.HELP))
 
 
 def run(args: argparse.Namespace) -> int:
     from bus.operator import CannotRun
     from bus.settings import SettingsError
 
+    if args.action == "export":
+        return audit_export.run(args)
     try:
         if args.action == "key":
             print(_public_key_file(args.data_dir, None).read_text(), end="")
