@@ -14,6 +14,7 @@ from bus.commands import (
     creds,
     deadletters,
     demo,
+    kpi,
     replay,
     up,
     views,
@@ -22,6 +23,7 @@ from bus.commands import (
 COMMANDS = {
     "up": up,
     "demo": demo,
+    "kpi": kpi,
     "creds": creds,
     "deadletters": deadletters,
     "replay": replay,

@@ -215,7 +215,8 @@ def test_up_says_so_when_its_server_died_before_it_could_drain(tmp_path, onestop
 
 def test_up_with_demo_loads_the_stories_and_prints_the_districts_results(
         tmp_path, onestop_processes):
-    onestop = start_onestop(tmp_path, "--port", str(free_port()), "--demo")
+    port = free_port()
+    onestop = start_onestop(tmp_path, "--port", str(port), "--demo")
     onestop_processes.append(onestop)
 
     sent = onestop.wait_for_line("931 commands sent")
@@ -227,4 +228,13 @@ def test_up_with_demo_loads_the_stories_and_prints_the_districts_results(
     assert "a second run changes nothing" in sent
     assert results == {"problems collected": "35", "units destroyed": "820000",
                        "improvement projects": "100"}
+    # The same results, asked of the running service from the command line
+    asked = subprocess.run(
+        [sys.executable, "-m", "bus.cli", "kpi", "--by", "town", "--json",
+         "--data-dir", str(onestop.data_dir)],
+        env=environment(ONESTOP_NATS_PORT=str(port)), capture_output=True, text=True,
+        timeout=60)
+    assert asked.returncode == 0, asked.stderr
+    towns = json.loads(asked.stdout)["groups"]
+    assert sum(town.get("problems_collected", 0) for town in towns.values()) == 35
     assert stop(onestop, "SIGTERM") == 0
