@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from faststream.nats import NatsRouter
@@ -32,6 +32,9 @@ from projections.queries import Asker, QueryError, case_as_it_stood, case_visibi
 from projections.queries.access import instant
 from projections.queries.audit import WHAT as AUDIT_TRAIL
 
+if TYPE_CHECKING:
+    from bus.followers import StorePositions
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +43,8 @@ def _error(code: str, message: str, fields: dict[str, Any] | None = None) -> dic
 
 
 class QueryAnswerer:
-    def __init__(self, views: ViewStore, follower: ViewFollower, log_: StreamLog,
+    def __init__(self, views: ViewStore, follower: ViewFollower | StorePositions,
+                 log_: StreamLog,
                  kinds: dict[str, str], audit: AuditTrail | None = None) -> None:
         self.views = views
         self.follower = follower

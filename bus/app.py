@@ -34,13 +34,14 @@ class BusApplication:
 
 def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
               stream: str = DEFAULT_STREAM, data_dir: Path = Path("var"),
-              views_dsn: str | None = None) -> BusApplication:
+              views_dsn: str | None = None,
+              separate_followers: bool = False) -> BusApplication:
     # Streams are never declared through FastStream: a declared JStream overwrites an existing
     # stream's configuration on start-up. The event stream belongs to adapters.jetstream.
     # One log line per message would flood an operator's terminal and cost CPU on every
     # command; message handling is logged at DEBUG, errors are still logged as errors.
     broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG)
-    services = Services(nats_url, stream, data_dir, views_dsn)
+    services = Services(nats_url, stream, data_dir, views_dsn, separate_followers)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version()))
     broker.include_router(query_router(services))

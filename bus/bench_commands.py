@@ -6,7 +6,7 @@ pointed at the benchmark's server with NATS_URL, exactly as it is deployed; the 
 from this process. Service, clients and nats-server share this machine's CPUs, as a service
 and its department systems on one machine would. Every reply is checked. The CPU columns
 say where the time goes: milliseconds of CPU per operation in this (client) process and,
-summed over them, in the service processes.
+summed over them and their child processes (the followers), in the service processes.
 """
 
 from __future__ import annotations
@@ -69,13 +69,30 @@ class Result:
 
 
 def cpu_seconds_of(pids: list[int]) -> float:
-    """User and system CPU of these processes so far, all their threads included."""
+    """User and system CPU of these processes so far, their threads and child processes (the
+    service's followers) included."""
     ticks = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+    for pid in _with_children(pids):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # ended meanwhile
+            continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _with_children(pids: list[int]) -> list[int]:
+    found, pending = [], list(pids)
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as children:
+                pending += [int(child) for child in children.read().split()]
+        except FileNotFoundError:
+            pass
+    return found
 
 
 async def measure(name: str, total: int, clients: int,

@@ -23,6 +23,7 @@ from bus.answers import QueryAnswerer
 from bus.bell import LogBell
 from bus.dispatch import Dispatcher, on_loop
 from bus.feeds import FeedPublisher, ensure_feed_consumer
+from bus.followers import FollowerProcess, FollowerSettings, StorePositions
 from bus.intake import IntakeWorker
 from bus.routes import CommandEndpoint
 from bus.security import district_principals
@@ -51,6 +52,8 @@ class Services:
     stream: str = DEFAULT_STREAM
     data_dir: Path = Path("var")  # where the SQLite views live, unless views_dsn is given
     views_dsn: str | None = None
+    # The feeds, views and checkpoints in a process of their own (bus/followers.py says why).
+    separate_followers: bool = False
     dispatcher: Dispatcher | None = field(default=None, init=False)
     commands: CommandEndpoint | None = field(default=None, init=False)
     intake: IntakeWorker | None = field(default=None, init=False)
@@ -59,6 +62,7 @@ class Services:
     answers: QueryAnswerer | None = field(default=None, init=False)
     feeds: FeedPublisher | None = field(default=None, init=False)
     checkpointer: Checkpointer | None = field(default=None, init=False)
+    follower_process: FollowerProcess | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
 
@@ -77,10 +81,15 @@ class Services:
                                                     DEFAULT_AGGREGATE_CACHE)))
         self.connection = await nats.connect(self.nats_url, name="onestop-bus")
         await ensure_bus_streams(self.connection.jetstream(), self.principals())
-        ack_all = await ensure_feed_consumer(self.connection, self.stream)
-        self.feeds = FeedPublisher(self.connection, self.stream, ack_all)
-        await self.feeds.start()
-        await self._start_checkpoints()
+        if self.separate_followers:
+            self.follower_process = FollowerProcess(FollowerSettings(
+                self.nats_url, self.stream, self.data_dir, self.views_dsn))
+            await self.follower_process.start()
+        else:
+            ack_all = await ensure_feed_consumer(self.connection, self.stream)
+            self.feeds = FeedPublisher(self.connection, self.stream, ack_all)
+            await self.feeds.start()
+            await self._start_checkpoints()
         await self._start_views_and_queries()
         await self._start_commands()
         self.intake = IntakeWorker(self)
@@ -105,13 +114,18 @@ class Services:
 
     async def _start_views_and_queries(self) -> None:
         self.views = await asyncio.to_thread(open_view_store, self.views_dsn, self.data_dir)
-        self.follower = ViewFollower(self.connection, self.stream, self.views, ALL_PROJECTIONS,
-                                     doorbell=subjects.LOG_ADVANCED)
-        await self.follower.start()
+        if self.separate_followers:
+            await asyncio.to_thread(self.views.open, ALL_PROJECTIONS)
+            positions: ViewFollower | StorePositions = StorePositions(self.views)
+        else:
+            self.follower = positions = ViewFollower(
+                self.connection, self.stream, self.views, ALL_PROJECTIONS,
+                doorbell=subjects.LOG_ADVANCED)
+            await self.follower.start()
         case_log = StreamLog(self.connection, self.stream, request_timeout=10)
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
-        self.answers = QueryAnswerer(self.views, self.follower, case_log, kinds,
+        self.answers = QueryAnswerer(self.views, positions, case_log, kinds,
                                      await AuditTrail.open(self.connection, self.stream))
 
     def principals(self) -> list[str]:
@@ -126,6 +140,8 @@ class Services:
             await on_loop(self.dispatcher.loop, self.commands.stop())
         if self.checkpointer is not None:  # after the last write: it covers it
             await self.checkpointer.stop()
+        if self.follower_process is not None:
+            await self.follower_process.stop()
         if self.feeds is not None:
             await self.feeds.stop()
         if self.follower is not None:

@@ -238,3 +238,32 @@ def test_up_with_demo_loads_the_stories_and_prints_the_districts_results(
     towns = json.loads(asked.stdout)["groups"]
     assert sum(town.get("problems_collected", 0) for town in towns.values()) == 35
     assert stop(onestop, "SIGTERM") == 0
+
+
+def children_of(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_up_killed_outright_takes_its_server_and_its_followers_with_it(
+        tmp_path, onestop_processes):
+    onestop = start_onestop(tmp_path, "--port", str(free_port()))
+    onestop_processes.append(onestop)
+    onestop.wait_for_line("onestop is up")
+    children = children_of(onestop.process.pid)
+    # the embedded nats-server, the followers' process (and multiprocessing's tracker)
+    assert len(children) >= 2
+
+    onestop.process.kill()
+    onestop.process.wait()
+
+    wait_until(lambda: not any(alive(child) for child in children), 10,
+               "the server and the followers have ended")

@@ -122,7 +122,8 @@ async def _serve(url: str, event_stream: str, data_dir: Path,
         ready = True
         announce()
 
-    bus = build_bus(url, on_ready=on_ready, stream=event_stream, data_dir=data_dir)
+    bus = build_bus(url, on_ready=on_ready, stream=event_stream, data_dir=data_dir,
+                    separate_followers=True)
     try:
         # FastStream's run loop stops the application on SIGINT and SIGTERM.
         await bus.app.run()
