@@ -17,7 +17,7 @@ from pathlib import Path
 import nats
 
 from adapters.audit.checkpointer import Checkpointer
-from adapters.audit.reader import StreamReader
+from adapters.jetstream.reader import StreamReader
 from adapters.audit.signing import SigningKey
 from adapters.audit.verify import verify_stream
 from adapters.bench.store import nats_server

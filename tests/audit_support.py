@@ -11,7 +11,7 @@ import nats
 
 from adapters.audit.chain import kept
 from adapters.audit.checkpointer import Checkpointer
-from adapters.audit.reader import Message, StreamReader
+from adapters.jetstream.reader import Message, StreamReader
 from adapters.audit.signing import SigningKey
 from adapters.jetstream.log import Outgoing, StreamLog
 from adapters.jetstream.streams import StreamRecipe, ensure_stream

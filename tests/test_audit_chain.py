@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from adapters.audit.checkpoints import Checkpoint
-from adapters.audit.reader import Message
+from adapters.jetstream.reader import Message
 from adapters.audit.signing import SigningKey
 from adapters.audit.verify import Report, verify_stream
 from tests.audit_support import (

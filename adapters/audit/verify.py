@@ -22,7 +22,7 @@ from adapters.audit.checkpoints import (
     MalformedCheckpoint,
     checkpoint_subject,
 )
-from adapters.audit.reader import StreamReader
+from adapters.jetstream.reader import StreamReader
 from adapters.audit.signing import key_id
 
 BATCH = 10_000

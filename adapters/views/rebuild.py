@@ -12,10 +12,10 @@ applying (the projections and the database) each take most of a CPU, and one pro
 only one. Each batch is still applied in one transaction with its tracking position. A short
 rebuild is not worth starting a process for: it applies on a thread here.
 
-The log is read through an ephemeral pull consumer, one pull a batch, rather than with the
-batched direct gets a follower uses: those carry four `Nats-` headers on every message, which
-nats-py parses, while a consumer delivers each event with its own headers only and its stream
-sequence in the reply subject. A pull, not a push consumer, so the log is read no faster than
+The log is read through an ephemeral pull consumer (`adapters.jetstream.reader`), one pull
+a batch, rather than with the batched direct gets a follower uses: those carry four `Nats-`
+headers on every message, which nats-py parses, while a consumer delivers each event with its
+own headers only and its stream sequence in the reply subject. A pull, not a push consumer, so the log is read no faster than
 the views are applied; each pull asks with `no_wait`, so it ends at the log's head as it is at
 that moment.
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import multiprocessing
 import time
 import traceback
@@ -33,10 +32,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.jetstream.log import StreamLog
+from adapters.jetstream.reader import StreamReader
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationBehind, ProjectionFailed
 from adapters.views.follower import Row, logged_from_row, row_of_headers
@@ -52,7 +50,6 @@ WORKER_FROM_EVENTS = 50_000
 # A rebuild allocates millions of objects that live until its end (the documents it keeps):
 # at Python's default threshold the collector would walk them again and again.
 GC_THRESHOLD = (100_000, 50, 100)
-CONSUMER_INACTIVE_SECONDS = 300.0  # the server drops the consumer of a rebuild that died
 
 
 @dataclass
@@ -89,19 +86,19 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
         worker = await _head(log, subject, 0) >= WORKER_FROM_EVENTS
     applier = (WorkerApplier(store, projections, generations) if worker
                else ThreadApplier(store, projections, generations))
-    consumer = LogConsumer(connection, event_stream, subject, timeout=30)
+    consumer = StreamReader(connection, event_stream, timeout=30, subject=subject)
     try:
         await consumer.start(after=position)
         with applier, _fewer_collections():
             size = min(FIRST_BATCH, batch_size)
-            pending = asyncio.ensure_future(consumer.read(size))
+            pending = asyncio.ensure_future(read_rows(consumer, size))
             attempts = 0
             while len(switched) < len(projections):
                 rows = await pending
                 if rows:
                     # Read the next batch while this one is applied.
                     size = min(size * 4, batch_size)
-                    pending = asyncio.ensure_future(consumer.read(size))
+                    pending = asyncio.ensure_future(read_rows(consumer, size))
                     await applier.apply(rows)
                     applied += len(rows)
                     position = rows[-1][0]
@@ -120,7 +117,7 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                     except GenerationBehind:
                         if attempts >= MAX_SWITCH_ATTEMPTS:
                             raise
-                pending = asyncio.ensure_future(consumer.read(size))
+                pending = asyncio.ensure_future(read_rows(consumer, size))
             pending.cancel()
     except BaseException:
         for projection in projections:
@@ -133,86 +130,10 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
     return generations
 
 
-class ConsumerReadFailed(Exception):
-    pass
-
-
-class LogConsumer:
-    def __init__(self, connection: Client, event_stream: str, subject: str,
-                 timeout: float = 30.0) -> None:
-        self.connection, self.stream, self.subject = connection, event_stream, subject
-        self.timeout = timeout
-        self._name: str | None = None
-        self._subscription = None
-        self._inbox = connection.new_inbox()
-        self._pulls = itertools.count(1)
-        self._reply = ""
-        self._rows: list[Row] = []
-        self._wanted = 0
-        self._done: asyncio.Future | None = None
-
-    async def start(self, after: int) -> None:
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.NONE, filter_subject=self.subject, mem_storage=True,
-            num_replicas=1, inactive_threshold=CONSUMER_INACTIVE_SECONDS,
-            **({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": after + 1}
-               if after else {"deliver_policy": DeliverPolicy.ALL}))
-        info = await self.connection.jetstream().add_consumer(self.stream, config,
-                                                               timeout=self.timeout)
-        self._name = info.name
-        self._subscription = await self.connection.subscribe(
-            f"{self._inbox}.*", cb=self._on_message, pending_msgs_limit=-1,
-            pending_bytes_limit=-1)
-
-    async def close(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
-        if self._name is not None:
-            try:
-                await self.connection.jetstream().delete_consumer(self.stream, self._name)
-            except Exception:  # noqa: BLE001 - gone already; the server drops it anyway
-                pass
-
-    async def read(self, limit: int) -> list[Row]:
-        """The next events, at most `limit`; fewer (or none) when the log ends before."""
-        self._rows, self._wanted = [], limit
-        self._reply = f"{self._inbox}.{next(self._pulls)}"
-        self._done = done = asyncio.get_running_loop().create_future()
-        await self.connection.publish(
-            f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self._name}",
-            b'{"batch":%d,"no_wait":true}' % limit, reply=self._reply)
-        try:
-            await asyncio.wait_for(done, self.timeout)
-        except TimeoutError:
-            raise ConsumerReadFailed(
-                f"no end of a pull from {self.stream} within {self.timeout} s") from None
-        return self._rows
-
-    async def _on_message(self, message: Msg) -> None:
-        if self._done.done():
-            return
-        headers = message.headers
-        if not message.data and headers and "Status" in headers:
-            if message.subject != self._reply:
-                return  # the end of an earlier pull, which had all it asked for
-            if headers["Status"] in ("404", "408"):  # no more messages: the head of the log
-                self._done.set_result(None)
-            else:
-                self._done.set_exception(ConsumerReadFailed(
-                    f"pull from {self.stream}: {headers['Status']} "
-                    f"{headers.get('Description')}"))
-            return
-        self._rows.append(row_of_headers(_stream_sequence(message.reply), headers,
-                                         message.data))
-        if len(self._rows) >= self._wanted:
-            self._done.set_result(None)
-
-
-def _stream_sequence(reply: str) -> int:
-    # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>,
-    # or with <domain>.<account hash> after ACK and a token at the end.
-    tokens = reply.split(".")
-    return int(tokens[5] if len(tokens) == 9 else tokens[7])
+async def read_rows(reader: StreamReader, limit: int) -> list[Row]:
+    """The next events as rows (decoded later, in the applier): at most `limit`."""
+    return [row_of_headers(message.sequence, message.headers, message.body)
+            for message in await reader.read(limit)]
 
 
 @contextmanager

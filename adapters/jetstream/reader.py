@@ -1,4 +1,4 @@
-"""Reading every message of a stream, whatever its subject, as fast as nats-py can.
+"""Reading a stream (every subject, or those one filter names) as fast as nats-py can.
 
 An ephemeral pull consumer delivers each message with its stored headers only and its stream
 sequence in the reply subject; batched direct gets would add four `Nats-` headers to parse on
@@ -31,8 +31,12 @@ class Message:
 
 
 class StreamReader:
-    def __init__(self, connection: Client, stream: str, timeout: float = 30.0) -> None:
+    """Reads `stream` (only `subject`, if given: wildcards allowed) from a position on."""
+
+    def __init__(self, connection: Client, stream: str, timeout: float = 30.0,
+                 subject: str | None = None) -> None:
         self.connection, self.stream, self.timeout = connection, stream, timeout
+        self.subject = subject or f"{stream}.>"
         self._name: str | None = None
         self._subscription = None
         self._inbox = connection.new_inbox()
@@ -51,7 +55,7 @@ class StreamReader:
 
     async def start(self, after: int = 0) -> None:
         config = ConsumerConfig(
-            ack_policy=AckPolicy.NONE, filter_subject=f"{self.stream}.>", mem_storage=True,
+            ack_policy=AckPolicy.NONE, filter_subject=self.subject, mem_storage=True,
             num_replicas=1, inactive_threshold=INACTIVE_SECONDS,
             **({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": after + 1}
                if after else {"deliver_policy": DeliverPolicy.ALL}))
