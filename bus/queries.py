@@ -150,7 +150,7 @@ class QueryRefused(BaseModel):
 
 
 class KpiSummary(QueryParams):
-    by: Literal["district", "department", "town", "channel", "industry"] = "district"
+    by: Literal["district", "department", "town", "channel", "industry", "month"] = "district"
     value: str | None = Field(None, description="One town, department...; default: all.")
     since_month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
     until_month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
@@ -241,7 +241,7 @@ QUERIES: dict[str, Query] = {query.name: query for query in (
           lambda r, a, p: q.kpi_summary(r, a, by=p.by, value=p.value,
                                         since_month=p.since_month, until_month=p.until_month),
           "The district's results: every KPI per value of a dimension (district, department, "
-          "town, channel, industry) over a span of months. Any principal may ask."),
+          "town, channel, industry) or per month, over a span of months. Any principal may ask."),
     Query("views.status", ViewsStatus, None, None,  # the views store's status, see QueryAnswerer
           "How every view stands: generation, position and how far behind the log's head, "
           "its version against the code's (needs a rebuild), and the failure that stopped it "

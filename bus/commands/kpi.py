@@ -20,7 +20,7 @@ HELP = "print the district's results (KPIs) by district, department, town, chann
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", default="district",
-                        choices=("district", "department", "town", "channel", "industry"))
+                        choices=("district", "department", "town", "channel", "industry", "month"))
     parser.add_argument("--value", help="one department, town...; default: every one")
     parser.add_argument("--since", metavar="YYYY-MM", help="from this month")
     parser.add_argument("--until", metavar="YYYY-MM", help="up to this month (included)")

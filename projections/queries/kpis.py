@@ -15,22 +15,23 @@ MONTH_LENGTH = len("2026-03")
 def kpi_summary(reader: ViewReader, asker: Asker, *, by: str = "district",
                 value: str | None = None, since_month: str | None = None,
                 until_month: str | None = None) -> dict[str, Any]:
-    """Every metric per value of `by` (e.g. per town), from month to month (inclusive).
-    Aggregates only: every principal of the district may ask."""
-    if by not in DIMENSIONS:
-        raise invalid(f"by must be one of {', '.join(DIMENSIONS)}.", by=by)
+    """Every metric per value of `by` (e.g. per town, or per month), from month to month
+    (inclusive). Aggregates only: every principal of the district may ask."""
+    if by not in (*DIMENSIONS, "month"):
+        raise invalid(f"by must be one of {', '.join(DIMENSIONS)} or month.", by=by)
     for name, month in (("since_month", since_month), ("until_month", until_month)):
         if month is not None and (len(month) != MONTH_LENGTH or month[4] != "-"):
             raise invalid(f"{name} must be a month, YYYY-MM.", **{name: month})
-    where: dict[str, Any] = {"dimension": by}
+    per_month = by == "month"  # the district's counters, one group per month
+    where: dict[str, Any] = {"dimension": "district" if per_month else by}
     if value is not None:
-        where["value"] = value
+        where["month" if per_month else "value"] = value
     if since_month or until_month:
         where["month"] = Range(ge=since_month, le=until_month)
     rows, _ = reader.find(KPIS, where)
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
-        metrics = groups.setdefault(row["value"], {})
+        metrics = groups.setdefault(row["month"] if per_month else row["value"], {})
         if row["metric"] in MONEY_METRICS:
             metrics[row["metric"]] = Decimal(metrics.get(row["metric"], "0")) + \
                 Decimal(row["amount"])

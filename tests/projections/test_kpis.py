@@ -54,6 +54,12 @@ def test_results_by_department_town_and_channel(kpis):
     assert by_channel["online_platform"]["problems_collected"] == 1
 
 
+def test_results_month_by_month(kpis):
+    by_month = kpi_summary(kpis, OPERATOR, by="month")["groups"]
+    assert by_month["2026-03"]["problems_collected"] == 1
+    assert by_month["2026-03"]["problems_solved"] == 1
+
+
 def test_months_filter_what_is_summed(kpis):
     assert kpi_summary(kpis, OPERATOR, since_month="2026-03",
                        until_month="2026-03")["groups"]["all"]["problems_collected"] == 1
