@@ -94,29 +94,64 @@ class StorePositions:
 
 
 class FollowerProcess:
-    """`Followers` in a child process, stopped with the service (and killed with it)."""
+    """`Followers` in a child process, stopped with the service (and killed with it). Should
+    it end on its own, it is started again: the views, feeds and checkpoints must not stop
+    silently while the commands go on."""
+
+    RESTART_DELAY = 1.0
 
     def __init__(self, settings: FollowerSettings) -> None:
-        context = multiprocessing.get_context("spawn")  # the parent runs threads and loops
-        self._ready, theirs = context.Pipe(duplex=False)
-        self._process = context.Process(target=_run_followers, args=(settings, theirs),
-                                         name="onestop-followers", daemon=True)
-        self._theirs = theirs
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")  # the parent runs threads
+        self._process = None
+        self._stopping = False
+        self._watcher: asyncio.Task | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     async def start(self) -> None:
+        await self._spawn()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _spawn(self) -> None:
+        ready, theirs = self._context.Pipe(duplex=False)
+        self._process = self._context.Process(target=_run_followers,
+                                              args=(self.settings, theirs),
+                                              name="onestop-followers", daemon=True)
         self._process.start()
-        self._theirs.close()
-        ready = await asyncio.to_thread(self._ready.poll, STOP_SECONDS)
-        if not ready or self._ready.recv() != "ready":
+        theirs.close()
+        started = await asyncio.to_thread(ready.poll, STOP_SECONDS)
+        if not started or ready.recv() != "ready":
             self._process.kill()
             raise RuntimeError("the followers' process did not start; see its log above")
 
+    async def _watch(self) -> None:
+        while not self._stopping:
+            process = self._process
+            await asyncio.to_thread(process.join)
+            if self._stopping:
+                return
+            log.error("the followers' process ended (exit code %s); starting it again",
+                      process.exitcode)
+            await asyncio.sleep(self.RESTART_DELAY)
+            try:
+                await self._spawn()
+                self.restarts += 1
+            except Exception:  # noqa: BLE001 - keep trying: the views must come back
+                log.exception("could not start the followers' process again")
+
     async def stop(self) -> None:
-        if self._process.is_alive():
+        self._stopping = True
+        if self._process is not None and self._process.is_alive():
             self._process.terminate()  # SIGTERM: it stops in order, checkpoint last
-        await asyncio.to_thread(self._process.join, STOP_SECONDS)
-        if self._process.is_alive():
-            self._process.kill()
+            await asyncio.to_thread(self._process.join, STOP_SECONDS)
+            if self._process.is_alive():
+                self._process.kill()
+        if self._watcher is not None:
+            await asyncio.gather(self._watcher, return_exceptions=True)
 
 
 def _run_followers(settings: FollowerSettings, ready) -> None:

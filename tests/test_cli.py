@@ -267,3 +267,36 @@ def test_up_killed_outright_takes_its_server_and_its_followers_with_it(
 
     wait_until(lambda: not any(alive(child) for child in children), 10,
                "the server and the followers have ended")
+
+
+def followers_of(pid: int) -> list[int]:
+    """The followers' process among onestop's children (spawned by multiprocessing)."""
+    found = []
+    for child in children_of(pid):
+        with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+            arguments = cmdline.read()
+        if b"multiprocessing.spawn" in arguments and b"resource_tracker" not in arguments:
+            found.append(child)
+    return found
+
+
+def test_a_followers_process_that_dies_is_started_again_and_the_views_go_on(
+        tmp_path, onestop_processes):
+    port = free_port()
+    onestop = start_onestop(tmp_path, "--port", str(port))
+    onestop_processes.append(onestop)
+    onestop.wait_for_line("onestop is up")
+    [followers] = followers_of(onestop.process.pid)
+
+    os.kill(followers, signal.SIGKILL)
+    wait_until(lambda: followers_of(onestop.process.pid) not in ([], [followers]), 30,
+               "a new followers' process runs")
+
+    # The demo waits until the KPI view has applied all it sent: the views follow again.
+    demo = subprocess.run(
+        [sys.executable, "-m", "bus.cli", "demo", "--data-dir", str(onestop.data_dir)],
+        env=environment(ONESTOP_NATS_PORT=str(port)), capture_output=True, text=True,
+        timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert "problems collected" in demo.stdout
+    assert stop(onestop, "SIGTERM") == 0
