@@ -33,7 +33,10 @@ from projections import ALL_PROJECTIONS
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.01  # how often a query waiting for a position looks at the store
-STOP_SECONDS = 30
+START_SECONDS = 30
+STOP_SECONDS = 10
+WATCH_SECONDS = 0.05
+DRAIN_SECONDS = 3  # when the server is gone, a drain would otherwise wait out its timeout
 
 
 @dataclass(frozen=True)
@@ -123,15 +126,23 @@ class FollowerProcess:
                                               name="onestop-followers", daemon=True)
         self._process.start()
         theirs.close()
-        started = await asyncio.to_thread(ready.poll, STOP_SECONDS)
-        if not started or ready.recv() != "ready":
+        # Polled, not waited for on a thread: a thread still waiting would hold up the
+        # service's exit until it gave up.
+        deadline = asyncio.get_running_loop().time() + START_SECONDS
+        while not ready.poll():
+            if asyncio.get_running_loop().time() > deadline or not self._process.is_alive():
+                self._process.kill()
+                raise RuntimeError("the followers' process did not start; see its log above")
+            await asyncio.sleep(WATCH_SECONDS)
+        if ready.recv() != "ready":
             self._process.kill()
             raise RuntimeError("the followers' process did not start; see its log above")
 
     async def _watch(self) -> None:
         while not self._stopping:
             process = self._process
-            await asyncio.to_thread(process.join)
+            while process.is_alive():
+                await asyncio.sleep(WATCH_SECONDS)
             if self._stopping:
                 return
             log.error("the followers' process ended (exit code %s); starting it again",
@@ -145,11 +156,16 @@ class FollowerProcess:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()  # it may be starting a new process: not any more
         if self._process is not None and self._process.is_alive():
             self._process.terminate()  # SIGTERM: it stops in order, checkpoint last
-            await asyncio.to_thread(self._process.join, STOP_SECONDS)
+            deadline = asyncio.get_running_loop().time() + STOP_SECONDS
+            while self._process.is_alive() and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(WATCH_SECONDS)
             if self._process.is_alive():
                 self._process.kill()
+            self._process.join(1)
         if self._watcher is not None:
             await asyncio.gather(self._watcher, return_exceptions=True)
 
@@ -169,8 +185,12 @@ async def _follow(settings: FollowerSettings, ready) -> None:
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stopping.set)
+    async def on_error(error: Exception) -> None:
+        log.warning("NATS connection: %r", error)  # reconnecting: one line, no traceback
+
     connection = await nats.connect(settings.nats_url, name="onestop-followers",
-                                    max_reconnect_attempts=-1, reconnect_time_wait=0.25)
+                                    max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+                                    drain_timeout=DRAIN_SECONDS, error_cb=on_error)
     views = await asyncio.to_thread(open_view_store, settings.views_dsn, settings.data_dir)
     followers = Followers(settings, connection, views)
     try:
