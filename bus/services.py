@@ -12,18 +12,15 @@ import nats
 from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
-from adapters.audit.signing import SigningKey
 from adapters.audit.trail import AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
-from bus import subjects
 from bus.answers import QueryAnswerer
 from bus.bell import LogBell
 from bus.dispatch import Dispatcher, on_loop
-from bus.feeds import FeedPublisher, ensure_feed_consumer
-from bus.followers import FollowerProcess, FollowerSettings, StorePositions
+from bus.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
 from bus.intake import IntakeWorker
 from bus.routes import CommandEndpoint
 from bus.security import district_principals
@@ -58,10 +55,8 @@ class Services:
     commands: CommandEndpoint | None = field(default=None, init=False)
     intake: IntakeWorker | None = field(default=None, init=False)
     views: ViewStore | None = field(default=None, init=False)
-    follower: ViewFollower | None = field(default=None, init=False)
     answers: QueryAnswerer | None = field(default=None, init=False)
-    feeds: FeedPublisher | None = field(default=None, init=False)
-    checkpointer: Checkpointer | None = field(default=None, init=False)
+    followers: Followers | None = field(default=None, init=False)  # when in this process
     follower_process: FollowerProcess | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
@@ -81,16 +76,7 @@ class Services:
                                                     DEFAULT_AGGREGATE_CACHE)))
         self.connection = await nats.connect(self.nats_url, name="onestop-bus")
         await ensure_bus_streams(self.connection.jetstream(), self.principals())
-        if self.separate_followers:
-            self.follower_process = FollowerProcess(FollowerSettings(
-                self.nats_url, self.stream, self.data_dir, self.views_dsn))
-            await self.follower_process.start()
-        else:
-            ack_all = await ensure_feed_consumer(self.connection, self.stream)
-            self.feeds = FeedPublisher(self.connection, self.stream, ack_all)
-            await self.feeds.start()
-            await self._start_checkpoints()
-        await self._start_views_and_queries()
+        await self._start_followers_and_queries()
         await self._start_commands()
         self.intake = IntakeWorker(self)
         await self.intake.start()
@@ -106,22 +92,24 @@ class Services:
         self.commands = CommandEndpoint(self.dispatcher)
         await on_loop(bridge.loop, self.commands.start())
 
-    async def _start_checkpoints(self) -> None:
-        """Signed checkpoints of the log's hash chain: see adapters/audit/checkpointer.py."""
-        key = await asyncio.to_thread(SigningKey.load_or_create, self.data_dir)
-        self.checkpointer = Checkpointer(self.connection, self.stream, key)
-        await self.checkpointer.start()
+    @property
+    def checkpointer(self) -> Checkpointer | None:
+        return None if self.followers is None else self.followers.checkpointer
 
-    async def _start_views_and_queries(self) -> None:
+    async def _start_followers_and_queries(self) -> None:
+        settings = FollowerSettings(self.nats_url, self.stream, self.data_dir, self.views_dsn)
+        if self.separate_followers:
+            # Started first: the followers' process creates the views' tables.
+            self.follower_process = FollowerProcess(settings)
+            await self.follower_process.start()
         self.views = await asyncio.to_thread(open_view_store, self.views_dsn, self.data_dir)
         if self.separate_followers:
             await asyncio.to_thread(self.views.open, ALL_PROJECTIONS)
             positions: ViewFollower | StorePositions = StorePositions(self.views)
         else:
-            self.follower = positions = ViewFollower(
-                self.connection, self.stream, self.views, ALL_PROJECTIONS,
-                doorbell=subjects.LOG_ADVANCED)
-            await self.follower.start()
+            self.followers = Followers(settings, self.connection, self.views)
+            await self.followers.start()
+            positions = self.followers.views_follower
         case_log = StreamLog(self.connection, self.stream, request_timeout=10)
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
@@ -138,14 +126,11 @@ class Services:
             await self.intake.stop()
         if self.commands is not None:
             await on_loop(self.dispatcher.loop, self.commands.stop())
-        if self.checkpointer is not None:  # after the last write: it covers it
-            await self.checkpointer.stop()
+        # After the last write: the last checkpoint covers it.
+        if self.followers is not None:
+            await self.followers.stop()
         if self.follower_process is not None:
             await self.follower_process.stop()
-        if self.feeds is not None:
-            await self.feeds.stop()
-        if self.follower is not None:
-            await self.follower.stop()
         if self.views is not None:
             await asyncio.to_thread(self.views.close)
         if self.connection is not None:

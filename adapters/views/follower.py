@@ -66,18 +66,14 @@ def logged(stored: Stored) -> Logged:
     return logged_from_row(row_of(stored))
 
 
-async def read_rows(log_: StreamLog, subject: str, after: int, limit: int) -> list[Row]:
-    rows: list[Row] = []
+async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> list[Logged]:
+    batch: list[Logged] = []
     async with aclosing(log_.read(subject, after + 1, page=limit)) as messages:
         async for stored in messages:
-            rows.append(row_of(stored))
-            if len(rows) >= limit:
+            batch.append(logged(stored))
+            if len(batch) >= limit:
                 break
-    return rows
-
-
-async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> list[Logged]:
-    return [logged_from_row(row) for row in await read_rows(log_, subject, after, limit)]
+    return batch
 
 
 class ViewFollower:
