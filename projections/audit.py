@@ -1,12 +1,17 @@
 """The audit trail of accepted changes: who changed what, when, by which command.
 
-Every event is a change: one row per event and department concerned, so a department's trail
-is one index range. A case event concerns the departments involved in the case (the
-involvement rule, `projections/involvement.py`) and the actor's principal; any other event
-concerns the actor's principal. Each row says what the event touched, before and after: the
-fields of its body besides who/when/which command (a null field is one it left alone, as in
-`enterprise.profile_changed`), against the last value the same aggregate's events gave each
-field (kept per aggregate in `audit_states`).
+Every event is a change, kept once (`audit_changes`, keyed by its position, so the trail in log
+order is the table in key order). A case event concerns the departments involved in the case
+(the involvement rule, `projections/involvement.py`) and the actor's principal; any other event
+concerns the actor's principal. Which departments a change concerned is a narrow row each
+(`audit_concerns`), so a department's trail is one index range of small rows, and a change is
+not stored again for every department it concerned: the trail is the largest view there is,
+and its rebuild pays for every byte and every index entry of it.
+
+Each change says what the event touched, before and after: the fields of its body besides
+who/when/which command (a null field is one it left alone, as in `enterprise.profile_changed`),
+against the last value the same aggregate's events gave each field (kept per aggregate in
+`audit_states`).
 
 The export reads the log with the same `Change` (`change_of`), so the two always agree.
 """
@@ -21,7 +26,8 @@ from projections.logged import Logged
 from projections.times import utc
 from projections.view import Projection, Table, Views
 
-CHANGES = "audit_changes"  # keyed "<position, 12 digits>:<department>"
+CHANGES = "audit_changes"  # keyed "<position, 12 digits>"
+CONCERNS = "audit_concerns"  # keyed "<position, 12 digits>:<department>"
 STATES = "audit_states"  # per aggregate: the last value of each field, a case's involvement
 COMMON = frozenset({"timestamp", "actor", "command_id", "correlation_id", "causation_id"})
 ACTOR, INVOLVED = "actor", "involved"
@@ -34,80 +40,99 @@ class EveryTopic:
         return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     event: Logged
     changes: dict[str, dict[str, Any]]  # field -> {"before", "after"}
-    departments: tuple[str, ...]  # concerned, sorted
+    departments: list[str]  # concerned, sorted
 
     @property
     def principal(self) -> str:
         return self.event.data["actor"]["principal"]
 
-    @property
-    def aggregate_type(self) -> str:
-        return self.event.topic.split(".", 1)[0]
-
-    def entry(self) -> dict[str, Any]:
+    def entry(self, at_utc: str | None = None) -> dict[str, Any]:
         """The change as a whole: who, as which principal and person, when, what, how."""
         event, data = self.event, self.event.data
+        actor = data["actor"]
+        aggregate_type = event.topic.partition(".")[0]
         entry = {"position": event.position, "at": data["timestamp"],
-                 "at_utc": utc(data["timestamp"]), "principal": self.principal,
-                 "person": data["actor"]["person"], "aggregate_type": self.aggregate_type,
+                 "at_utc": at_utc or utc(data["timestamp"]), "principal": actor["principal"],
+                 "person": actor["person"], "aggregate_type": aggregate_type,
                  "aggregate_id": event.originator_id, "version": event.version,
                  "topic": event.topic, "command_id": data["command_id"],
                  "correlation_id": data.get("correlation_id"),
                  "causation_id": data.get("causation_id"),
-                 "departments": list(self.departments), "changes": self.changes}
-        if self.aggregate_type == "case":
+                 "departments": self.departments, "changes": self.changes}
+        if aggregate_type == "case":
             entry["case_id"] = event.originator_id  # so a read of the trail names the case
         return entry
 
-    def rows(self) -> dict[str, dict[str, Any]]:
-        """One row per department concerned; the actor's principal's row has role "actor"."""
-        entry = self.entry()
-        return {f"{self.event.position:012d}:{department}": {
-            **entry, "department": department,
-            "role": ACTOR if department == self.principal else INVOLVED}
+    def concerns(self, at_utc: str | None = None) -> dict[str, dict[str, Any]]:
+        """A narrow row per department concerned: which change, and what a filter needs."""
+        event = self.event
+        position, aggregate_id, principal = event.position, event.originator_id, self.principal
+        at_utc = at_utc or utc(event.data["timestamp"])
+        return {f"{position:012d}:{department}": {
+            "position": position, "department": department, "aggregate_id": aggregate_id,
+            "principal": principal, "at_utc": at_utc}
             for department in self.departments}
 
 
+def change_key(position: int) -> str:
+    return f"{position:012d}"
+
+
+def as_seen_by(entry: dict[str, Any], department: str) -> dict[str, Any]:
+    """A change as one of the departments it concerned finds it in its trail."""
+    return {**entry, "department": department,
+            "role": ACTOR if department == entry["principal"] else INVOLVED}
+
+
 def change_of(event: Logged, state: dict[str, Any] | None) -> tuple[Change, dict[str, Any]]:
-    """The change `event` made, given its aggregate's state before it; and the state after."""
-    state = state or {"fields": {}}
-    fields = dict(state["fields"])
+    """The change `event` made, given its aggregate's state before it; and the state after.
+
+    The state is changed in place and handed back (views and the export keep it per
+    aggregate); a trail is the largest view there is, so nothing is copied per event."""
+    if state is None:
+        state = {"fields": {}}
+    fields, data = state["fields"], event.data
     changes = {}
-    for name, after in event.data.items():
-        if name not in COMMON and after is not None:
+    for name, after in data.items():
+        if after is not None and name not in COMMON:
             changes[name] = {"before": fields.get(name), "after": after}
             fields[name] = after
-    concerned = {event.data["actor"]["principal"]}
-    after_state: dict[str, Any] = {"fields": fields}
-    if event.topic.startswith("case."):
-        involvement = Involvement(state.get("lead"), frozenset(state.get("collaborators", ())))
-        concerned |= involvement.apply(event.topic, event.data).recipients
-        after_state.update(lead=involvement.lead,
-                           collaborators=sorted(involvement.collaborators))
-    return Change(event, changes, tuple(sorted(concerned))), after_state
+    principal = data["actor"]["principal"]
+    if not event.topic.startswith("case."):
+        return Change(event, changes, [principal]), state
+    involvement = Involvement(state.get("lead"), frozenset(state.get("collaborators", ())))
+    concerned = involvement.apply(event.topic, data).recipients | {principal}
+    state["lead"], state["collaborators"] = (involvement.lead,
+                                             sorted(involvement.collaborators))
+    return Change(event, changes, sorted(concerned)), state
 
 
 class AuditTrail(Projection):
     name = "audit"
-    version = 1
+    rebuild_cost = 45
     topics = EveryTopic()  # type: ignore[assignment]
-    tables = (Table(CHANGES, {"department": "text", "role": "text", "aggregate_id": "text",
-                              "principal": "text", "at_utc": "text", "topic": "text",
-                              "command_id": "text", "position": "int"},
-                    # One index per filter the audit queries use: every index is paid
-                    # on each of the trail's many rows (command_id is kept, unindexed).
-                    indexes=(("department", "position"), ("role", "position"),
-                             ("aggregate_id", "position"), ("principal", "position"),
+    version = 2  # a change is stored once, with a narrow row per department concerned
+    # One index per filter the audit queries use: every index is paid on each row of the
+    # trail. The whole trail in log order is the key order, which needs none.
+    tables = (Table(CHANGES, {"aggregate_id": "text", "principal": "text", "at_utc": "text",
+                              "position": "int"},
+                    indexes=(("aggregate_id", "position"), ("principal", "position"),
                              ("at_utc",)),
                     write_only=True),
+              # The other filters ride along unindexed: a department's range is narrow.
+              Table(CONCERNS, {"department": "text", "position": "int",
+                               "aggregate_id": "text", "principal": "text", "at_utc": "text"},
+                    indexes=(("department", "position"),), write_only=True),
               Table(STATES))
 
     def apply(self, event: Logged, views: Views) -> None:
         change, state = change_of(event, views.get(STATES, event.originator_id))
         views.put(STATES, event.originator_id, state)
-        for key, row in change.rows().items():
-            views.put(CHANGES, key, row)
+        at_utc = utc(event.data["timestamp"])
+        views.put(CHANGES, change_key(event.position), change.entry(at_utc))
+        for key, row in change.concerns(at_utc).items():
+            views.put(CONCERNS, key, row)

@@ -20,6 +20,7 @@ PROFILE = ("name", "scale", "industry", "town")
 
 class EnterpriseHistory(Projection):
     name = "enterprises"
+    rebuild_cost = 3
     version = 1
     tables = (
         Table(ENTERPRISES, {"credit_code": "text", "name": "text", "town": "text",

@@ -16,6 +16,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -134,45 +135,61 @@ class ViewStore(Generations, Reads, ABC):
         new position (the last event's, whether or not the projection reads its topic)."""
         self._projection(projection.name)
         with self._write_lock:
+            ahead = None if generation is None else self._fold_ahead(projection, events,
+                                                                     generation)
             try:
                 with self._writing() as cursor:
-                    return self._apply(cursor, projection, events, generation)
+                    return self._apply(cursor, projection, events, generation, ahead)
             except _EventFailed as failed:
                 failure = self._record_failure(projection.name, failed)
                 raise ProjectionFailed(projection.name, failed.generation, failure) \
                     from failed.error
 
+    def _fold_ahead(self, projection: Projection, events: Sequence[Logged],
+                    generation: int) -> _Folded | None:
+        """The batch folded before its transaction begins, when no document has to be read
+        from the database for it: every one is cached (a rebuild, from empty tables on).
+
+        SQLite lets one writer in at a time: folded inside the transaction, batches of two
+        processes rebuilding different views would queue for the whole of their work, not
+        only for their writes. The fold stands only if, under the write lock, the tracked
+        position is still the one it started from."""
+        cache = self._caches.get((projection.name, generation))
+        if cache is None or not cache.complete or cache.position is None:
+            return None
+        views = UnitOfWork(projection.tables, cache, _cached_only)
+        try:
+            last = self._fold(projection, events, views, cache.position, generation)
+        except Exception:  # noqa: BLE001 - folded again in the transaction, which reports it
+            cache.reset()
+            return None
+        return _Folded(cache.position, last, views)
+
     def _apply(self, cursor: Any, projection: Projection, events: Sequence[Logged],
-               generation: int | None) -> int:
+               generation: int | None, ahead: _Folded | None = None) -> int:
         name = projection.name
         generation = generation or self._active(cursor, name)
         cursor.execute(self.sql.lock_generation, (name, generation))
         row = cursor.fetchone()
         if row is None:
             raise GenerationError(f"projection {name} has no generation {generation}")
-        tracked = last = int(row[2])
+        tracked = int(row[2])
         if row[3] is not None:
             raise ProjectionStopped(name, generation, _failure(row))
         cache = self._caches.get((name, generation))
         if cache is None:
             cache = self._caches[name, generation] = DocumentCache(projection.tables,
                                                                    self.cache_limit)
-        cache.check_out(tracked)
-        views = UnitOfWork(projection.tables, cache,
-                           lambda table, key: self._load(cursor, table, generation, key))
-        topics, apply = projection.topics, projection.apply
         try:
-            for event in events:
-                if event.position <= last:
-                    if event.position <= tracked:
-                        continue  # applied by an earlier batch
-                    raise ValueError(f"events out of order: {event.position} after {last}")
-                if event.topic in topics:
-                    try:
-                        apply(event, views)
-                    except Exception as error:
-                        raise _EventFailed(generation, event, error) from error
-                last = event.position
+            if ahead is not None and ahead.tracked == tracked == cache.position:
+                views, last = ahead.views, ahead.last
+            else:
+                if ahead is not None:
+                    cache.reset()  # folded from a position that is not the tracked one
+                cache.check_out(tracked)
+                views = UnitOfWork(projection.tables, cache,
+                                   lambda table, key: self._load(cursor, table, generation, key))
+                last = self._fold(projection, events, views, tracked, generation)
             self._write(cursor, projection, generation, views)
             if last > tracked:
                 cursor.execute(self.sql.update_position, (last, name, generation))
@@ -180,6 +197,24 @@ class ViewStore(Generations, Reads, ABC):
             cache.reset()  # it may hold changes that are being rolled back
             raise
         cache.check_in(last)
+        return last
+
+    @staticmethod
+    def _fold(projection: Projection, events: Sequence[Logged], views: UnitOfWork,
+              tracked: int, generation: int) -> int:
+        """Folds the events after `tracked` into `views`; returns the last position."""
+        topics, apply, last = projection.topics, projection.apply, tracked
+        for event in events:
+            if event.position <= last:
+                if event.position <= tracked:
+                    continue  # applied by an earlier batch
+                raise ValueError(f"events out of order: {event.position} after {last}")
+            if event.topic in topics:
+                try:
+                    apply(event, views)
+                except Exception as error:
+                    raise _EventFailed(generation, event, error) from error
+            last = event.position
         return last
 
     def _load(self, cursor: Any, table: str, generation: int, key: str) -> dict | None:
@@ -217,6 +252,17 @@ class ViewStore(Generations, Reads, ABC):
         with self._write_lock, self._writing() as cursor:
             generation = generation or self._active(cursor, name)
             cursor.execute(self.sql.clear_failure, (name, generation))
+
+@dataclass(frozen=True)
+class _Folded:
+    tracked: int  # the position the fold started after
+    last: int
+    views: UnitOfWork
+
+
+def _cached_only(table: str, key: str) -> None:
+    raise AssertionError(f"{table}/{key}: a complete cache never reads the database")
+
 
 class _EventFailed(Exception):
     def __init__(self, generation: int, event: Logged, error: Exception) -> None:

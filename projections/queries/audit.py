@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from projections.audit import ACTOR, CHANGES
+from projections.audit import CHANGES, CONCERNS, as_seen_by, change_key
 from projections.logged import Logged
 from projections.queries.access import Asker, QueryError, instant, listing, not_found, page
 from projections.queries.cases import case_as_it_stood
@@ -26,8 +26,7 @@ def audit_changes(reader: ViewReader, asker: Asker, *, department: str | None = 
     change once; `since` included, `until` not."""
     limit, offset = page(limit, offset)
     asker.require(what=WHAT)
-    where: dict[str, Any] = ({"department": department} if department is not None
-                             else {"role": ACTOR})
+    where: dict[str, Any] = {}
     if aggregate_id is not None:
         where["aggregate_id"] = aggregate_id
     if principal is not None:
@@ -35,8 +34,19 @@ def audit_changes(reader: ViewReader, asker: Asker, *, department: str | None = 
     first, last = instant(since, "since"), instant(until, "until")
     if first or last:
         where["at_utc"] = Range(ge=first, lt=last)
-    rows, total = reader.find(CHANGES, where, ["position"], limit, offset)
-    return listing(rows, total, limit, offset)
+    if department is None:
+        # Each change once, as its actor's. Unfiltered, the key order is the log order.
+        entries, total = reader.find(CHANGES, where, ["position"] if where else [], limit,
+                                     offset)
+        return listing([as_seen_by(entry, entry["principal"]) for entry in entries], total,
+                       limit, offset)
+    # The department's narrow rows give the page; the changes come by key.
+    concerns, total = reader.find(CONCERNS, {"department": department, **where},
+                                  ["position"], limit, offset)
+    keys = [change_key(row["position"]) for row in concerns]
+    entries, _ = reader.find(CHANGES, {"key": keys}) if keys else ([], 0)
+    by_key = {change_key(entry["position"]): entry for entry in entries}
+    return listing([as_seen_by(by_key[key], department) for key in keys], total, limit, offset)
 
 
 def case_visibility(asker: Asker, seen_by: Asker, case_id: str, events: Iterable[Logged],
