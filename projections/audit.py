@@ -3,10 +3,10 @@
 Every event is a change, kept once (`audit_changes`, keyed by its position, so the trail in log
 order is the table in key order). A case event concerns the departments involved in the case
 (the involvement rule, `projections/involvement.py`) and the actor's principal; any other event
-concerns the actor's principal. Which departments a change concerned is a narrow row each
-(`audit_concerns`), so a department's trail is one index range of small rows, and a change is
-not stored again for every department it concerned: the trail is the largest view there is,
-and its rebuild pays for every byte and every index entry of it.
+concerns the actor's principal. Which departments a change concerned is a small row each
+(`audit_concerns`, no document), so a department's trail is one key range, and a change
+is not stored again for every department it concerned: the trail is the largest view there
+is, and its rebuild pays for every byte and every index entry of it.
 
 Each change says what the event touched, before and after: the fields of its body besides
 who/when/which command (a null field is one it left alone, as in `enterprise.profile_changed`),
@@ -26,8 +26,8 @@ from projections.logged import Logged
 from projections.times import utc
 from projections.view import Projection, Table, Views
 
-CHANGES = "audit_changes"  # keyed "<position, 12 digits>"
-CONCERNS = "audit_concerns"  # keyed "<position, 12 digits>:<department>"
+CHANGES = "audit_changes"  # keyed by position
+CONCERNS = "audit_concerns"  # (department, position, ...): the changes that concerned it
 STATES = "audit_states"  # per aggregate: the last value of each field, a case's involvement
 COMMON = frozenset({"timestamp", "actor", "command_id", "correlation_id", "causation_id"})
 ACTOR, INVOLVED = "actor", "involved"
@@ -67,19 +67,19 @@ class Change:
             entry["case_id"] = event.originator_id  # so a read of the trail names the case
         return entry
 
-    def concerns(self, at_utc: str | None = None) -> dict[str, dict[str, Any]]:
-        """A narrow row per department concerned: which change, and what a filter needs."""
+    def concerns(self, at_utc: str) -> dict[str, dict[str, Any]]:
+        """A row per department concerned: the department, the change's position, and what
+        the other filters of a department's trail need."""
         event = self.event
         position, aggregate_id, principal = event.position, event.originator_id, self.principal
-        at_utc = at_utc or utc(event.data["timestamp"])
-        return {f"{position:012d}:{department}": {
-            "position": position, "department": department, "aggregate_id": aggregate_id,
+        return {f"{position}:{department}": {
+            "department": department, "position": position, "aggregate_id": aggregate_id,
             "principal": principal, "at_utc": at_utc}
             for department in self.departments}
 
 
 def change_key(position: int) -> str:
-    return f"{position:012d}"
+    return str(position)
 
 
 def as_seen_by(entry: dict[str, Any], department: str) -> dict[str, Any]:
@@ -122,11 +122,11 @@ class AuditTrail(Projection):
                               "position": "int"},
                     indexes=(("aggregate_id", "position"), ("principal", "position"),
                              ("at_utc",)),
-                    write_only=True),
-              # The other filters ride along unindexed: a department's range is narrow.
+                    write_only=True, key_type="int"),
+              # Keyed by department and position; the other filters ride along.
               Table(CONCERNS, {"department": "text", "position": "int",
                                "aggregate_id": "text", "principal": "text", "at_utc": "text"},
-                    indexes=(("department", "position"),), write_only=True),
+                    write_only=True, documents=False),
               Table(STATES))
 
     def apply(self, event: Logged, views: Views) -> None:

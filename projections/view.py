@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from projections.logged import Logged
 
 ColumnType = Literal["text", "int", "real"]
+KeyType = Literal["text", "int"]
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -30,11 +31,25 @@ class Table:
     # The projection writes its rows and never reads them back (a timeline): a store need
     # not keep them cached between batches.
     write_only: bool = False
+    # "int": every key is a decimal number (a log position, say), kept as an integer: the
+    # rows are then stored in key order, with no index of their own beside them.
+    key_type: KeyType = "text"
+    # False: no documents, a row is its columns and nothing else, all of them together its
+    # key (which the store keeps as the table's only index, in the columns' order). For
+    # many small rows, such as which departments each change concerned: each saves a
+    # document and an index entry. Written once (write only), read with `find`, which
+    # answers the columns.
+    documents: bool = True
 
     @property
     def index_columns(self) -> tuple[tuple[str, ...], ...]:
+        if not self.documents:
+            return ()  # the key is the index
         return self.indexes if self.indexes is not None else tuple(
             (column,) for column in self.columns)
+
+    def stored_key(self, key: str) -> str | int:
+        return int(key) if self.key_type == "int" else key
 
     def __post_init__(self) -> None:
         # Names end up in SQL: only plain identifiers, checked once here.
@@ -47,6 +62,12 @@ class Table:
         for column, kind in self.columns.items():
             if kind not in ("text", "int", "real"):
                 raise ValueError(f"table {self.name!r}: column {column!r} has type {kind!r}")
+        if self.key_type not in ("text", "int"):
+            raise ValueError(f"table {self.name!r}: key type {self.key_type!r}")
+        if not self.documents and (not self.write_only or not self.columns or self.indexes
+                                   or self.key_type != "text"):
+            raise ValueError(f"table {self.name!r}: a table without documents is write only "
+                             "and has columns, which are its key and its only index")
 
 
 class Views(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bus.identity import inbox_prefix
 from bus.security import OPERATOR
 from tests.bus_support import Service
 from tests.views_support import (
@@ -34,8 +35,12 @@ class LiveViewsMatchARebuild:
         wait_for_views(service.query, max(positions))
         with open_views(service.bus.services.data_dir) as store:
             live = documents(store)
-            # Every view is rebuilt from the log into new tables, then switched to.
-            generations = rebuild_all(service.district.url(OPERATOR), service.stream, store)
+            # Every view is rebuilt from the log into new tables, then switched to: by
+            # worker processes (one per CPU), each reading the log as the operator on a
+            # connection of its own, and writing the store beside the others.
+            generations = rebuild_all(service.district.url(OPERATOR), service.stream, store,
+                                      batch_size=50, worker=True,
+                                      inbox=inbox_prefix(OPERATOR))
             rebuilt = documents(store)
             statuses = store.status()
 

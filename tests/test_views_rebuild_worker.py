@@ -1,20 +1,46 @@
-"""A long rebuild applies its batches in a worker process: the same views as on a thread."""
+"""A long rebuild runs in worker processes, a group of views each: the same views as on a
+thread; a view that fails there fails the rebuild; and the log is read on a raw connection
+where one can be had, through nats-py where not."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import nats
+import pytest
 
-from adapters.views import open_view_store
-from adapters.views.rebuild import rebuild
+from adapters.jetstream.reader import StreamReader
+from adapters.jetstream.wire import WireReader, WireUnavailable
+from adapters.views import ProjectionFailed, open_view_store
+from adapters.views.rebuild import (
+    balanced_groups,
+    connection_recipe,
+    open_reader,
+    read_rows,
+    rebuild,
+)
+from projections.logged import Logged
+from projections.view import Projection, Table, Views, handles
 from domain.application import OneStop
 from projections import ALL_PROJECTIONS
 from tests.domain.scenario import run_case_scenario
 from tests.views_support import documents
 
 
-def rebuilt(url: str, stream: str, directory, worker: bool) -> dict[str, list[str]]:
+def write_cases(url: str, stream: str, count: int) -> None:
+    app = OneStop(env={"PERSISTENCE_MODULE": "adapters.jetstream", "NATS_URL": url,
+                       "NATS_STREAM": stream,
+                       "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder"})
+    try:
+        for _ in range(count):
+            run_case_scenario(app)
+    finally:
+        app.close()
+
+
+def rebuilt(url: str, stream: str, directory, worker: bool,
+            workers: int | None = None) -> dict[str, list[str]]:
     store = open_view_store("", directory)
     store.open(ALL_PROJECTIONS)
 
@@ -23,7 +49,7 @@ def rebuilt(url: str, stream: str, directory, worker: bool) -> dict[str, list[st
         try:
             # Small batches, so the worker applies many and keeps documents between them.
             await rebuild(connection, stream, store, ALL_PROJECTIONS, batch_size=7,
-                          worker=worker)
+                          worker=worker, workers=workers)
         finally:
             await connection.close()
 
@@ -37,17 +63,118 @@ def rebuilt(url: str, stream: str, directory, worker: bool) -> dict[str, list[st
 def test_a_rebuild_in_a_worker_process_gives_the_same_views_as_on_a_thread(
         nats_url, unique_name, tmp_path):
     stream = unique_name()
-    app = OneStop(env={"PERSISTENCE_MODULE": "adapters.jetstream", "NATS_URL": nats_url,
-                       "NATS_STREAM": stream,
-                       "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder"})
-    try:
-        for _ in range(3):
-            run_case_scenario(app)
-    finally:
-        app.close()
+    write_cases(nats_url, stream, 3)
 
     on_a_thread = rebuilt(nats_url, stream, tmp_path / "thread", worker=False)
     in_a_worker = rebuilt(nats_url, stream, tmp_path / "worker", worker=True)
 
     assert in_a_worker == on_a_thread
     assert sum(len(docs) for docs in on_a_thread.values()) > 20
+
+
+def test_more_workers_than_cpus_give_the_same_views_too(nats_url, unique_name, tmp_path):
+    stream = unique_name()
+    write_cases(nats_url, stream, 2)
+
+    on_a_thread = rebuilt(nats_url, stream, tmp_path / "thread", worker=False)
+    in_three = rebuilt(nats_url, stream, tmp_path / "three", worker=True, workers=3)
+
+    assert in_three == on_a_thread
+
+
+class Poisoned(Projection):
+    """Cannot apply a rating: a view with a bug that a rebuild finds."""
+
+    name = "poisoned"
+    tables = (Table("poisoned_counts"),)
+
+    @handles("case.submitted", "case.rated")
+    def _count(self, event: Logged, views: Views) -> None:
+        if event.topic == "case.rated":
+            raise ValueError("no idea what a rating is")
+        count = views.get("poisoned_counts", "all") or {"n": 0}
+        count["n"] += 1
+        views.put("poisoned_counts", "all", count)
+
+
+def test_a_view_that_fails_in_a_worker_fails_the_rebuild_and_the_old_views_answer(
+        nats_url, unique_name, tmp_path):
+    stream = unique_name()
+    write_cases(nats_url, stream, 1)
+    projections = [*ALL_PROJECTIONS, Poisoned()]
+    store = open_view_store("", tmp_path)
+    store.open(projections)
+
+    async def run() -> None:
+        connection = await nats.connect(nats_url)
+        try:
+            await rebuild(connection, stream, store, projections, batch_size=7, worker=True)
+        finally:
+            await connection.close()
+
+    try:
+        with pytest.raises(ProjectionFailed) as failed:
+            asyncio.run(run())
+        assert failed.value.name == "poisoned"
+        assert failed.value.failure.topic == "case.rated"
+        # The failed view answers from its old generation, its new one is gone; a view of
+        # the other worker may have been switched in already (it was complete), and then
+        # its old generation is gone. Every view has one generation, the active one.
+        statuses = store.status()
+        assert [(s.generation, s.active) for s in statuses if s.name == "poisoned"] == [
+            (1, True)]
+        assert sorted(s.name for s in statuses) == sorted(p.name for p in projections)
+        assert all(s.active for s in statuses)
+    finally:
+        store.close()
+
+
+def test_groups_are_balanced_by_what_each_view_costs():
+    groups = balanced_groups(ALL_PROJECTIONS, 2)
+    names = [[projection.name for projection in group] for group in groups]
+    assert names == [["audit"], ["cases", "worklists", "enterprises", "experts", "equipment",
+                                 "intake", "kpis"]]
+    assert len(balanced_groups(ALL_PROJECTIONS[:1], 4)) == 1  # never an empty group
+    assert sum(map(len, balanced_groups(ALL_PROJECTIONS, 3))) == len(ALL_PROJECTIONS)
+
+
+def test_a_worker_connects_as_the_rebuild_did_or_not_at_all(nats_url):
+    async def recipes() -> tuple[dict | None, dict | None]:
+        connection = await nats.connect(nats_url, inbox_prefix="_INBOX.someone")
+        try:
+            plain = connection_recipe(connection)
+            connection.options["tls"] = ssl.create_default_context()  # as if over TLS
+            return plain, connection_recipe(connection)
+        finally:
+            connection.options["tls"] = None
+            await connection.close()
+
+    plain, over_tls = asyncio.run(recipes())
+    assert plain["servers"] == [nats_url] and plain["inbox_prefix"] == "_INBOX.someone"
+    assert over_tls is None  # a TLS context cannot be handed over: rebuild in this process
+
+
+def test_the_log_is_read_through_nats_py_where_the_raw_connection_cannot_be(
+        nats_url, unique_name, monkeypatch):
+    stream = unique_name()
+    write_cases(nats_url, stream, 1)
+
+    async def rows(wire_works: bool) -> tuple[type, list]:
+        if not wire_works:
+            async def unavailable(self, after: int = 0) -> None:
+                raise WireUnavailable("tls required")
+            monkeypatch.setattr(WireReader, "start", unavailable)
+        connection = await nats.connect(nats_url)
+        try:
+            reader = await open_reader(connection, stream)
+            try:
+                return type(reader), await read_rows(reader, 1000)
+            finally:
+                await reader.close()
+        finally:
+            await connection.close()
+
+    wire_type, wire_rows = asyncio.run(rows(wire_works=True))
+    fallback_type, fallback_rows = asyncio.run(rows(wire_works=False))
+    assert (wire_type, fallback_type) == (WireReader, StreamReader)
+    assert fallback_rows == wire_rows and len(wire_rows) > 10

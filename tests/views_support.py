@@ -128,12 +128,14 @@ def open_views(data_dir: Path) -> ViewStore:
 
 
 def rebuild_all(url: str, stream: str, store: ViewStore, batch_size: int = 10_000,
-                on_progress=lambda _: None) -> dict[str, int]:
+                on_progress=lambda _: None, worker: bool | None = None,
+                inbox: str | None = None) -> dict[str, int]:
     async def run() -> dict[str, int]:
-        connection = await nats.connect(url)
+        connection = await nats.connect(url, **({"inbox_prefix": inbox} if inbox else {}))
         try:
             return await rebuild(connection, stream, store, ALL_PROJECTIONS,
-                                 on_progress=on_progress, batch_size=batch_size)
+                                 on_progress=on_progress, batch_size=batch_size,
+                                 worker=worker)
         finally:
             await connection.close()
 

@@ -26,7 +26,7 @@ from adapters.views.reads import Reads
 from adapters.views.sql import Dialect, Statements
 from adapters.views.unit_of_work import DocumentCache, UnitOfWork
 from projections.logged import Logged
-from projections.view import Projection
+from projections.view import Projection, Table
 
 STATUS_COLUMNS = ("generation", "version", "position", "failed_position", "failed_topic",
                   "failed_originator", "failed_error", "failed_at")
@@ -107,6 +107,13 @@ class ViewStore(Generations, Reads, ABC):
     @staticmethod
     def _physical(table: str, generation: int) -> str:
         return f"{table}_g{generation}"
+
+    def _table(self, name: str) -> Table:
+        try:
+            owner = self._owners[name]
+        except KeyError:
+            raise KeyError(f"no view table {name!r} was opened in this store") from None
+        return next(table for table in owner.tables if table.name == name)
 
     def _projection(self, name: str) -> Projection:
         try:
@@ -218,7 +225,11 @@ class ViewStore(Generations, Reads, ABC):
         return last
 
     def _load(self, cursor: Any, table: str, generation: int, key: str) -> dict | None:
-        cursor.execute(self.sql.select_doc(self._physical(table, generation)), (key,))
+        spec = self._table(table)
+        if not spec.documents:
+            raise KeyError(f"{table} has no documents to get: find its rows")
+        cursor.execute(self.sql.select_doc(self._physical(table, generation)),
+                       (spec.stored_key(key),))
         row = cursor.fetchone()
         return None if row is None else self._decode(row[0])
 
@@ -229,12 +240,20 @@ class ViewStore(Generations, Reads, ABC):
         for name, (puts, deletes) in views.changes().items():
             table, physical = tables[name], self._physical(name, generation)
             columns = tuple(table.columns)
+            if not table.documents:
+                if deletes:
+                    raise ValueError(f"{name}: rows of a table without documents stay")
+                cursor.executemany(self.sql.upsert(physical, table), [
+                    tuple([doc[column] for column in columns]) for _key, doc in puts])
+                continue
+            stored_key = int if table.key_type == "int" else str
             if puts:
                 cursor.executemany(self.sql.upsert(physical, table), [
-                    (key, encode(doc), *[doc.get(column) for column in columns])
+                    (stored_key(key), encode(doc), *[doc.get(column) for column in columns])
                     for key, doc in puts])
             if deletes:
-                cursor.executemany(self.sql.delete_doc(physical), [(key,) for key in deletes])
+                cursor.executemany(self.sql.delete_doc(physical),
+                                   [(stored_key(key),) for key in deletes])
 
     def _record_failure(self, name: str, failed: _EventFailed) -> Failure:
         event = failed.event

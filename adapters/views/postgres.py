@@ -20,7 +20,7 @@ from adapters.views.sql import Dialect
 
 POSTGRES = Dialect(mark="%s", types={"text": "text", "int": "bigint", "real": "double precision"},
                    doc_type="jsonb", doc_value="%s::jsonb", for_update=" for update",
-                   no_limit="")
+                   no_limit="", clustered="")
 
 
 class PostgresViewStore(ViewStore):

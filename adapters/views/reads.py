@@ -38,16 +38,19 @@ class Reads:
 
     def _find(self, table: str, where: Where | None, order_by: Sequence[str],
               limit: int | None, offset: int) -> tuple[list[dict[str, Any]], int]:
-        spec = next(t for t in self._owner(table).tables if t.name == table)
+        spec = self._table(table)
         clause, params = self.sql.where(spec, where or {})
         ordering = self.sql.order_by(spec, order_by)
         with self._read_lock, self._reading() as cursor:
             physical = self._physical(table, self._active(cursor, self._owner(table).name) or 0)
             cursor.execute(self.sql.count(physical, clause), params)
             total = int(cursor.fetchone()[0])
-            cursor.execute(self.sql.select_docs(physical, clause, ordering, limit, offset),
-                           params)
-            rows = [self._decode(row[0]) for row in cursor.fetchall()]
+            cursor.execute(self.sql.select_docs(physical, spec, clause, ordering, limit,
+                                                offset), params)
+            if spec.documents:
+                rows = [self._decode(row[0]) for row in cursor.fetchall()]
+            else:
+                rows = [dict(zip(spec.columns, row)) for row in cursor.fetchall()]
         return rows, total
 
     def _owner(self, table: str) -> Projection:

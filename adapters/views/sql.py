@@ -22,6 +22,7 @@ class Dialect:
     doc_value: str  # how a document parameter is written into the doc column
     for_update: str  # row lock of a read-then-update, where the database has one
     no_limit: str  # what stands for "all rows" before an OFFSET
+    clustered: str  # after a table's definition: store rows in their key's order, no rowid
 
 
 class Statements:
@@ -64,10 +65,13 @@ class Statements:
         ]
 
     def create_table(self, physical: str, table: Table) -> list[str]:
-        columns = "".join(f", {name} {self.dialect.types[kind]}"
-                          for name, kind in table.columns.items())
-        return [f"create table if not exists {physical} (key text primary key, "
-                f"doc {self.dialect.doc_type} not null{columns})",
+        columns = [f"{name} {self.dialect.types[kind]}" for name, kind in table.columns.items()]
+        if not table.documents:
+            return [f"create table if not exists {physical} ({', '.join(columns)}, "
+                    f"primary key ({', '.join(table.columns)})){self.dialect.clustered}"]
+        key = self.dialect.types["int"] if table.key_type == "int" else "text"
+        return [f"create table if not exists {physical} (key {key} primary key, "
+                f"doc {self.dialect.doc_type} not null{''.join(', ' + c for c in columns)})",
                 *(f"create index if not exists {physical}_{'_'.join(index)} "
                   f"on {physical} ({', '.join(index)})" for index in table.index_columns)]
 
@@ -82,6 +86,10 @@ class Statements:
         return f"delete from {physical} where key = {self.dialect.mark}"
 
     def upsert(self, physical: str, table: Table) -> str:
+        if not table.documents:  # the row is its key: written again, it is the same row
+            return (f"insert into {physical} ({', '.join(table.columns)}) values "
+                    f"({', '.join([self.dialect.mark] * len(table.columns))}) "
+                    "on conflict do nothing")
         names = ["key", "doc", *table.columns]
         values = [self.dialect.mark, self.dialect.doc_value,
                   *[self.dialect.mark] * len(table.columns)]
@@ -100,13 +108,14 @@ class Statements:
                     clauses.append(f"{column} {operator} {m}")
                     params.append(value)
             elif isinstance(wanted, (list, tuple, set, frozenset)):
-                values = list(wanted)
+                values = [table.stored_key(v) for v in wanted] if column == "key" else list(
+                    wanted)
                 clauses.append(f"{column} in ({', '.join([m] * len(values))})" if values
                                else "1 = 0")
                 params += values
             else:
                 clauses.append(f"{column} = {m}")
-                params.append(wanted)
+                params.append(table.stored_key(wanted) if column == "key" else wanted)
         return (" where " + " and ".join(clauses)) if clauses else "", params
 
     def order_by(self, table: Table, order_by: Sequence[str]) -> str:
@@ -115,19 +124,24 @@ class Statements:
             column = term.removeprefix("-")
             self._check(table, column)
             terms.append(f"{column} {'desc' if term.startswith('-') else 'asc'}")
-        return " order by " + ", ".join([*terms, "key asc"])
+        # Ties are broken by the key: the columns, for a table without documents.
+        ties = ["key asc"] if table.documents else [f"{c} asc" for c in table.columns]
+        return " order by " + ", ".join([*terms, *ties])
 
     def count(self, physical: str, clause: str) -> str:
         return f"select count(*) from {physical}{clause}"
 
-    def select_docs(self, physical: str, clause: str, ordering: str, limit: int | None,
-                    offset: int) -> str:
+    def select_docs(self, physical: str, table: Table, clause: str, ordering: str,
+                    limit: int | None, offset: int) -> str:
         page = f" limit {int(limit)}" if limit is not None else (
             f" {self.dialect.no_limit}" if offset else "")
         page += f" offset {int(offset)}" if offset else ""
-        return f"select doc from {physical}{clause}{ordering}{page}"
+        selected = "doc" if table.documents else ", ".join(table.columns)
+        return f"select {selected} from {physical}{clause}{ordering}{page}"
 
     @staticmethod
     def _check(table: Table, column: str) -> None:
+        if column == "key" and not table.documents:
+            raise UnknownColumn(f"{table.name} has no key apart from its columns")
         if column != "key" and column not in table.columns:
             raise UnknownColumn(f"{table.name} has no column {column!r} to filter or sort on")

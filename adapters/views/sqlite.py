@@ -8,6 +8,7 @@ tracking position was lost with them.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,8 @@ from adapters.views.base import ViewStore
 from adapters.views.sql import Dialect
 
 SQLITE = Dialect(mark="?", types={"text": "text", "int": "integer", "real": "real"},
-                 doc_type="text", doc_value="?", for_update="", no_limit="limit -1")
+                 doc_type="text", doc_value="?", for_update="", no_limit="limit -1",
+                 clustered=" without rowid")
 
 
 class SqliteViewStore(ViewStore):
@@ -32,6 +34,8 @@ class SqliteViewStore(ViewStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = self._connect()
         self._reader = self._connect()
+        # Writers of this file, in any process, queue on this lock before SQLite's own.
+        self._writers = open(self.path.with_name(self.path.name + ".writer"), "a+b")
 
     def __reduce__(self) -> tuple:
         # Pickled as how to open it again: a rebuild's worker process opens its own.
@@ -50,15 +54,22 @@ class SqliteViewStore(ViewStore):
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Cursor]:
         cursor = self._writer.cursor()
-        # IMMEDIATE takes the write lock at once: a second writer process waits, not fails
-        # half-way through a batch.
-        cursor.execute("begin immediate")
+        # Writers take turns on a file lock first: the kernel wakes the next one the moment
+        # the lock is let go, where SQLite's busy handler polls, sleeping up to 100 ms at a
+        # time (a rebuild's workers and the followers would each lose that at every turn).
+        fcntl.flock(self._writers, fcntl.LOCK_EX)
         try:
-            yield cursor
-        except BaseException:
-            cursor.execute("rollback")
-            raise
-        cursor.execute("commit")
+            # IMMEDIATE takes SQLite's write lock at once: a writer that does not queue above
+            # (another program) makes this one wait, not fail half-way through a batch.
+            cursor.execute("begin immediate")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("rollback")
+                raise
+            cursor.execute("commit")
+        finally:
+            fcntl.flock(self._writers, fcntl.LOCK_UN)
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Cursor]:
@@ -81,3 +92,4 @@ class SqliteViewStore(ViewStore):
         with self._write_lock, self._read_lock:
             self._writer.close()
             self._reader.close()
+            self._writers.close()

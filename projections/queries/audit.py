@@ -40,7 +40,7 @@ def audit_changes(reader: ViewReader, asker: Asker, *, department: str | None = 
                                      offset)
         return listing([as_seen_by(entry, entry["principal"]) for entry in entries], total,
                        limit, offset)
-    # The department's narrow rows give the page; the changes come by key.
+    # The department's rows give the page; the changes come by key.
     concerns, total = reader.find(CONCERNS, {"department": department, **where},
                                   ["position"], limit, offset)
     keys = [change_key(row["position"]) for row in concerns]

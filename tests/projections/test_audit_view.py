@@ -6,6 +6,7 @@ import pytest
 
 from projections.audit import CHANGES, CONCERNS, AuditTrail, as_seen_by, change_key, change_of
 from projections.memory import InMemoryViews
+from projections.times import utc
 from projections.queries import Asker, QueryError, audit_changes, case_visibility
 from tests.domain.scenario import run_case_scenario
 from tests.projections.support import logged_since
@@ -17,7 +18,8 @@ def rows_of(views, **where):
     """The trail as departments find it: a change once per department it concerned."""
     changes = views.rows(CHANGES)
     rows = [as_seen_by(changes[change_key(concern["position"])], concern["department"])
-            for _, concern in sorted(views.rows(CONCERNS).items())]
+            for concern in sorted(views.rows(CONCERNS).values(),
+                                  key=lambda row: (row["position"], row["department"]))]
     return [row for row in rows if all(row[column] == value for column, value in where.items())]
 
 
@@ -89,7 +91,7 @@ def test_the_projection_and_the_export_derive_the_same_change(world):
     for event in events:
         change, states[event.originator_id] = change_of(event, states.get(event.originator_id))
         assert views.get(CHANGES, change_key(event.position)) == change.entry()
-        for key, row in change.concerns().items():
+        for key, row in change.concerns(utc(event.data["timestamp"])).items():
             assert views.get(CONCERNS, key) == row
 
 
