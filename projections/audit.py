@@ -31,6 +31,9 @@ CONCERNS = "audit_concerns"  # (department, position, ...): the changes that con
 STATES = "audit_states"  # per aggregate: the last value of each field, a case's involvement
 COMMON = frozenset({"timestamp", "actor", "command_id", "correlation_id", "causation_id"})
 ACTOR, INVOLVED = "actor", "involved"
+# The case events that change who is involved (`Involvement.apply`); after any other, the
+# departments concerned are those involved, as the state keeps them.
+INVOLVING = frozenset({"case.accepted", "case.transferred"})
 
 
 class EveryTopic:
@@ -40,7 +43,7 @@ class EveryTopic:
         return True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per event, and frozen ones cost more to make
 class Change:
     event: Logged
     changes: dict[str, dict[str, Any]]  # field -> {"before", "after"}
@@ -102,13 +105,21 @@ def change_of(event: Logged, state: dict[str, Any] | None) -> tuple[Change, dict
             changes[name] = {"before": fields.get(name), "after": after}
             fields[name] = after
     principal = data["actor"]["principal"]
-    if not event.topic.startswith("case."):
+    topic = event.topic
+    if not topic.startswith("case."):
         return Change(event, changes, [principal]), state
-    involvement = Involvement(state.get("lead"), frozenset(state.get("collaborators", ())))
-    concerned = involvement.apply(event.topic, data).recipients | {principal}
-    state["lead"], state["collaborators"] = (involvement.lead,
-                                             sorted(involvement.collaborators))
-    return Change(event, changes, sorted(concerned)), state
+    if topic in INVOLVING or "departments" not in state:
+        involvement = Involvement(state.get("lead"),
+                                  frozenset(state.get("collaborators", ())))
+        concerned = involvement.apply(topic, data).recipients
+        state["lead"], state["collaborators"] = (involvement.lead,
+                                                 sorted(involvement.collaborators))
+        state["departments"] = sorted(involvement.departments)
+    else:
+        concerned = state["departments"]  # the others leave involvement as it is
+    if principal in concerned and topic not in INVOLVING:
+        return Change(event, changes, concerned), state
+    return Change(event, changes, sorted({*concerned, principal})), state
 
 
 class AuditTrail(Projection):

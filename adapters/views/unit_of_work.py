@@ -42,19 +42,30 @@ class DocumentCache:
 
 class UnitOfWork:
     """`Views` for one batch: reads fall through to the store once per key, writes stay here
-    until `changes()` hands the final state of every touched key to the store."""
+    until `changes()` hands the final state of every touched key to the store.
 
-    __slots__ = ("_cache", "_dirty", "_load", "_complete")
+    Rows of a write-only table are kept in the order they were put, not by key: the store
+    writes them in log order, which for keys that grow with the log (positions) is an
+    append to the table rather than an insert at some random place in it."""
+
+    __slots__ = ("_cache", "_dirty", "_appended", "_load", "_complete")
 
     def __init__(self, tables: tuple[Table, ...], cache: DocumentCache,
                  load: Callable[[str, str], Doc | None]) -> None:
-        self._cache = {table.name: cache.docs.get(table.name, {}) for table in tables}
+        self._cache = {table.name: cache.docs.get(table.name, {}) for table in tables
+                       if not table.write_only}
         self._complete = {name for name in cache.names if cache.complete}
-        self._dirty: dict[str, set[str]] = {table.name: set() for table in tables}
+        # Keys in the order first written (a dict: ordered, unlike a set).
+        self._dirty: dict[str, dict[str, None]] = {name: {} for name in self._cache}
+        self._appended: dict[str, list[tuple[str, Doc]]] = {
+            table.name: [] for table in tables if table.write_only}
         self._load = load
 
     def get(self, table: str, key: str) -> Doc | None:
-        cached = self._cache[table]
+        try:
+            cached = self._cache[table]
+        except KeyError:
+            raise ValueError(f"{table} is write only: its projection never reads it") from None
         try:
             return cached[key]
         except KeyError:
@@ -62,16 +73,23 @@ class UnitOfWork:
             return doc
 
     def put(self, table: str, key: str, doc: Doc) -> None:
+        appended = self._appended.get(table)
+        if appended is not None:
+            appended.append((key, doc))
+            return
         self._cache[table][key] = doc
-        self._dirty[table].add(key)
+        self._dirty[table][key] = None
 
     def delete(self, table: str, key: str) -> None:
+        if table in self._appended:
+            raise ValueError(f"{table} is write only: its rows are never taken back")
         self._cache[table][key] = None
-        self._dirty[table].add(key)
+        self._dirty[table][key] = None
 
     def changes(self) -> dict[str, tuple[list[tuple[str, Doc]], list[str]]]:
         """Per table: the documents to write and the keys to delete."""
-        result = {}
+        result: dict[str, tuple[list[tuple[str, Doc]], list[str]]] = {
+            table: (rows, []) for table, rows in self._appended.items() if rows}
         for table, keys in self._dirty.items():
             cached = self._cache[table]
             puts = [(key, cached[key]) for key in keys if cached[key] is not None]
