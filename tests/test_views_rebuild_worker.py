@@ -5,7 +5,6 @@ where one can be had, through nats-py where not."""
 from __future__ import annotations
 
 import asyncio
-import ssl
 
 import nats
 import pytest
@@ -15,7 +14,6 @@ from adapters.jetstream.wire import WireReader, WireUnavailable
 from adapters.views import ProjectionFailed, open_view_store
 from adapters.views.rebuild import (
     balanced_groups,
-    connection_recipe,
     open_reader,
     read_rows,
     rebuild,
@@ -136,22 +134,6 @@ def test_groups_are_balanced_by_what_each_view_costs():
                                  "intake", "kpis"]]
     assert len(balanced_groups(ALL_PROJECTIONS[:1], 4)) == 1  # never an empty group
     assert sum(map(len, balanced_groups(ALL_PROJECTIONS, 3))) == len(ALL_PROJECTIONS)
-
-
-def test_a_worker_connects_as_the_rebuild_did_or_not_at_all(nats_url):
-    async def recipes() -> tuple[dict | None, dict | None]:
-        connection = await nats.connect(nats_url, inbox_prefix="_INBOX.someone")
-        try:
-            plain = connection_recipe(connection)
-            connection.options["tls"] = ssl.create_default_context()  # as if over TLS
-            return plain, connection_recipe(connection)
-        finally:
-            connection.options["tls"] = None
-            await connection.close()
-
-    plain, over_tls = asyncio.run(recipes())
-    assert plain["servers"] == [nats_url] and plain["inbox_prefix"] == "_INBOX.someone"
-    assert over_tls is None  # a TLS context cannot be handed over: rebuild in this process
 
 
 def test_the_log_is_read_through_nats_py_where_the_raw_connection_cannot_be(

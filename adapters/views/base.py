@@ -159,18 +159,19 @@ class ViewStore(Generations, Reads, ABC):
 
         SQLite lets one writer in at a time: folded inside the transaction, batches of two
         processes rebuilding different views would queue for the whole of their work, not
-        only for their writes. The fold stands only if, under the write lock, the tracked
-        position is still the one it started from."""
+        only for their writes; so the documents are encoded here too. The fold stands only
+        if, under the write lock, the tracked position is still the one it started from."""
         cache = self._caches.get((projection.name, generation))
         if cache is None or not cache.complete or cache.position is None:
             return None
         views = UnitOfWork(projection.tables, cache, _cached_only)
         try:
             last = self._fold(projection, events, views, cache.position, generation)
+            statements = self._statements(projection, generation, views)
         except Exception:  # noqa: BLE001 - folded again in the transaction, which reports it
             cache.reset()
             return None
-        return _Folded(cache.position, last, views)
+        return _Folded(cache.position, last, statements)
 
     def _apply(self, cursor: Any, projection: Projection, events: Sequence[Logged],
                generation: int | None, ahead: _Folded | None = None) -> int:
@@ -189,7 +190,7 @@ class ViewStore(Generations, Reads, ABC):
                                                                    self.cache_limit)
         try:
             if ahead is not None and ahead.tracked == tracked == cache.position:
-                views, last = ahead.views, ahead.last
+                statements, last = ahead.statements, ahead.last
             else:
                 if ahead is not None:
                     cache.reset()  # folded from a position that is not the tracked one
@@ -197,7 +198,9 @@ class ViewStore(Generations, Reads, ABC):
                 views = UnitOfWork(projection.tables, cache,
                                    lambda table, key: self._load(cursor, table, generation, key))
                 last = self._fold(projection, events, views, tracked, generation)
-            self._write(cursor, projection, generation, views)
+                statements = self._statements(projection, generation, views)
+            for statement, parameters in statements:
+                cursor.executemany(statement, parameters)
             if last > tracked:
                 cursor.execute(self.sql.update_position, (last, name, generation))
         except BaseException:
@@ -233,27 +236,30 @@ class ViewStore(Generations, Reads, ABC):
         row = cursor.fetchone()
         return None if row is None else self._decode(row[0])
 
-    def _write(self, cursor: Any, projection: Projection, generation: int,
-               views: UnitOfWork) -> None:
+    def _statements(self, projection: Projection, generation: int,
+                    views: UnitOfWork) -> list[tuple[str, list[tuple]]]:
+        """The batch's writes as SQL and its parameters, documents encoded: all that can be
+        made before the write lock is taken."""
         tables = {table.name: table for table in projection.tables}
-        encode = self._encode
+        encode, statements = self._encode, []
         for name, (puts, deletes) in views.changes().items():
             table, physical = tables[name], self._physical(name, generation)
             columns = tuple(table.columns)
             if not table.documents:
                 if deletes:
                     raise ValueError(f"{name}: rows of a table without documents stay")
-                cursor.executemany(self.sql.upsert(physical, table), [
-                    tuple([doc[column] for column in columns]) for _key, doc in puts])
+                statements.append((self.sql.upsert(physical, table), [
+                    tuple([doc[column] for column in columns]) for _key, doc in puts]))
                 continue
             stored_key = int if table.key_type == "int" else str
             if puts:
-                cursor.executemany(self.sql.upsert(physical, table), [
+                statements.append((self.sql.upsert(physical, table), [
                     (stored_key(key), encode(doc), *[doc.get(column) for column in columns])
-                    for key, doc in puts])
+                    for key, doc in puts]))
             if deletes:
-                cursor.executemany(self.sql.delete_doc(physical),
-                                   [(stored_key(key),) for key in deletes])
+                statements.append((self.sql.delete_doc(physical),
+                                   [(stored_key(key),) for key in deletes]))
+        return statements
 
     def _record_failure(self, name: str, failed: _EventFailed) -> Failure:
         event = failed.event
@@ -276,7 +282,7 @@ class ViewStore(Generations, Reads, ABC):
 class _Folded:
     tracked: int  # the position the fold started after
     last: int
-    views: UnitOfWork
+    statements: list[tuple[str, list[tuple]]]  # its writes, ready to execute
 
 
 def _cached_only(table: str, key: str) -> None:

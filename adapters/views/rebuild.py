@@ -6,14 +6,15 @@ following the log. When the new generation has caught up, it is switched in: ato
 only if it is at least as far as the one it replaces, so no query ever sees the view go back.
 While the log keeps growing the rebuild chases it; the switch is refused until it is there.
 
-A long rebuild splits the views into groups, one per CPU, each rebuilt by a worker process of
-its own that reads the log itself and switches its views in: folding events into views is
-Python, and one process can use one CPU only. The groups are balanced by what each projection
-costs to apply (`Projection.rebuild_cost`); the audit trail, the largest view, is a group on
-its own on two CPUs. The workers write the same store: each batch is still applied in one
-transaction with its tracking position, folded before the transaction (`ViewStore`), so
-SQLite's one writer at a time queues their writes only. A short rebuild is not worth starting
-a process for: it runs here, applying on a thread while the next batch is read.
+A long rebuild applies its batches in worker processes, one per CPU, each with a group of
+views balanced by what they cost to apply (`Projection.rebuild_cost`; the audit trail, the
+largest view, is a group of its own on two CPUs): folding events into views is Python, and
+one process can use one CPU only. This process reads the log once, hands every batch to every
+worker (as `marshal` bytes: the rows are plain tuples) and reads the next while they apply.
+The workers write the same store: each batch is still applied in one transaction with its
+tracking position, folded before the transaction (`ViewStore`), so SQLite's one writer at a
+time queues their writes only. A short rebuild is not worth starting processes for: it
+applies on a thread here.
 
 The log is read through an ephemeral pull consumer, one pull a batch, on a raw connection of
 the rebuild's own (`adapters.jetstream.wire`; through nats-py where that cannot connect),
@@ -30,6 +31,7 @@ import asyncio
 import ctypes
 import gc
 import logging
+import marshal
 import multiprocessing
 import os
 import sys
@@ -38,9 +40,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-import nats
 from nats.aio.client import Client
 
 from adapters.jetstream.log import StreamLog
@@ -91,7 +91,7 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                   workers: int | None = None) -> dict[str, int]:
     """Rebuilds `projections` into new generations and switches to them; returns them.
 
-    `worker`: rebuild in worker processes (None: when the log holds `WORKER_FROM_EVENTS`);
+    `worker`: apply in worker processes (None: when the log holds `WORKER_FROM_EVENTS`);
     `workers`: how many (None: one per CPU, at most one per projection)."""
     log = StreamLog(connection, event_stream, request_timeout=30)
     await log.start()
@@ -99,58 +99,32 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                    for p in projections}
     if worker is None:
         worker = await _head(log, event_stream, 0) >= WORKER_FROM_EVENTS
-    recipe = connection_recipe(connection) if worker else None
+    applier = (WorkerApplier(store, balanced_groups(projections, workers or os.cpu_count()
+                                                    or 1), generations)
+               if worker else ThreadApplier(store, projections, generations))
     started = time.monotonic()
     switched: set[str] = set()
-
-    def report(position: int, head: int, applied: int) -> None:
-        on_progress(Progress(position, head, applied, time.monotonic() - started))
-
+    reader = None
     try:
-        if recipe is None:
-            await rebuild_group(connection, event_stream, store, projections, generations,
-                                batch_size, report, switched.add)
-        else:
-            groups = balanced_groups(projections, workers or os.cpu_count() or 1)
-            await _in_workers(recipe, event_stream, store, groups, generations, batch_size,
-                              report, switched.add)
-    except BaseException:
-        for projection in projections:
-            if projection.name not in switched:
-                await asyncio.to_thread(_abandon, store, projection.name,
-                                        generations[projection.name])
-        raise
-    return generations
-
-
-async def rebuild_group(connection: Client, event_stream: str, store: ViewStore,
-                        projections: Sequence[Projection], generations: dict[str, int],
-                        batch_size: int, on_batch: Callable[[int, int, int], None],
-                        on_switched: Callable[[str], None]) -> None:
-    """Fills the new generations of `projections` from the log, chasing its head, and
-    switches each in once it has caught up."""
-    log = StreamLog(connection, event_stream, request_timeout=30)
-    await log.start()
-    reader = await open_reader(connection, event_stream)
-    switched: set[str] = set()
-    applied, attempts = 0, 0
-    try:
-        with _fewer_collections():
+        reader = await open_reader(connection, event_stream)
+        with applier, _fewer_collections():
             size = min(FIRST_BATCH, batch_size)
             pending = asyncio.ensure_future(read_rows(reader, size))
+            attempts = 0
             while len(switched) < len(projections):
                 rows = await pending
                 if rows:
-                    # Read the next batch while this one is applied (its SQL lets go of
-                    # the interpreter).
+                    # Read the next batch while this one is applied.
                     size = min(size * 4, batch_size)
                     pending = asyncio.ensure_future(read_rows(reader, size))
-                    await asyncio.to_thread(_apply, store, projections, generations, rows)
-                    applied += len(rows)
-                    position = rows[-1][0]
-                    on_batch(position, await _head(log, event_stream, position), applied)
+                    position, applied = await applier.apply(rows)
+                    head = await _head(log, event_stream, rows[-1][0])
+                    on_progress(Progress(position, head, applied, time.monotonic() - started))
                     continue
-                # Caught up with the log as it was a moment ago: try to switch each view.
+                # Caught up with the log as it was a moment ago: once every view has applied
+                # all it was given, try to switch each.
+                position, applied = await applier.drain()
+                on_progress(Progress(position, position, applied, time.monotonic() - started))
                 attempts += 1
                 for projection in projections:
                     if projection.name in switched:
@@ -158,16 +132,22 @@ async def rebuild_group(connection: Client, event_stream: str, store: ViewStore,
                     try:
                         await asyncio.to_thread(store.switch, projection.name,
                                                 generations[projection.name])
+                        switched.add(projection.name)
                     except GenerationBehind:
                         if attempts >= MAX_SWITCH_ATTEMPTS:
                             raise
-                        continue
-                    switched.add(projection.name)
-                    on_switched(projection.name)
                 pending = asyncio.ensure_future(read_rows(reader, size))
             pending.cancel()
+    except BaseException:
+        for projection in projections:
+            if projection.name not in switched:
+                await asyncio.to_thread(_abandon, store, projection.name,
+                                        generations[projection.name])
+        raise
     finally:
-        await reader.close()
+        if reader is not None:
+            await reader.close()
+    return generations
 
 
 async def open_reader(connection: Client, event_stream: str) -> WireReader | StreamReader:
@@ -224,115 +204,157 @@ def balanced_groups(projections: Sequence[Projection], count: int) -> list[list[
     return [sorted(group, key=lambda p: order[p.name]) for group in groups if group]
 
 
-# Worker processes.
+# Appliers: on a thread here, or in worker processes.
 
-def connection_recipe(connection: Client) -> dict[str, Any] | None:
-    """How a worker process connects as `connection` did (URL, user and password or token,
-    inbox prefix); None when that cannot be handed to another process (TLS contexts,
-    credentials files, nkeys, callbacks): the rebuild then runs in this process."""
-    options, server = connection.options, connection.connected_url
-    if server is None or server.scheme != "nats" or options.get("tls") is not None or any(
-            getattr(connection, name, None) for name in (
-                "_user_credentials", "_nkeys_seed", "_nkeys_seed_str", "_signature_cb",
-                "_user_jwt_cb")):
-        return None
-    return {"servers": [server.geturl()], "user": options.get("user"),
-            "password": options.get("password"), "token": options.get("token"),
-            "inbox_prefix": bytes(connection._inbox_prefix).decode(),
-            "name": "onestop-rebuild"}
+class ThreadApplier:
+    """Applies each batch on a thread of this process, before taking the next."""
+
+    def __init__(self, store: ViewStore, projections: Sequence[Projection],
+                 generations: dict[str, int]) -> None:
+        self.store, self.projections, self.generations = store, projections, generations
+        self.position = self.events = 0
+
+    def __enter__(self) -> ThreadApplier:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+    async def apply(self, rows: list[Row]) -> tuple[int, int]:
+        """Applies the batch; returns the position and the number of events applied."""
+        await asyncio.to_thread(_apply, self.store, self.projections, self.generations, rows)
+        self.position, self.events = rows[-1][0], self.events + len(rows)
+        return self.position, self.events
+
+    async def drain(self) -> tuple[int, int]:
+        return self.position, self.events
 
 
-async def _in_workers(recipe: dict[str, Any], event_stream: str, store: ViewStore,
-                      groups: list[list[Projection]], generations: dict[str, int],
-                      batch_size: int, on_batch: Callable[[int, int, int], None],
-                      on_switched: Callable[[str], None]) -> None:
-    """Runs a worker process per group; reports the progress of the slowest."""
-    context = multiprocessing.get_context("spawn")  # this process runs threads and loops
-    workers = []
-    for number, group in enumerate(groups):
-        ours, theirs = context.Pipe()
-        process = context.Process(
+class WorkerApplier:
+    """A worker process per group of projections: each opens the store again (stores pickle
+    as how to open them), keeps its documents cached from one batch to the next, and applies
+    every batch to its own projections, at its own pace: a worker waiting for SQLite's write
+    lock holds up no other. Each has at most one batch waiting beside the one it applies."""
+
+    def __init__(self, store: ViewStore, groups: list[list[Projection]],
+                 generations: dict[str, int]) -> None:
+        context = multiprocessing.get_context("spawn")  # this process runs threads and loops
+        self._workers = [_Worker(context, number, store, group, generations)
+                         for number, group in enumerate(groups)]
+        self._sent: list[tuple[int, int]] = []  # (position, events so far) of each batch
+
+    def __enter__(self) -> WorkerApplier:
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for worker in self._workers:
+            worker.stop()
+
+    async def apply(self, rows: list[Row]) -> tuple[int, int]:
+        """Hands the batch to every worker; returns the position and the number of events
+        every worker has applied so far (earlier batches)."""
+        events = (self._sent[-1][1] if self._sent else 0) + len(rows)
+        self._sent.append((rows[-1][0], events))
+        batch = marshal.dumps(rows)
+        await asyncio.gather(*(worker.send(batch) for worker in self._workers))
+        return self._applied()
+
+    async def drain(self) -> tuple[int, int]:
+        """Waits until every worker has applied every batch it was given."""
+        await asyncio.gather(*(worker.drain() for worker in self._workers))
+        return self._applied()
+
+    def _applied(self) -> tuple[int, int]:
+        done = min(worker.answered for worker in self._workers)
+        return self._sent[done - 1] if done else (0, 0)
+
+
+class _Worker:
+    MAX_WAITING = 1  # batches sent beside the one being applied
+
+    def __init__(self, context, number: int, store: ViewStore, group: list[Projection],
+                 generations: dict[str, int]) -> None:
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(
             target=_work, name=f"onestop-rebuild-{number + 1}", daemon=True,
-            args=(theirs, recipe, event_stream, store, group,
-                  {p.name: generations[p.name] for p in group}, batch_size))
-        workers.append((process, ours, theirs))
-    progress: list[tuple[int, int, int] | None] = [None] * len(groups)
+            args=(theirs, store, group, {p.name: generations[p.name] for p in group}))
+        self._theirs = theirs
+        self.sent = self.answered = 0
 
-    async def follow(number: int, process, connection) -> None:
-        while True:
-            try:
-                message = await asyncio.to_thread(connection.recv)
-            except EOFError:
-                await asyncio.to_thread(process.join, 5)
-                raise RuntimeError(f"rebuild worker {process.name} died (exit code "
-                                   f"{process.exitcode})") from None
-            kind = message[0]
-            if kind == "batch":
-                progress[number] = message[1:]
-                if all(progress):
-                    on_batch(min(p[0] for p in progress), max(p[1] for p in progress),
-                             min(p[2] for p in progress))
-            elif kind == "switched":
-                on_switched(message[1])
-            elif kind == "done":
-                return
-            elif kind == "failed":
-                _, name, generation, failure = message
-                raise ProjectionFailed(name, generation, failure)
-            else:
-                raise RuntimeError(f"rebuild worker {process.name} failed: {message[1]}")
+    def start(self) -> None:
+        self.process.start()
+        self._theirs.close()
 
-    try:
-        for process, _ours, theirs in workers:
-            process.start()
-            theirs.close()
-        tasks = [asyncio.ensure_future(follow(number, process, ours))
-                 for number, (process, ours, _theirs) in enumerate(workers)]
+    async def send(self, batch: bytes) -> None:
+        while self.sent - self.answered > self.MAX_WAITING:
+            await self._answer()
+        await asyncio.to_thread(self._send, batch)
+        self.sent += 1
+
+    async def drain(self) -> None:
+        while self.answered < self.sent:
+            await self._answer()
+
+    async def _answer(self) -> None:
+        answer = await asyncio.to_thread(self._receive)
+        if answer[0] == "failed":
+            _, name, generation, failure = answer
+            raise ProjectionFailed(name, generation, failure)
+        if answer[0] == "error":
+            raise RuntimeError(answer[1])
+        self.answered += 1
+
+    def _send(self, batch: bytes) -> None:
         try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-    finally:
-        for process, ours, _theirs in workers:
-            if process.pid is not None:  # started
-                if process.is_alive():
-                    process.kill()  # a failed or cancelled rebuild: the others stop too
-                await asyncio.to_thread(process.join)
-            ours.close()
+            self.connection.send_bytes(batch)
+        except OSError:
+            raise RuntimeError(self._died()) from None
+
+    def _receive(self) -> tuple:
+        try:
+            return self.connection.recv()
+        except (EOFError, OSError):
+            return ("error", self._died())
+
+    def _died(self) -> str:
+        self.process.join(timeout=5)
+        return f"rebuild worker {self.process.name} died (exit code {self.process.exitcode})"
+
+    def stop(self) -> None:
+        if self.process.pid is not None:  # started
+            try:
+                self.connection.send_bytes(b"")  # the end: nothing more to apply
+            except OSError:
+                pass  # it is gone already
+            self.process.join(timeout=30)
+            if self.process.is_alive():
+                self.process.kill()  # cut short (a failure elsewhere, an interrupt)
+                self.process.join()
+        self.connection.close()
 
 
-def _work(connection, recipe: dict[str, Any], event_stream: str, store: ViewStore,
-          projections: list[Projection], generations: dict[str, int], batch_size: int) -> None:
+def _work(connection, store: ViewStore, projections: list[Projection],
+          generations: dict[str, int]) -> None:
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the rebuild
     gc.freeze()  # what importing made lives as long as the process
+    gc.set_threshold(*GC_THRESHOLD)
     store.cache_limit = WORKER_CACHE_LIMIT
+    store.open(projections)
     try:
-        store.open(projections)
-        asyncio.run(_work_on(connection, recipe, event_stream, store, projections,
-                             generations, batch_size))
-        connection.send(("done",))
-    except ProjectionFailed as failed:
-        connection.send(("failed", failed.name, failed.generation, failed.failure))
-    except Exception as error:  # noqa: BLE001 - handed to the rebuild, raised there
-        connection.send(("error", "".join(traceback.format_exception(error)).strip()))
+        while batch := connection.recv_bytes():
+            try:
+                _apply(store, projections, generations, marshal.loads(batch))
+                connection.send(("applied",))
+            except ProjectionFailed as failed:
+                connection.send(("failed", failed.name, failed.generation, failed.failure))
+            except Exception as error:  # noqa: BLE001 - handed to the rebuild, raised there
+                connection.send(("error", "the rebuild worker failed: " + "".join(
+                    traceback.format_exception(error)).strip()))
     finally:
         store.close()
-
-
-async def _work_on(connection, recipe: dict[str, Any], event_stream: str, store: ViewStore,
-                   projections: list[Projection], generations: dict[str, int],
-                   batch_size: int) -> None:
-    nats_connection = await nats.connect(**recipe, allow_reconnect=False)
-    try:
-        await rebuild_group(
-            nats_connection, event_stream, store, projections, generations, batch_size,
-            lambda position, head, applied: connection.send(
-                ("batch", position, head, applied)),
-            lambda name: connection.send(("switched", name)))
-    finally:
-        await nats_connection.close()
 
 
 def _abandon(store: ViewStore, name: str, generation: int) -> None:
