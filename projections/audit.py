@@ -128,11 +128,11 @@ class AuditTrail(Projection):
     topics = EveryTopic()  # type: ignore[assignment]
     version = 2  # a change is stored once, with a narrow row per department concerned
     # One index per filter the audit queries use: every index is paid on each row of the
-    # trail. The whole trail in log order is the key order, which needs none.
+    # trail. The whole trail in log order is the key order, which needs none; a principal's
+    # changes are among its own department's rows (`audit_concerns`), where it is the actor.
     tables = (Table(CHANGES, {"aggregate_id": "text", "principal": "text", "at_utc": "text",
                               "position": "int"},
-                    indexes=(("aggregate_id", "position"), ("principal", "position"),
-                             ("at_utc",)),
+                    indexes=(("aggregate_id", "position"), ("at_utc",)),
                     write_only=True, key_type="int"),
               # Keyed by department and position; the other filters ride along.
               Table(CONCERNS, {"department": "text", "position": "int",

@@ -12,9 +12,10 @@ tracked position are skipped, so a batch sent twice changes nothing.
 
 from __future__ import annotations
 
+import operator
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -248,14 +249,21 @@ class ViewStore(Generations, Reads, ABC):
             if not table.documents:
                 if deletes:
                     raise ValueError(f"{name}: rows of a table without documents stay")
-                statements.append((self.sql.upsert(physical, table), [
-                    tuple([doc[column] for column in columns]) for _key, doc in puts]))
+                row_of = _getter(columns)  # every column is there: they are the row
+                statements.append((self.sql.upsert(physical, table),
+                                   [row_of(doc) for _key, doc in puts]))
                 continue
             stored_key = int if table.key_type == "int" else str
             if puts:
-                statements.append((self.sql.upsert(physical, table), [
-                    (stored_key(key), encode(doc), *[doc.get(column) for column in columns])
-                    for key, doc in puts]))
+                values_of = _getter(columns)
+                parameters = []
+                for key, doc in puts:
+                    try:
+                        values = values_of(doc)
+                    except KeyError:  # a column the document leaves out: null
+                        values = tuple([doc.get(column) for column in columns])
+                    parameters.append((stored_key(key), encode(doc), *values))
+                statements.append((self.sql.upsert(physical, table), parameters))
             if deletes:
                 statements.append((self.sql.delete_doc(physical),
                                    [(stored_key(key),) for key in deletes]))
@@ -283,6 +291,14 @@ class _Folded:
     tracked: int  # the position the fold started after
     last: int
     statements: list[tuple[str, list[tuple]]]  # its writes, ready to execute
+
+
+def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple]:
+    """A document's values of `columns`, as a tuple, made in C (itemgetter)."""
+    if not columns:
+        return lambda _doc: ()
+    get = operator.itemgetter(*columns)
+    return get if len(columns) > 1 else lambda doc: (get(doc),)
 
 
 def _cached_only(table: str, key: str) -> None:

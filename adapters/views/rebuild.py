@@ -63,9 +63,10 @@ WORKER_FROM_EVENTS = 50_000
 # A rebuild allocates millions of objects that live until its end (the documents it keeps):
 # at Python's default threshold the collector would walk them again and again.
 GC_THRESHOLD = (100_000, 50, 100)
-# Documents a worker keeps between batches, per projection: all of them, so that no batch
-# reads the database and every batch is folded outside the write transaction.
-WORKER_CACHE_LIMIT = 5_000_000
+# Documents a worker keeps between batches, per projection: all of them, up to about a
+# gigabyte, so that no batch reads the database and every batch is folded outside the write
+# transaction. Beyond it, batches read what they need in their transaction: slower, as right.
+WORKER_CACHE_LIMIT = 1_000_000
 
 
 @dataclass
@@ -104,7 +105,7 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                if worker else ThreadApplier(store, projections, generations))
     started = time.monotonic()
     switched: set[str] = set()
-    reader = None
+    reader, pending = None, None
     try:
         reader = await open_reader(connection, event_stream)
         with applier, _fewer_collections():
@@ -137,7 +138,6 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                         if attempts >= MAX_SWITCH_ATTEMPTS:
                             raise
                 pending = asyncio.ensure_future(read_rows(reader, size))
-            pending.cancel()
     except BaseException:
         for projection in projections:
             if projection.name not in switched:
@@ -145,6 +145,9 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                                         generations[projection.name])
         raise
     finally:
+        if pending is not None and not pending.done():
+            pending.cancel()  # the read after the last batch, or one a failure cut short
+            await asyncio.gather(pending, return_exceptions=True)
         if reader is not None:
             await reader.close()
     return generations

@@ -34,13 +34,21 @@ def audit_changes(reader: ViewReader, asker: Asker, *, department: str | None = 
     first, last = instant(since, "since"), instant(until, "until")
     if first or last:
         where["at_utc"] = Range(ge=first, lt=last)
+    if department is None and principal is not None:
+        # A principal's changes: those of its own department's trail it made itself.
+        return _department_trail(reader, principal, where, limit, offset)
     if department is None:
         # Each change once, as its actor's. Unfiltered, the key order is the log order.
         entries, total = reader.find(CHANGES, where, ["position"] if where else [], limit,
                                      offset)
         return listing([as_seen_by(entry, entry["principal"]) for entry in entries], total,
                        limit, offset)
-    # The department's rows give the page; the changes come by key.
+    return _department_trail(reader, department, where, limit, offset)
+
+
+def _department_trail(reader: ViewReader, department: str, where: dict[str, Any],
+                      limit: int, offset: int) -> dict[str, Any]:
+    """The department's rows give the page; the changes come by key."""
     concerns, total = reader.find(CONCERNS, {"department": department, **where},
                                   ["position"], limit, offset)
     keys = [change_key(row["position"]) for row in concerns]

@@ -145,3 +145,20 @@ def test_what_a_department_could_see_before_and_after_a_transfer(world):
     assert seen(zjw, world.now)["case"]["appointment"]["place"] == "site"
     too_early = seen(jxw, accepted_at - timedelta(days=1))
     assert (too_early["visible"], too_early["reason"]) == (False, "the case was not submitted yet")
+
+
+def test_a_principals_changes_are_each_change_it_made_once(world):
+    case_id = world.case()  # submitted by the portal, accepted by samr for jxw
+    world.app.schedule_appointment(world.ctx("jxw", "刘工"), case_id, world.now, "factory")
+    world.app.reschedule_appointment(world.ctx("jxw", "刘工"), case_id, world.now, "lab",
+                                     "kiln down")
+    reader = Reader(InMemoryViews().fold(AuditTrail(), logged_since(world)))
+
+    made = audit_changes(reader, AUDITOR, principal="jxw")
+    assert [(c["topic"], c["role"], c["department"]) for c in made["items"]] == [
+        ("case.appointment_scheduled", "actor", "jxw"),
+        ("case.appointment_rescheduled", "actor", "jxw")]
+    # What concerned jxw is more than what it made: the acceptance that routed it there.
+    concerned = audit_changes(reader, AUDITOR, department="jxw")["items"]
+    assert [c["topic"] for c in concerned][0] == "case.accepted"
+    assert audit_changes(reader, AUDITOR, principal="kjj")["total"] == 0
