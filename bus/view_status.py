@@ -60,6 +60,6 @@ def describe(view: dict[str, Any]) -> list[str]:
         lines.append(f"    fix the cause, then `onestop views clear {view['name']}`: it resumes "
                      f"from that event")
     elif view["needs_rebuild"]:
-        lines.append(f"    built by version {view['version']} of the projection: "
-                     f"`onestop replay --view {view['name']}`")
+        lines.append(f"    built by version {view['version']} of the projection: the service "
+                     f"rebuilds it (or `onestop replay --view {view['name']}`)")
     return lines

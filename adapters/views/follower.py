@@ -80,6 +80,7 @@ class ViewFollower:
     def __init__(self, connection: Client, event_stream: str, store: ViewStore,
                  projections: Sequence[Projection], doorbell: str | None = None) -> None:
         self.connection = connection
+        self.event_stream = event_stream
         self.subject = f"{event_stream}.events.>"
         # Rung when the log has grown. By default every event rings it; a service that
         # announces its writes on a subject of its own spares this process every event.
@@ -92,6 +93,10 @@ class ViewFollower:
         self._task: asyncio.Task | None = None
         self._subscription = None
         self.positions: dict[str, int] = {}
+        # Views whose active generation an older version of their projection built: never
+        # followed with this code (its documents have another shape), but rebuilt, once.
+        self._outdated: set[str] = set()
+        self._rebuilding: asyncio.Task | None = None
 
     async def start(self) -> None:
         await self.log.start()
@@ -102,9 +107,10 @@ class ViewFollower:
     async def stop(self) -> None:
         if self._subscription is not None:
             await self._subscription.unsubscribe()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._rebuilding):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _ring(self, _message: object) -> None:
         self._doorbell.set()
@@ -143,6 +149,7 @@ class ViewFollower:
         projection; True when there was nothing more to read."""
         running = await asyncio.to_thread(self._running_positions)
         await self._publish_positions(running)
+        self._rebuild_outdated()
         if not running:
             return True
         after = min(running.values())
@@ -156,7 +163,9 @@ class ViewFollower:
     def _running_positions(self) -> dict[str, int]:
         running = {}
         for status in self.store.status():
-            if status.active and status.failure is None:
+            if status.active and status.needs_rebuild:
+                self._outdated.add(status.name)
+            elif status.active and status.failure is None:
                 running[status.name] = status.position
             if status.active:
                 self.positions[status.name] = status.position
@@ -174,6 +183,38 @@ class ViewFollower:
                 pass  # stopped by an earlier failure, or by another process
             except GenerationError:
                 pass  # a rebuild switched generations under this batch: next round, afresh
+
+    @property
+    def rebuilding(self) -> asyncio.Task | None:
+        """The rebuild of outdated views, when one was started (done once it ended)."""
+        return self._rebuilding
+
+    def _rebuild_outdated(self) -> None:
+        """Rebuilds, in the background, the views an older projection built; they answer
+        from their old generation until the new one is switched in."""
+        if self._rebuilding is not None and not (self._rebuilding.done() and
+                                                 not self._rebuilding.exception()):
+            return  # one runs; or one failed, and `onestop replay` is the way on
+        outdated = [p for p in self.projections if p.name in self._outdated]
+        if outdated:
+            self._rebuilding = asyncio.get_running_loop().create_task(self._rebuild(outdated))
+
+    async def _rebuild(self, projections: list[Projection]) -> None:
+        # Imported here: the rebuild reads rows as this module defines them.
+        from adapters.views.rebuild import rebuild
+
+        names = ", ".join(projection.name for projection in projections)
+        log.warning("views: %s were built by an older version of their projection: "
+                    "rebuilding them from the log", names)
+        try:
+            await rebuild(self.connection, self.event_stream, self.store, projections)
+            log.warning("views: %s rebuilt and switched in", names)
+            self._outdated -= {projection.name for projection in projections}
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - loud, and left to `onestop replay`
+            log.exception("views: rebuilding %s failed; they stay as they were until "
+                          "`onestop replay` rebuilds them", names)
 
     async def _publish_positions(self, positions: dict[str, int]) -> None:
         self.positions.update(positions)
