@@ -28,7 +28,14 @@ from bus import subjects
 from bus.dispatch import MAX_COMMAND_BYTES
 from bus.queries import QUERIES, Query, QueryParams
 from bus.view_status import views_report
-from projections.queries import Asker, QueryError, case_as_it_stood, case_visibility
+from projections.queries import (
+    Asker,
+    QueryError,
+    TrailPage,
+    audit_listing,
+    case_as_it_stood,
+    case_visibility,
+)
 from projections.queries.access import instant
 from projections.queries.audit import WHAT as AUDIT_TRAIL
 
@@ -107,7 +114,18 @@ class QueryAnswerer:
         # The position before reading: the answer reflects at least that much of the log.
         position = self.follower.positions.get(query.view, 0)
         result = await asyncio.to_thread(query.ask, self.views, asker, params)
+        if isinstance(result, TrailPage):  # which changes: what they changed is in the log
+            result = audit_listing(result, await self._events_of(result.reads()))
         return {"ok": True, "result": result, "position": position}
+
+    async def _events_of(self, reads: dict[str, int]) -> list:
+        """Each aggregate's events, from its first up to the position given for it."""
+        events = []
+        for aggregate_id, last in reads.items():
+            subject = f"{self.log.stream}.events.{aggregate_id}"
+            async with aclosing(self.log.read(subject, 1, stop=last)) as stored_events:
+                events += [logged(stored) async for stored in stored_events]
+        return events
 
     async def _case_as_of(self, asker: Asker, params: Any) -> dict:
         events = await self._case_events(params.case_id)

@@ -12,7 +12,7 @@ BOOKINGS = "expert_bookings"
 
 class ExpertSchedules(BookableSchedule):
     name = "experts"
-    rebuild_cost = 1.2
+    rebuild_cost = 1.1
     version = 1
     resources, bookings, resource_field = EXPERTS, BOOKINGS, "expert_id"
     tables = (Table(EXPERTS, {"name": "text", "active": "int"}),

@@ -7,9 +7,8 @@ only if it is at least as far as the one it replaces, so no query ever sees the 
 While the log keeps growing the rebuild chases it; the switch is refused until it is there.
 
 A long rebuild applies its batches in worker processes, one per CPU, each with a group of
-views balanced by what they cost to apply (`Projection.rebuild_cost`; the audit trail, the
-largest view, is a group of its own on two CPUs): folding events into views is Python, and
-one process can use one CPU only. This process reads the log once, hands every batch to every
+views balanced by what they cost to apply (`Projection.rebuild_cost`): folding events into
+views is Python, and one process can use one CPU only. This process reads the log once, hands every batch to every
 worker (as `marshal` bytes: the rows are plain tuples) and reads the next while they apply.
 The workers write the same store: each batch is still applied in one transaction with its
 tracking position, folded before the transaction (`ViewStore`), so SQLite's one writer at a
@@ -96,19 +95,23 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
     `workers`: how many (None: one per CPU, at most one per projection)."""
     log = StreamLog(connection, event_stream, request_timeout=30)
     await log.start()
-    generations = {p.name: await asyncio.to_thread(store.start_generation, p.name)
-                   for p in projections}
     if worker is None:
         worker = await _head(log, event_stream, 0) >= WORKER_FROM_EVENTS
     applier = (WorkerApplier(store, balanced_groups(projections, workers or os.cpu_count()
-                                                    or 1), generations)
-               if worker else ThreadApplier(store, projections, generations))
+                                                    or 1))
+               if worker else ThreadApplier(store, projections))
     started = time.monotonic()
+    generations: dict[str, int] = {}
     switched: set[str] = set()
     reader, pending = None, None
     try:
-        reader = await open_reader(connection, event_stream)
         with applier, _fewer_collections():
+            # The workers start (a fraction of a second each) while the tables are made.
+            for projection in projections:
+                generations[projection.name] = await asyncio.to_thread(
+                    store.start_generation, projection.name)
+            applier.begin(generations)
+            reader = await open_reader(connection, event_stream)
             size = min(FIRST_BATCH, batch_size)
             pending = asyncio.ensure_future(read_rows(reader, size))
             attempts = 0
@@ -139,10 +142,9 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                             raise
                 pending = asyncio.ensure_future(read_rows(reader, size))
     except BaseException:
-        for projection in projections:
-            if projection.name not in switched:
-                await asyncio.to_thread(_abandon, store, projection.name,
-                                        generations[projection.name])
+        for name, generation in generations.items():
+            if name not in switched:
+                await asyncio.to_thread(_abandon, store, name, generation)
         raise
     finally:
         if pending is not None and not pending.done():
@@ -212,10 +214,14 @@ def balanced_groups(projections: Sequence[Projection], count: int) -> list[list[
 class ThreadApplier:
     """Applies each batch on a thread of this process, before taking the next."""
 
-    def __init__(self, store: ViewStore, projections: Sequence[Projection],
-                 generations: dict[str, int]) -> None:
-        self.store, self.projections, self.generations = store, projections, generations
+    def __init__(self, store: ViewStore, projections: Sequence[Projection]) -> None:
+        self.store, self.projections = store, projections
+        self.generations: dict[str, int] = {}
         self.position = self.events = 0
+
+    def begin(self, generations: dict[str, int]) -> None:
+        """The generations to fill; before the first batch."""
+        self.generations = generations
 
     def __enter__(self) -> ThreadApplier:
         return self
@@ -239,10 +245,8 @@ class WorkerApplier:
     every batch to its own projections, at its own pace: a worker waiting for SQLite's write
     lock holds up no other. Each has at most one batch waiting beside the one it applies."""
 
-    def __init__(self, store: ViewStore, groups: list[list[Projection]],
-                 generations: dict[str, int]) -> None:
-        context = multiprocessing.get_context("spawn")  # this process runs threads and loops
-        self._workers = [_Worker(context, number, store, group, generations)
+    def __init__(self, store: ViewStore, groups: list[list[Projection]]) -> None:
+        self._workers = [_Worker(_worker_context(), number, store, group)
                          for number, group in enumerate(groups)]
         self._sent: list[tuple[int, int]] = []  # (position, events so far) of each batch
 
@@ -250,6 +254,11 @@ class WorkerApplier:
         for worker in self._workers:
             worker.start()
         return self
+
+    def begin(self, generations: dict[str, int]) -> None:
+        """The generations to fill; before the first batch."""
+        for worker in self._workers:
+            worker.begin(generations)
 
     def __exit__(self, *_exc: object) -> None:
         for worker in self._workers:
@@ -274,21 +283,36 @@ class WorkerApplier:
         return self._sent[done - 1] if done else (0, 0)
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers are forked from a fork server that has imported the projections once: each
+    starts in milliseconds, not the half second of importing the domain again. Not forked
+    from this process, which runs threads and an event loop; spawned where there is no fork
+    server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["adapters.views.rebuild", "projections"])
+    return context
+
+
 class _Worker:
     MAX_WAITING = 1  # batches sent beside the one being applied
 
-    def __init__(self, context, number: int, store: ViewStore, group: list[Projection],
-                 generations: dict[str, int]) -> None:
+    def __init__(self, context, number: int, store: ViewStore,
+                 group: list[Projection]) -> None:
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(
-            target=_work, name=f"onestop-rebuild-{number + 1}", daemon=True,
-            args=(theirs, store, group, {p.name: generations[p.name] for p in group}))
+        self.process = context.Process(target=_work, name=f"onestop-rebuild-{number + 1}",
+                                       daemon=True, args=(theirs, store, group))
         self._theirs = theirs
+        self.group = group
         self.sent = self.answered = 0
 
     def start(self) -> None:
         self.process.start()
         self._theirs.close()
+
+    def begin(self, generations: dict[str, int]) -> None:
+        self._send_object({p.name: generations[p.name] for p in self.group})
 
     async def send(self, batch: bytes) -> None:
         while self.sent - self.answered > self.MAX_WAITING:
@@ -315,6 +339,12 @@ class _Worker:
         except OSError:
             raise RuntimeError(self._died()) from None
 
+    def _send_object(self, value: object) -> None:
+        try:
+            self.connection.send(value)
+        except OSError:
+            raise RuntimeError(self._died()) from None
+
     def _receive(self) -> tuple:
         try:
             return self.connection.recv()
@@ -338,8 +368,7 @@ class _Worker:
         self.connection.close()
 
 
-def _work(connection, store: ViewStore, projections: list[Projection],
-          generations: dict[str, int]) -> None:
+def _work(connection, store: ViewStore, projections: list[Projection]) -> None:
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the rebuild
     gc.freeze()  # what importing made lives as long as the process
@@ -347,6 +376,7 @@ def _work(connection, store: ViewStore, projections: list[Projection],
     store.cache_limit = WORKER_CACHE_LIMIT
     store.open(projections)
     try:
+        generations = connection.recv()  # made while this process started
         while batch := connection.recv_bytes():
             try:
                 _apply(store, projections, generations, marshal.loads(batch))
@@ -358,6 +388,10 @@ def _work(connection, store: ViewStore, projections: list[Projection],
                     traceback.format_exception(error)).strip()))
     finally:
         store.close()
+    # Every batch is committed and answered for. Exit now, without the interpreter taking
+    # apart, object by object, the millions of documents this process kept: that took
+    # longer than switching every view in.
+    os._exit(0)
 
 
 def _abandon(store: ViewStore, name: str, generation: int) -> None:

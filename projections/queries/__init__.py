@@ -6,7 +6,13 @@ stable code: query.forbidden, query.not_found, query.invalid.
 """
 
 from projections.queries.access import Asker, QueryError
-from projections.queries.audit import audit_changes, case_visibility
+from projections.queries.audit import (
+    TrailPage,
+    audit_changes,
+    audit_listing,
+    audit_page,
+    case_visibility,
+)
 from projections.queries.cases import case_as_it_stood, get_case, list_cases, visible_case
 from projections.queries.enterprises import enterprise_by_credit_code, enterprise_history
 from projections.queries.intake import intake_counts
@@ -19,7 +25,8 @@ from projections.queries.resources import (
 )
 from projections.queries.worklists import list_worklist
 
-__all__ = ["Asker", "QueryError", "audit_changes", "case_as_it_stood", "case_visibility",
+__all__ = ["Asker", "QueryError", "TrailPage", "audit_changes", "audit_listing", "audit_page",
+           "case_as_it_stood", "case_visibility",
            "enterprise_by_credit_code", "enterprise_history", "equipment_bookings",
            "equipment_utilisation", "expert_schedule", "expert_workload", "get_case",
            "intake_counts", "kpi_summary", "list_cases", "list_worklist", "visible_case"]
