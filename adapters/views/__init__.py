@@ -8,17 +8,19 @@ from pathlib import Path
 from adapters.views.base import ViewStore
 from adapters.views.errors import Failure, GenerationError, ProjectionFailed, ProjectionStopped
 from adapters.views.generations import ProjectionStatus
+from adapters.views.files import SqliteViewFiles
 from adapters.views.sqlite import SqliteViewStore
 
-VIEWS_FILE = "views.sqlite3"
+VIEWS_DIRECTORY = "views"  # under the data directory: a SQLite file per view
 
 __all__ = ["Failure", "GenerationError", "ProjectionFailed", "ProjectionStatus",
-           "ProjectionStopped", "SqliteViewStore", "ViewStore", "open_view_store"]
+           "ProjectionStopped", "SqliteViewFiles", "SqliteViewStore", "ViewStore",
+           "open_view_store"]
 
 
 def open_view_store(dsn: str | None, data_dir: str | Path) -> ViewStore:
-    """PostgreSQL for a `postgresql://` (or `postgres://`) DSN; otherwise the SQLite file
-    `<data_dir>/views.sqlite3`. `dsn=None` reads `VIEWS_DSN`."""
+    """PostgreSQL for a `postgresql://` (or `postgres://`) DSN; otherwise SQLite, a file per
+    view in `<data_dir>/views/`. `dsn=None` reads `VIEWS_DSN`."""
     dsn = dsn if dsn is not None else os.environ.get("VIEWS_DSN") or None
     if dsn:
         if not dsn.startswith(("postgresql://", "postgres://")):
@@ -26,4 +28,4 @@ def open_view_store(dsn: str | None, data_dir: str | Path) -> ViewStore:
         from adapters.views.postgres import PostgresViewStore  # psycopg is an optional extra
 
         return PostgresViewStore(dsn)
-    return SqliteViewStore(Path(data_dir) / VIEWS_FILE)
+    return SqliteViewFiles(Path(data_dir) / VIEWS_DIRECTORY)  # type: ignore[return-value]

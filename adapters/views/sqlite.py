@@ -1,4 +1,4 @@
-"""Views in an SQLite file: the embedded default (`<data dir>/views.sqlite3`).
+"""Views in an SQLite file; the embedded default keeps a file per view (`files.py`).
 
 One connection writes (the runner) and another reads (queries, on other threads): in WAL mode
 readers never wait for a batch being applied. `synchronous=NORMAL` syncs at checkpoints, not

@@ -14,6 +14,7 @@ from adapters.views import (
     GenerationError,
     ProjectionFailed,
     ProjectionStopped,
+    SqliteViewFiles,
     SqliteViewStore,
     open_view_store,
 )
@@ -242,11 +243,34 @@ class TestSqliteViewStore(ViewStoreContract):
             store.open([*ALL_PROJECTIONS, Fragile(), Seen()])
             yield store
 
+
+
+class TestSqliteViewFiles(ViewStoreContract):
+    """A file per view: the same contract, each projection in its own file."""
+
+    @pytest.fixture
+    def store(self, tmp_path):
+        with SqliteViewFiles(tmp_path / "views") as store:
+            store.open([*ALL_PROJECTIONS, Fragile(), Seen()])
+            yield store
+
     def test_it_is_the_default_under_the_data_directory(self, tmp_path, monkeypatch):
         monkeypatch.delenv("VIEWS_DSN", raising=False)
         with open_view_store(None, tmp_path) as store:
-            assert isinstance(store, SqliteViewStore)
-        assert (tmp_path / "views.sqlite3").exists()
+            assert isinstance(store, SqliteViewFiles)
+            store.open(ALL_PROJECTIONS)
+        assert sorted(path.name for path in (tmp_path / "views").glob("*.sqlite3")) == sorted(
+            f"{projection.name}.sqlite3" for projection in ALL_PROJECTIONS)
+
+    def test_a_view_writes_while_another_views_file_is_being_written(self, store, events):
+        applied = threading.Event()
+        writer = threading.Thread(target=lambda: (store.apply_batch(Seen(), events),
+                                                  applied.set()))
+        with store._file("intake")._writing():  # a batch of intake, under way
+            writer.start()
+            assert applied.wait(30), "a write to one view waited for another's"
+        writer.join()
+        assert store.position("seen") == len(events) and store.position("intake") == 0
 
 
 class TestPostgresViewStore(ViewStoreContract):
