@@ -34,17 +34,23 @@ class Table:
     # "int": every key is a decimal number (a log position, say), kept as an integer: the
     # rows are then stored in key order, with no index of their own beside them.
     key_type: KeyType = "text"
-    # False: no documents, a row is its columns and nothing else, all of them together its
-    # key (which the store keeps as the table's only index, in the columns' order). For
-    # many small rows, such as which departments each change concerned: each saves a
-    # document and an index entry. Written once (write only), read with `find`, which
-    # answers the columns.
+    # False: no documents, a row is its columns and nothing else, and `key` names the ones
+    # that tell rows apart (all of them: None), the rows stored in its order. For many
+    # small rows, such as which departments each change concerned: each saves a document
+    # and an index entry. Written once (write only), read with `find`, which answers the
+    # columns; `indexes` are kept beside the key (none: None).
     documents: bool = True
+    key: tuple[str, ...] | None = None
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The columns that key a table without documents."""
+        return self.key or tuple(self.columns)
 
     @property
     def index_columns(self) -> tuple[tuple[str, ...], ...]:
         if not self.documents:
-            return ()  # the key is the index
+            return self.indexes or ()
         return self.indexes if self.indexes is not None else tuple(
             (column,) for column in self.columns)
 
@@ -64,10 +70,14 @@ class Table:
                 raise ValueError(f"table {self.name!r}: column {column!r} has type {kind!r}")
         if self.key_type not in ("text", "int"):
             raise ValueError(f"table {self.name!r}: key type {self.key_type!r}")
-        if not self.documents and (not self.write_only or not self.columns or self.indexes
+        if not self.documents and (not self.write_only or not self.columns
                                    or self.key_type != "text"):
             raise ValueError(f"table {self.name!r}: a table without documents is write only "
-                             "and has columns, which are its key and its only index")
+                             "and has columns, which are its key")
+        if self.key is not None and (self.documents or not self.key
+                                     or not set(self.key) <= set(self.columns)):
+            raise ValueError(f"table {self.name!r}: a key {self.key!r} of its columns is for "
+                             "a table without documents")
 
 
 class Views(Protocol):

@@ -180,9 +180,23 @@ async def read_rows(reader: WireReader | StreamReader, limit: int) -> list[Row]:
 
 def _apply(store: ViewStore, projections: Sequence[Projection], generations: dict[str, int],
            rows: list[Row]) -> None:
-    batch = [logged_from_row(row) for row in rows]
+    # Only the events these projections read are decoded, and the batch's last: each
+    # projection's position then still moves to the end of the batch.
+    read = _topics_read(projections)
+    batch = [logged_from_row(row) for row in rows[:-1] if read is None or row[3] in read]
+    batch.append(logged_from_row(rows[-1]))
     for projection in projections:
         store.apply_batch(projection, batch, generation=generations[projection.name])
+
+
+def _topics_read(projections: Sequence[Projection]) -> frozenset[str] | None:
+    """Every topic one of `projections` reads; None when one reads any topic there is."""
+    topics: set[str] = set()
+    for projection in projections:
+        if not isinstance(projection.topics, (set, frozenset)):
+            return None  # a topic set that holds any topic (the audit trail's)
+        topics |= projection.topics
+    return frozenset(topics)
 
 
 @contextmanager

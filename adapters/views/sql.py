@@ -66,14 +66,16 @@ class Statements:
 
     def create_table(self, physical: str, table: Table) -> list[str]:
         columns = [f"{name} {self.dialect.types[kind]}" for name, kind in table.columns.items()]
+        indexes = [f"create index if not exists {physical}_{'_'.join(index)} "
+                   f"on {physical} ({', '.join(index)})" for index in table.index_columns]
         if not table.documents:
             return [f"create table if not exists {physical} ({', '.join(columns)}, "
-                    f"primary key ({', '.join(table.columns)})){self.dialect.clustered}"]
+                    f"primary key ({', '.join(table.key_columns)})){self.dialect.clustered}",
+                    *indexes]
         key = self.dialect.types["int"] if table.key_type == "int" else "text"
         return [f"create table if not exists {physical} (key {key} primary key, "
                 f"doc {self.dialect.doc_type} not null{''.join(', ' + c for c in columns)})",
-                *(f"create index if not exists {physical}_{'_'.join(index)} "
-                  f"on {physical} ({', '.join(index)})" for index in table.index_columns)]
+                *indexes]
 
     @staticmethod
     def drop_table(physical: str) -> str:
@@ -125,7 +127,7 @@ class Statements:
             self._check(table, column)
             terms.append(f"{column} {'desc' if term.startswith('-') else 'asc'}")
         # Ties are broken by the key: the columns, for a table without documents.
-        ties = ["key asc"] if table.documents else [f"{c} asc" for c in table.columns]
+        ties = ["key asc"] if table.documents else [f"{c} asc" for c in table.key_columns]
         return " order by " + ", ".join([*terms, *ties])
 
     def count(self, physical: str, clause: str) -> str:
