@@ -130,7 +130,11 @@ def test_a_view_that_fails_in_a_worker_fails_the_rebuild_and_the_old_views_answe
 def test_groups_are_balanced_by_what_each_view_costs():
     groups = balanced_groups(ALL_PROJECTIONS, 2)
     costs = [sum(projection.rebuild_cost for projection in group) for group in groups]
-    assert max(costs) - min(costs) <= min(p.rebuild_cost for p in ALL_PROJECTIONS) + 0.5
+    # The two costliest views apart, and no group heavier than half the whole by more than
+    # the cost of one of the small views.
+    assert {"audit", "cases"} not in [{p.name for p in group} & {"audit", "cases"}
+                                      for group in groups]
+    assert max(costs) - sum(costs) / 2 <= sorted(p.rebuild_cost for p in ALL_PROJECTIONS)[3]
     assert [p.name for p in groups[0]] == [p.name for p in ALL_PROJECTIONS if p in groups[0]]
     assert len(balanced_groups(ALL_PROJECTIONS[:1], 4)) == 1  # never an empty group
     assert sum(map(len, balanced_groups(ALL_PROJECTIONS, 3))) == len(ALL_PROJECTIONS)
