@@ -79,3 +79,33 @@ def test_an_outdated_view_is_rebuilt_and_switched_in_by_the_follower(
     assert [(s.generation, s.version, s.active, s.failure) for s in statuses] == [
         (2, 2, True, None)]
     assert after["count"] == 2 and "n" not in after
+
+
+def test_an_empty_view_over_a_long_log_is_rebuilt_not_followed_from_the_start(
+        nats_url, unique_name, tmp_path):
+    stream = unique_name()
+    write_cases(nats_url, stream, 2)
+
+    async def scenario() -> tuple[list, dict]:
+        connection = await nats.connect(nats_url)
+        store = open_view_store("", tmp_path)
+        try:
+            # "Long" is 10 events here; a view that has applied nothing yet.
+            follower = ViewFollower(connection, stream, store, [SubmissionsV2()],
+                                    rebuild_from=10)
+            await follower.start()
+            try:
+                await follower.catch_up_once()
+                await asyncio.wait_for(follower.rebuilding, 60)
+                await follower.catch_up_once()
+            finally:
+                await follower.stop()
+            return store.status(), store.get("submissions", "all")
+        finally:
+            store.close()
+            await connection.close()
+
+    statuses, view = asyncio.run(scenario())
+    # Rebuilt into a generation of its own and switched in; the empty one is gone.
+    assert [(s.generation, s.active, s.failure) for s in statuses] == [(2, True, None)]
+    assert view["count"] == 2

@@ -32,6 +32,9 @@ from projections.view import Projection
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # events per transaction when catching up; live batches are what has arrived
+# From this many events in the log, an empty view is rebuilt rather than followed from the
+# start (as `onestop replay` would: worker processes from 50,000 events on).
+EMPTY_VIEW_REBUILT_FROM = 50_000
 POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core subscription)
 # After the doorbell: let a few more events arrive, so that under load one round (a status
 # read, a log read, one transaction per view) serves many events instead of one or two.
@@ -78,7 +81,8 @@ async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> l
 
 class ViewFollower:
     def __init__(self, connection: Client, event_stream: str, store: ViewStore,
-                 projections: Sequence[Projection], doorbell: str | None = None) -> None:
+                 projections: Sequence[Projection], doorbell: str | None = None,
+                 rebuild_from: int = EMPTY_VIEW_REBUILT_FROM) -> None:
         self.connection = connection
         self.event_stream = event_stream
         self.subject = f"{event_stream}.events.>"
@@ -97,6 +101,11 @@ class ViewFollower:
         # followed with this code (its documents have another shape), but rebuilt, once.
         self._outdated: set[str] = set()
         self._rebuilding: asyncio.Task | None = None
+        # An empty view over a log this long is rebuilt (worker processes, large batches)
+        # rather than followed from its start, a batch at a time in this process: a new
+        # data directory beside an old log, or views moved to another store.
+        self.rebuild_from = rebuild_from
+        self._empty_checked = False
 
     async def start(self) -> None:
         await self.log.start()
@@ -148,6 +157,9 @@ class ViewFollower:
         """Reads one batch after the lowest running position and applies it to every running
         projection; True when there was nothing more to read."""
         running = await asyncio.to_thread(self._running_positions)
+        if not self._empty_checked:
+            self._empty_checked = True
+            await self._rebuild_if_empty(running)
         await self._publish_positions(running)
         self._rebuild_outdated()
         if not running:
@@ -165,7 +177,7 @@ class ViewFollower:
         for status in self.store.status():
             if status.active and status.needs_rebuild:
                 self._outdated.add(status.name)
-            elif status.active and status.failure is None:
+            elif status.active and status.failure is None and status.name not in self._outdated:
                 running[status.name] = status.position
             if status.active:
                 self.positions[status.name] = status.position
@@ -183,6 +195,17 @@ class ViewFollower:
                 pass  # stopped by an earlier failure, or by another process
             except GenerationError:
                 pass  # a rebuild switched generations under this batch: next round, afresh
+
+    async def _rebuild_if_empty(self, running: dict[str, int]) -> None:
+        """At the start: views that have applied nothing, over a long log, are rebuilt."""
+        empty = [name for name, position in running.items() if position == 0]
+        if not empty:
+            return
+        last = await self.log.last(self.subject)
+        if last is not None and last.sequence >= self.rebuild_from:
+            self._outdated.update(empty)
+            for name in empty:
+                del running[name]
 
     @property
     def rebuilding(self) -> asyncio.Task | None:
@@ -204,8 +227,8 @@ class ViewFollower:
         from adapters.views.rebuild import rebuild
 
         names = ", ".join(projection.name for projection in projections)
-        log.warning("views: %s were built by an older version of their projection: "
-                    "rebuilding them from the log", names)
+        log.warning("views: %s are empty or were built by an older version of their "
+                    "projection: rebuilding them from the log", names)
         try:
             await rebuild(self.connection, self.event_stream, self.store, projections)
             log.warning("views: %s rebuilt and switched in", names)
