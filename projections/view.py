@@ -110,8 +110,8 @@ def handles(*topics: str) -> Callable[[Handler], Handler]:
 class Projection(ABC):
     name: ClassVar[str]
     version: ClassVar[int] = 1  # bump when the documents change shape: the view needs a rebuild
-    # What applying the log costs, in CPU microseconds an event (`onestop bench views`
-    # prints them): a rebuild balances its worker processes by it, so only ratios matter.
+    # What applying the log costs, in CPU microseconds an event, as measured in a rebuild's
+    # workers: a rebuild balances its worker processes by it, so only ratios matter.
     rebuild_cost: ClassVar[float] = 1.0
     tables: ClassVar[tuple[Table, ...]]
     topics: ClassVar[frozenset[str]]  # events it reads; a store skips the others unread
