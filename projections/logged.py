@@ -13,8 +13,6 @@ from typing import Any
 
 from eventsourcing.utils import resolve_topic
 
-import domain.mapping  # noqa: F401  (registers every public name, so each topic resolves)
-
 
 # Not frozen: a rebuild makes one for every event of the log, and a frozen dataclass costs
 # three times as much to make. Nothing changes one once made.
@@ -33,8 +31,34 @@ _current_versions: dict[str, int] = {}  # topic -> its class's current class_ver
 def _current_version(topic: str) -> int:
     version = _current_versions.get(topic)
     if version is None:
+        _import_domain()
         version = _current_versions[topic] = resolve_topic(topic).class_version
     return version
+
+
+def _import_domain() -> None:
+    # Imported when first needed, not with this module: a rebuild's worker process is told
+    # the versions (`know_versions`) and spares itself the domain's import.
+    import domain.mapping  # noqa: F401  (registers every public name, so each topic resolves)
+
+
+def current_versions() -> dict[str, int]:
+    """Every domain event's topic and current class version."""
+    _import_domain()
+    from domain.base import DomainEvent
+
+    versions, classes = {}, [DomainEvent]
+    while classes:
+        cls = classes.pop()
+        classes += cls.__subclasses__()
+        if getattr(cls, "public_name", None):
+            versions[cls.public_name] = cls.class_version
+    return versions
+
+
+def know_versions(versions: dict[str, int]) -> None:
+    """Versions told by another process (`current_versions`), before any event is read."""
+    _current_versions.update(versions)
 
 
 def logged_from_stored(position: int, originator_id: Any, version: int, topic: str,
@@ -43,6 +67,7 @@ def logged_from_stored(position: int, originator_id: Any, version: int, topic: s
     data = json.loads(state) if isinstance(state, (bytes, bytearray, str)) else state
     stored_version = data.pop("class_version", 1)
     if stored_version < _current_version(topic):
+        _import_domain()
         cls = resolve_topic(topic)
         while stored_version < cls.class_version:
             getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)

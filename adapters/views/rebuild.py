@@ -48,6 +48,7 @@ from adapters.jetstream.wire import WireReader, WireUnavailable
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationBehind, ProjectionFailed
 from adapters.views.follower import Row, logged_from_row, row_of_headers
+from projections.logged import current_versions, know_versions
 from projections.view import Projection
 
 logger = logging.getLogger(__name__)
@@ -270,9 +271,11 @@ class WorkerApplier:
         return self
 
     def begin(self, generations: dict[str, int]) -> None:
-        """The generations to fill; before the first batch."""
+        """The generations to fill; before the first batch. The workers are told the event
+        classes' versions too: they need not import the domain to learn them."""
+        versions = current_versions()
         for worker in self._workers:
-            worker.begin(generations)
+            worker.begin(generations, versions)
 
     def __exit__(self, *_exc: object) -> None:
         for worker in self._workers:
@@ -325,8 +328,8 @@ class _Worker:
         self.process.start()
         self._theirs.close()
 
-    def begin(self, generations: dict[str, int]) -> None:
-        self._send_object({p.name: generations[p.name] for p in self.group})
+    def begin(self, generations: dict[str, int], versions: dict[str, int]) -> None:
+        self._send_object(({p.name: generations[p.name] for p in self.group}, versions))
 
     async def send(self, batch: bytes) -> None:
         while self.sent - self.answered > self.MAX_WAITING:
@@ -390,7 +393,8 @@ def _work(connection, store: ViewStore, projections: list[Projection]) -> None:
     store.cache_limit = WORKER_CACHE_LIMIT
     store.open(projections)
     try:
-        generations = connection.recv()  # made while this process started
+        generations, versions = connection.recv()  # made while this process started
+        know_versions(versions)
         while batch := connection.recv_bytes():
             try:
                 _apply(store, projections, generations, marshal.loads(batch))
