@@ -107,8 +107,9 @@ class Checkpointer:
             except Exception:  # the server away for a moment: the next round goes on
                 log.exception("audit: checkpointing failed; trying again")
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            try:  # asyncio.timeout: a wait_for cancelled as it ends can hang a stop (3.11)
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 

@@ -147,8 +147,11 @@ class ViewFollower:
                 caught_up = True
             if caught_up:
                 self._doorbell.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11, a wait_for cancelled just as
+                # its wait ends can leave the task waiting on, and stopping then hangs.
                 try:
-                    await asyncio.wait_for(self._doorbell.wait(), POLL_SECONDS)
+                    async with asyncio.timeout(POLL_SECONDS):
+                        await self._doorbell.wait()
                     await asyncio.sleep(GATHER_SECONDS)
                 except TimeoutError:
                     pass
