@@ -122,10 +122,13 @@ class QueryAnswerer:
         """Each aggregate's events, from its first up to the position given for it."""
         events = []
         for aggregate_id, last in reads.items():
-            subject = f"{self.log.stream}.events.{aggregate_id}"
-            async with aclosing(self.log.read(subject, 1, stop=last)) as stored_events:
-                events += [logged(stored) async for stored in stored_events]
+            events += await self._aggregate_events(aggregate_id, stop=last)
         return events
+
+    async def _aggregate_events(self, aggregate_id: Any, stop: int | None = None) -> list:
+        subject = f"{self.log.stream}.events.{aggregate_id}"
+        async with aclosing(self.log.read(subject, 1, stop=stop)) as stored_events:
+            return [logged(stored) async for stored in stored_events]
 
     async def _case_as_of(self, asker: Asker, params: Any) -> dict:
         events = await self._case_events(params.case_id)
@@ -134,13 +137,8 @@ class QueryAnswerer:
         return {"ok": True, "result": result, "position": position}
 
     async def _case_events(self, case_id: Any) -> list:
-        subject = f"{self.log.stream}.events.{case_id}"
-        events = []
-        async with aclosing(self.log.read(subject, 1)) as stored_events:
-            async for stored in stored_events:
-                if stored.headers.get("Onestop-Topic", "").startswith("case."):
-                    events.append(logged(stored))
-        return events
+        return [event for event in await self._aggregate_events(case_id)
+                if event.topic.startswith("case.")]
 
     async def _case_visibility(self, asker: Asker, params: Any) -> dict:
         asker.require(what=AUDIT_TRAIL)

@@ -54,13 +54,13 @@ class Change:
     def principal(self) -> str:
         return self.event.data["actor"]["principal"]
 
-    def entry(self, at_utc: str | None = None) -> dict[str, Any]:
+    def entry(self) -> dict[str, Any]:
         """The change as a whole: who, as which principal and person, when, what, how."""
         event, data = self.event, self.event.data
         actor = data["actor"]
         aggregate_type = event.topic.partition(".")[0]
         entry = {"position": event.position, "at": data["timestamp"],
-                 "at_utc": at_utc or utc(data["timestamp"]), "principal": actor["principal"],
+                 "at_utc": utc(data["timestamp"]), "principal": actor["principal"],
                  "person": actor["person"], "aggregate_type": aggregate_type,
                  "aggregate_id": event.originator_id, "version": event.version,
                  "topic": event.topic, "command_id": data["command_id"],
