@@ -9,7 +9,7 @@ import asyncio
 import nats
 
 from adapters.views import open_view_store
-from adapters.views.follower import ViewFollower, logged_from_row, read_batch
+from adapters.views.follower import ViewFollower, read_batch
 from adapters.jetstream.log import StreamLog
 from projections.logged import Logged
 from projections.view import Projection, Table, Views, handles

@@ -5,6 +5,10 @@ where one can be had, through nats-py where not."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
+import subprocess
+import sys
 
 import nats
 import pytest
@@ -18,6 +22,7 @@ from adapters.views.rebuild import (
     read_rows,
     rebuild,
 )
+from adapters.views.rebuild_worker import apply_rows
 from projections.logged import Logged
 from projections.view import Projection, Table, Views, handles
 from domain.application import OneStop
@@ -164,3 +169,83 @@ def test_the_log_is_read_through_nats_py_where_the_raw_connection_cannot_be(
     fallback_type, fallback_rows = asyncio.run(rows(wire_works=False))
     assert (wire_type, fallback_type) == (WireReader, StreamReader)
     assert fallback_rows == wire_rows and len(wire_rows) > 10
+
+
+def test_applying_a_rebuild_makes_no_reference_cycles(nats_url, unique_name, tmp_path):
+    # The workers never collect cycles (`rebuild_worker.work`): a cycle made per event would
+    # be memory that a long rebuild never gets back.
+    stream = unique_name()
+    write_cases(nats_url, stream, 2)
+
+    async def read_all() -> list:
+        connection = await nats.connect(nats_url)
+        try:
+            reader = await open_reader(connection, stream)
+            try:
+                return await read_rows(reader, 10_000)
+            finally:
+                await reader.close()
+        finally:
+            await connection.close()
+
+    rows = asyncio.run(read_all())
+    store = open_view_store("", tmp_path)
+    store.open(ALL_PROJECTIONS)
+    generations = {p.name: store.start_generation(p.name) for p in ALL_PROJECTIONS}
+    gc.collect()
+    gc.disable()
+    try:
+        for start in range(0, len(rows), 7):  # batches: documents kept from one to the next
+            apply_rows(store, ALL_PROJECTIONS, generations, rows[start:start + 7])
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+        store.close()
+    assert len(rows) > 20
+
+
+def test_a_worker_imports_neither_the_domain_nor_the_nats_client():
+    # It starts while the rebuild makes its tables only if it imports little.
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, adapters.views.rebuild_worker, projections; "
+                               "print(' '.join(sys.modules))"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert "adapters.views.rebuild_worker" in imported
+    assert [name for name in imported if name.split(".")[0] in ("domain", "nats", "bus",
+                                                                "faststream", "pydantic")] == []
+
+
+class Fatal(Projection):
+    """Ends the process that applies a rating: a worker that dies (out of memory, killed)."""
+
+    name = "fatal"
+    tables = (Table("fatal_counts"),)
+
+    @handles("case.rated")
+    def _end(self, event: Logged, views: Views) -> None:
+        os._exit(3)
+
+
+def test_a_worker_that_dies_fails_the_rebuild_with_its_exit_code(
+        nats_url, unique_name, tmp_path):
+    stream = unique_name()
+    write_cases(nats_url, stream, 1)
+    projections = [*ALL_PROJECTIONS, Fatal()]
+    store = open_view_store("", tmp_path)
+    store.open(projections)
+
+    async def run() -> None:
+        connection = await nats.connect(nats_url)
+        try:
+            await rebuild(connection, stream, store, projections, batch_size=7, worker=True)
+        finally:
+            await connection.close()
+
+    try:
+        with pytest.raises(RuntimeError, match=r"rebuild worker onestop-rebuild-\d died "
+                                               r"\(exit code 3\)"):
+            asyncio.run(run())
+        fatal = [(s.generation, s.active) for s in store.status() if s.name == "fatal"]
+        assert fatal == [(1, True)]  # its new generation abandoned, the old one answers
+    finally:
+        store.close()

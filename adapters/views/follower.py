@@ -19,14 +19,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import aclosing
 
-import orjson
 from nats.aio.client import Client
 
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Stored, StreamLog
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationError, ProjectionFailed, ProjectionStopped
-from projections.logged import Logged, logged_from_stored
+from adapters.views.rows import Row, logged_from_row
+from projections.logged import Logged
 from projections.view import Projection
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,6 @@ POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core su
 GATHER_SECONDS = 0.02
 
 
-# An event as read, before its body is decoded: position, originator id, version, topic,
-# body. Cheap to read and to hand to another process.
-Row = tuple[int, str, int, str, bytes]
-
-
 def row_of(stored: Stored) -> Row:
     return row_of_headers(stored.sequence, stored.headers, stored.body)
 
@@ -58,11 +53,6 @@ def row_of_headers(position: int, headers: Mapping[str, str], body: bytes) -> Ro
 def _unquoted(value: str) -> str:
     # Ids and topics are seldom quoted: skip the decoder when there is nothing to decode.
     return ce.decode_header_value(value) if "%" in value else value
-
-
-def logged_from_row(row: Row) -> Logged:
-    position, originator_id, version, topic, body = row
-    return logged_from_stored(position, originator_id, version, topic, orjson.loads(body))
 
 
 def logged(stored: Stored) -> Logged:

@@ -8,8 +8,9 @@ While the log keeps growing the rebuild chases it; the switch is refused until i
 
 A long rebuild applies its batches in worker processes, one per CPU, each with a group of
 views balanced by what they cost to apply (`Projection.rebuild_cost`): folding events into
-views is Python, and one process can use one CPU only. This process reads the log once, hands every batch to every
-worker (as `marshal` bytes: the rows are plain tuples) and reads the next while they apply.
+views is Python, and one process can use one CPU only. This process reads the log once,
+hands every batch to every worker (as `marshal` bytes: the rows are plain tuples) and reads
+the next while they apply (`rebuild_worker.py` is what a worker runs).
 The workers write the same store: each batch is still applied in one transaction with its
 tracking position, folded before the transaction (`ViewStore`), so SQLite's one writer at a
 time queues their writes only. A short rebuild is not worth starting processes for: it
@@ -27,18 +28,18 @@ head as it is at that moment.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import logging
 import marshal
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
-import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from nats.aio.client import Client
 
@@ -47,8 +48,10 @@ from adapters.jetstream.reader import StreamReader
 from adapters.jetstream.wire import WireReader, WireUnavailable
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationBehind, ProjectionFailed
-from adapters.views.follower import Row, logged_from_row, row_of_headers
-from projections.logged import current_versions, know_versions
+from adapters.views.follower import row_of_headers
+from adapters.views.rebuild_worker import apply_rows
+from adapters.views.rows import Row
+from projections.logged import current_versions
 from projections.view import Projection
 
 logger = logging.getLogger(__name__)
@@ -63,10 +66,6 @@ WORKER_FROM_EVENTS = 50_000
 # A rebuild allocates millions of objects that live until its end (the documents it keeps):
 # at Python's default threshold the collector would walk them again and again.
 GC_THRESHOLD = (100_000, 50, 100)
-# Documents a worker keeps between batches, per projection: all of them, up to about a
-# gigabyte, so that no batch reads the database and every batch is folded outside the write
-# transaction. Beyond it, batches read what they need in their transaction: slower, as right.
-WORKER_CACHE_LIMIT = 1_000_000
 
 
 @dataclass
@@ -104,17 +103,17 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
     started = time.monotonic()
     generations: dict[str, int] = {}
     switched: set[str] = set()
+    size = min(FIRST_BATCH, batch_size)
+    opening = asyncio.ensure_future(_open_reading(connection, event_stream, size))
     reader, pending = None, None
     try:
         with applier, _fewer_collections():
-            # The workers start (a fraction of a second each) while the tables are made.
-            for projection in projections:
-                generations[projection.name] = await asyncio.to_thread(
-                    store.start_generation, projection.name)
+            # The workers start (each a new interpreter importing the projections), the
+            # tables are made and the first batch is read, all at once: each in turn had
+            # taken a twentieth of a rebuild of 200,000 events.
+            await _all(applier.start(), _start_generations(store, projections, generations))
             applier.begin(generations)
-            reader = await open_reader(connection, event_stream)
-            size = min(FIRST_BATCH, batch_size)
-            pending = asyncio.ensure_future(read_rows(reader, size))
+            reader, pending = await opening
             attempts = 0
             while len(switched) < len(projections):
                 rows = await pending
@@ -148,12 +147,35 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                 await asyncio.to_thread(_abandon, store, name, generation)
         raise
     finally:
+        if not opening.done():
+            opening.cancel()
+        await asyncio.gather(opening, return_exceptions=True)
+        if reader is None and not opening.cancelled() and opening.exception() is None:
+            reader, pending = opening.result()  # opened, though the rebuild failed first
         if pending is not None and not pending.done():
             pending.cancel()  # the read after the last batch, or one a failure cut short
             await asyncio.gather(pending, return_exceptions=True)
         if reader is not None:
             await reader.close()
     return generations
+
+
+async def _all(*steps: Awaitable[object]) -> None:
+    """Runs `steps` together and waits for every one, raising the first failure once all
+    are done: none is left running (a process starting, a table being made) meanwhile."""
+    for outcome in await asyncio.gather(*steps, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def _start_generations(store: ViewStore, projections: Sequence[Projection],
+                             generations: dict[str, int]) -> None:
+    """Makes every projection's new generation, side by side (in SQLite, a file each). Each
+    one made is put in `generations` at once, so that it is abandoned if another fails."""
+    async def start(name: str) -> None:
+        generations[name] = await asyncio.to_thread(store.start_generation, name)
+
+    await _all(*(start(projection.name) for projection in projections))
 
 
 async def open_reader(connection: Client, event_stream: str) -> WireReader | StreamReader:
@@ -171,33 +193,19 @@ async def open_reader(connection: Client, event_stream: str) -> WireReader | Str
     return reader
 
 
+async def _open_reading(connection: Client, event_stream: str, limit: int
+                        ) -> tuple[WireReader | StreamReader, asyncio.Future[list[Row]]]:
+    """A reader (`open_reader`), and the read of its first `limit` events, begun."""
+    reader = await open_reader(connection, event_stream)
+    return reader, asyncio.ensure_future(read_rows(reader, limit))
+
+
 async def read_rows(reader: WireReader | StreamReader, limit: int) -> list[Row]:
     """The next events as rows (decoded later, in the applier): at most `limit`."""
     if isinstance(reader, WireReader):
         return await reader.read_rows(limit)
     return [row_of_headers(message.sequence, message.headers, message.body)
             for message in await reader.read(limit)]
-
-
-def _apply(store: ViewStore, projections: Sequence[Projection], generations: dict[str, int],
-           rows: list[Row]) -> None:
-    # Only the events these projections read are decoded, and the batch's last: each
-    # projection's position then still moves to the end of the batch.
-    read = _topics_read(projections)
-    batch = [logged_from_row(row) for row in rows[:-1] if read is None or row[3] in read]
-    batch.append(logged_from_row(rows[-1]))
-    for projection in projections:
-        store.apply_batch(projection, batch, generation=generations[projection.name])
-
-
-def _topics_read(projections: Sequence[Projection]) -> frozenset[str] | None:
-    """Every topic one of `projections` reads; None when one reads any topic there is."""
-    topics: set[str] = set()
-    for projection in projections:
-        if not isinstance(projection.topics, (set, frozenset)):
-            return None  # a topic set that holds any topic (the audit trail's)
-        topics |= projection.topics
-    return frozenset(topics)
 
 
 @contextmanager
@@ -241,12 +249,15 @@ class ThreadApplier:
     def __enter__(self) -> ThreadApplier:
         return self
 
+    async def start(self) -> None:
+        pass
+
     def __exit__(self, *_exc: object) -> None:
         pass
 
     async def apply(self, rows: list[Row]) -> tuple[int, int]:
         """Applies the batch; returns the position and the number of events applied."""
-        await asyncio.to_thread(_apply, self.store, self.projections, self.generations, rows)
+        await asyncio.to_thread(apply_rows, self.store, self.projections, self.generations, rows)
         self.position, self.events = rows[-1][0], self.events + len(rows)
         return self.position, self.events
 
@@ -261,21 +272,28 @@ class WorkerApplier:
     lock holds up no other. Each has at most one batch waiting beside the one it applies."""
 
     def __init__(self, store: ViewStore, groups: list[list[Projection]]) -> None:
-        self._workers = [_Worker(_worker_context(), number, store, group)
-                         for number, group in enumerate(groups)]
+        self._workers = [_Worker(number, store, group) for number, group in enumerate(groups)]
         self._sent: list[tuple[int, int]] = []  # (position, events so far) of each batch
+        self._versions: dict[str, int] = {}
 
     def __enter__(self) -> WorkerApplier:
+        return self
+
+    async def start(self) -> None:
+        """Starts the workers, and learns the event classes' versions (importing the domain,
+        where this process had not), on a thread: the log is read meanwhile."""
+        await asyncio.to_thread(self._start)
+
+    def _start(self) -> None:
         for worker in self._workers:
             worker.start()
-        return self
+        self._versions = current_versions()
 
     def begin(self, generations: dict[str, int]) -> None:
         """The generations to fill; before the first batch. The workers are told the event
         classes' versions too: they need not import the domain to learn them."""
-        versions = current_versions()
         for worker in self._workers:
-            worker.begin(generations, versions)
+            worker.begin(generations, self._versions)
 
     def __exit__(self, *_exc: object) -> None:
         for worker in self._workers:
@@ -300,33 +318,30 @@ class WorkerApplier:
         return self._sent[done - 1] if done else (0, 0)
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """Workers are forked from a fork server that has imported the projections once: each
-    starts in milliseconds, not the half second of importing the domain again. Not forked
-    from this process, which runs threads and an event loop; spawned where there is no fork
-    server."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["adapters.views.rebuild", "projections"])
-    return context
-
-
 class _Worker:
+    """A worker process: a new interpreter running `adapters.views.rebuild_worker`, talked
+    to over a socket pair. Not `multiprocessing.Process`: its children import the parent's
+    main module again (the whole command line, half a second each, for `onestop`)."""
+
     MAX_WAITING = 1  # batches sent beside the one being applied
 
-    def __init__(self, context, number: int, store: ViewStore,
-                 group: list[Projection]) -> None:
-        self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_work, name=f"onestop-rebuild-{number + 1}",
-                                       daemon=True, args=(theirs, store, group))
-        self._theirs = theirs
-        self.group = group
+    def __init__(self, number: int, store: ViewStore, group: list[Projection]) -> None:
+        self.name = f"onestop-rebuild-{number + 1}"
+        self.store, self.group = store, group
+        self.process: subprocess.Popen | None = None
+        self.connection: Connection | None = None
         self.sent = self.answered = 0
 
     def start(self) -> None:
-        self.process.start()
-        self._theirs.close()
+        ours, theirs = multiprocessing.Pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "adapters.views.rebuild_worker", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=_worker_env())
+        finally:
+            theirs.close()
+        self.connection = ours
+        self._send_object((self.store, self.group))  # the store pickles as how to open it
 
     def begin(self, generations: dict[str, int], versions: dict[str, int]) -> None:
         self._send_object(({p.name: generations[p.name] for p in self.group}, versions))
@@ -369,47 +384,31 @@ class _Worker:
             return ("error", self._died())
 
     def _died(self) -> str:
-        self.process.join(timeout=5)
-        return f"rebuild worker {self.process.name} died (exit code {self.process.exitcode})"
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        return f"rebuild worker {self.name} died (exit code {code})"
 
     def stop(self) -> None:
-        if self.process.pid is not None:  # started
-            try:
-                self.connection.send_bytes(b"")  # the end: nothing more to apply
-            except OSError:
-                pass  # it is gone already
-            self.process.join(timeout=30)
-            if self.process.is_alive():
-                self.process.kill()  # cut short (a failure elsewhere, an interrupt)
-                self.process.join()
+        if self.process is None:
+            return  # never started
+        try:
+            self.connection.send_bytes(b"")  # the end: nothing more to apply
+        except OSError:
+            pass  # it is gone already
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # cut short (a failure elsewhere, an interrupt)
+            self.process.wait()
         self.connection.close()
 
 
-def _work(connection, store: ViewStore, projections: list[Projection]) -> None:
-    if sys.platform == "linux":
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the rebuild
-    gc.freeze()  # what importing made lives as long as the process
-    gc.set_threshold(*GC_THRESHOLD)
-    store.cache_limit = WORKER_CACHE_LIMIT
-    store.open(projections)
-    try:
-        generations, versions = connection.recv()  # made while this process started
-        know_versions(versions)
-        while batch := connection.recv_bytes():
-            try:
-                _apply(store, projections, generations, marshal.loads(batch))
-                connection.send(("applied",))
-            except ProjectionFailed as failed:
-                connection.send(("failed", failed.name, failed.generation, failed.failure))
-            except Exception as error:  # noqa: BLE001 - handed to the rebuild, raised there
-                connection.send(("error", "the rebuild worker failed: " + "".join(
-                    traceback.format_exception(error)).strip()))
-    finally:
-        store.close()
-    # Every batch is committed and answered for. Exit now, without the interpreter taking
-    # apart, object by object, the millions of documents this process kept: that took
-    # longer than switching every view in.
-    os._exit(0)
+def _worker_env() -> dict[str, str]:
+    """This process's environment, with its import path: a worker imports what it does
+    (the projections, a test's own) from where this process did."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
 
 
 def _abandon(store: ViewStore, name: str, generation: int) -> None:
