@@ -45,7 +45,7 @@ def state_of(case: dict[str, Any]) -> dict[str, Any]:
 
 class CaseView(Projection):
     name = "cases"
-    rebuild_cost = 8.5
+    rebuild_cost = 8.9
     version = 1
     tables = (Table(CASES, {"status": "text", "lead": "text", "enterprise_id": "text",
                             "service_type": "text", "channel": "text", "station": "text",

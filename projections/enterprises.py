@@ -20,7 +20,7 @@ PROFILE = ("name", "scale", "industry", "town")
 
 class EnterpriseHistory(Projection):
     name = "enterprises"
-    rebuild_cost = 2.2
+    rebuild_cost = 3.1
     version = 1
     tables = (
         Table(ENTERPRISES, {"credit_code": "text", "name": "text", "town": "text",

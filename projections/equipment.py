@@ -13,7 +13,7 @@ BOOKINGS = "equipment_bookings"
 
 class EquipmentBookings(BookableSchedule):
     name = "equipment"
-    rebuild_cost = 1.5
+    rebuild_cost = 1.3
     version = 1
     resources, bookings, resource_field = EQUIPMENT, BOOKINGS, "equipment_id"
     tables = (Table(EQUIPMENT, {"name": "text", "in_service": "int",

@@ -17,7 +17,7 @@ NO_STATION = "-"
 
 class Intake(Projection):
     name = "intake"
-    rebuild_cost = 0.1
+    rebuild_cost = 0.15
     version = 1
     tables = (Table(INTAKE, {"day": "text", "month": "text", "channel": "text",
                              "station": "text", "service_type": "text"},

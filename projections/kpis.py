@@ -32,7 +32,7 @@ def counter_key(metric: str, dimension: str, value: str, month: str) -> str:
 
 class CaseKpis(Projection):
     name = "kpis"
-    rebuild_cost = 4.6
+    rebuild_cost = 5.4
     version = 1
     tables = (Table(KPIS, {"metric": "text", "dimension": "text", "value": "text",
                            "month": "text"},

@@ -25,7 +25,7 @@ SUMMARY = ("case_id", "enterprise_id", "service_type", "channel", "station", "st
 
 class Worklists(Projection):
     name = "worklists"
-    rebuild_cost = 4.3
+    rebuild_cost = 4.9
     version = 1
     tables = (
         Table(CASES),

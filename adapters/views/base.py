@@ -92,17 +92,25 @@ class ViewStore(Generations, Reads, ABC):
                 else:
                     self._create_tables(cursor, projection, generation)
 
-    def _create_generation(self, cursor: Any, projection: Projection, generation: int) -> None:
+    def _create_generation(self, cursor: Any, projection: Projection, generation: int,
+                           indexed: bool = True) -> None:
         for table in projection.tables:
             cursor.execute(self.sql.drop_table(self._physical(table.name, generation)))
-        self._create_tables(cursor, projection, generation)
+        self._create_tables(cursor, projection, generation, indexed)
         cursor.execute(self.sql.insert_generation,
                        (projection.name, generation, projection.version))
 
-    def _create_tables(self, cursor: Any, projection: Projection, generation: int) -> None:
+    def _create_tables(self, cursor: Any, projection: Projection, generation: int,
+                       indexed: bool = True) -> None:
         for table in projection.tables:
-            for statement in self.sql.create_table(self._physical(table.name, generation),
-                                                   table):
+            cursor.execute(self.sql.create_table(self._physical(table.name, generation), table))
+        if indexed:
+            self._create_indexes(cursor, projection, generation)
+
+    def _create_indexes(self, cursor: Any, projection: Projection, generation: int) -> None:
+        for table in projection.tables:
+            for statement in self.sql.create_indexes(self._physical(table.name, generation),
+                                                     table):
                 cursor.execute(statement)
 
     @staticmethod

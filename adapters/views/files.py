@@ -83,8 +83,11 @@ class SqliteViewFiles:
     def position(self, name: str, generation: int | None = None) -> int:
         return self._file(name).position(name, generation)
 
-    def start_generation(self, name: str) -> int:
-        return self._file(name).start_generation(name)
+    def start_generation(self, name: str, indexed: bool = True) -> int:
+        return self._file(name).start_generation(name, indexed)
+
+    def index_generation(self, name: str, generation: int) -> None:
+        self._file(name).index_generation(name, generation)
 
     def switch(self, name: str, generation: int) -> None:
         self._file(name).switch(name, generation)

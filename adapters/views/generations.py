@@ -40,15 +40,26 @@ class Generations:
                 position=int(row[2]), failure=_failure(row)))
         return result
 
-    def start_generation(self, name: str) -> int:
-        """Fresh empty tables and a tracking position of 0 for a rebuild of `name`."""
+    def start_generation(self, name: str, indexed: bool = True) -> int:
+        """Fresh empty tables and a tracking position of 0 for a rebuild of `name`.
+
+        `indexed=False`: the tables get their keys only, and their other indexes when the
+        generation is switched in (or `index_generation`, before). A rebuild fills its tables
+        much faster so: an index made over a full table is one sort, where one kept up as
+        rows come is a search and an insert in a tree for every row."""
         projection = self._projection(name)
         with self._write_lock, self._writing() as cursor:
             cursor.execute(self.sql.max_generation, (name,))
             generation = int(cursor.fetchone()[0] or 0) + 1
-            self._create_generation(cursor, projection, generation)
+            self._create_generation(cursor, projection, generation, indexed)
         self._caches.pop((name, generation), None)
         return generation
+
+    def index_generation(self, name: str, generation: int) -> None:
+        """Makes the indexes a generation started without (`start_generation`) lacks."""
+        projection = self._projection(name)
+        with self._write_lock, self._writing() as cursor:
+            self._create_indexes(cursor, projection, generation)
 
     def switch(self, name: str, generation: int) -> None:
         """Makes `generation` the one that answers, and drops the one it replaces, atomically.
@@ -73,6 +84,9 @@ class Generations:
                     raise GenerationBehind(
                         f"generation {generation} of {name} is at position {row[2]}, behind "
                         f"the active generation at {replaced[2]}")
+            # Never in without its indexes; made already, as a rebuild does, they cost
+            # nothing here.
+            self._create_indexes(cursor, projection, generation)
             cursor.execute(self.sql.update_active, (generation, name))
             if old is not None:
                 self._drop_generation(cursor, projection, old)

@@ -49,7 +49,7 @@ from adapters.jetstream.wire import WireReader, WireUnavailable
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationBehind, ProjectionFailed
 from adapters.views.follower import row_of_headers
-from adapters.views.rebuild_worker import apply_rows
+from adapters.views.rebuild_worker import APPLY, INDEX, apply_rows
 from adapters.views.rows import Row
 from projections.logged import current_versions
 from projections.view import Projection
@@ -126,7 +126,9 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                     on_progress(Progress(position, head, applied, time.monotonic() - started))
                     continue
                 # Caught up with the log as it was a moment ago: once every view has applied
-                # all it was given, try to switch each.
+                # all it was given (and the first time, made its indexes), try to switch each.
+                if attempts == 0:
+                    await applier.index()
                 position, applied = await applier.drain()
                 on_progress(Progress(position, position, applied, time.monotonic() - started))
                 attempts += 1
@@ -170,10 +172,12 @@ async def _all(*steps: Awaitable[object]) -> None:
 
 async def _start_generations(store: ViewStore, projections: Sequence[Projection],
                              generations: dict[str, int]) -> None:
-    """Makes every projection's new generation, side by side (in SQLite, a file each). Each
-    one made is put in `generations` at once, so that it is abandoned if another fails."""
+    """Makes every projection's new generation, side by side (in SQLite, a file each), with
+    the tables' keys and not their other indexes: those are made once the tables are full.
+    Each one made is put in `generations` at once, so that it is abandoned if another fails."""
     async def start(name: str) -> None:
-        generations[name] = await asyncio.to_thread(store.start_generation, name)
+        generations[name] = await asyncio.to_thread(store.start_generation, name,
+                                                    indexed=False)
 
     await _all(*(start(projection.name) for projection in projections))
 
@@ -261,6 +265,11 @@ class ThreadApplier:
         self.position, self.events = rows[-1][0], self.events + len(rows)
         return self.position, self.events
 
+    async def index(self) -> None:
+        """Makes the new generations' indexes (they were started without), side by side."""
+        await _all(*(asyncio.to_thread(self.store.index_generation, name, generation)
+                     for name, generation in self.generations.items()))
+
     async def drain(self) -> tuple[int, int]:
         return self.position, self.events
 
@@ -304,9 +313,15 @@ class WorkerApplier:
         every worker has applied so far (earlier batches)."""
         events = (self._sent[-1][1] if self._sent else 0) + len(rows)
         self._sent.append((rows[-1][0], events))
-        batch = marshal.dumps(rows)
-        await asyncio.gather(*(worker.send(batch) for worker in self._workers))
+        message = APPLY + marshal.dumps(rows)
+        await asyncio.gather(*(worker.send(message) for worker in self._workers))
         return self._applied()
+
+    async def index(self) -> None:
+        """Has every worker make its views' indexes (they were started without) once it has
+        applied what it was sent: a worker that is through sooner does not wait for the others
+        before it begins."""
+        await asyncio.gather(*(worker.send(INDEX) for worker in self._workers))
 
     async def drain(self) -> tuple[int, int]:
         """Waits until every worker has applied every batch it was given."""
@@ -314,7 +329,7 @@ class WorkerApplier:
         return self._applied()
 
     def _applied(self) -> tuple[int, int]:
-        done = min(worker.answered for worker in self._workers)
+        done = min(worker.applied for worker in self._workers)
         return self._sent[done - 1] if done else (0, 0)
 
 
@@ -330,7 +345,8 @@ class _Worker:
         self.store, self.group = store, group
         self.process: subprocess.Popen | None = None
         self.connection: Connection | None = None
-        self.sent = self.answered = 0
+        self.sent = self.answered = 0  # messages
+        self.applied = 0  # batches
 
     def start(self) -> None:
         ours, theirs = multiprocessing.Pipe()
@@ -346,10 +362,10 @@ class _Worker:
     def begin(self, generations: dict[str, int], versions: dict[str, int]) -> None:
         self._send_object(({p.name: generations[p.name] for p in self.group}, versions))
 
-    async def send(self, batch: bytes) -> None:
+    async def send(self, message: bytes) -> None:
         while self.sent - self.answered > self.MAX_WAITING:
             await self._answer()
-        await asyncio.to_thread(self._send, batch)
+        await asyncio.to_thread(self._send, message)
         self.sent += 1
 
     async def drain(self) -> None:
@@ -364,10 +380,11 @@ class _Worker:
         if answer[0] == "error":
             raise RuntimeError(answer[1])
         self.answered += 1
+        self.applied += answer[0] == "applied"
 
-    def _send(self, batch: bytes) -> None:
+    def _send(self, message: bytes) -> None:
         try:
-            self.connection.send_bytes(batch)
+            self.connection.send_bytes(message)
         except OSError:
             raise RuntimeError(self._died()) from None
 

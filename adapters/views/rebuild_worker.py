@@ -27,6 +27,9 @@ from projections.view import Projection
 # gigabyte, so that no batch reads the database and every batch is folded outside the write
 # transaction. Beyond it, batches read what they need in their transaction: slower, as right.
 WORKER_CACHE_LIMIT = 1_000_000
+# What a worker is sent: APPLY and a batch of rows (`marshal`); INDEX: make the indexes of
+# the generations, which were started without; nothing: the end.
+APPLY, INDEX = b"A", b"I"
 
 
 def apply_rows(store: ViewStore, projections: Sequence[Projection],
@@ -52,8 +55,8 @@ def topics_read(projections: Sequence[Projection]) -> frozenset[str] | None:
 
 
 def work(connection, store: ViewStore, projections: list[Projection]) -> None:
-    """A worker's life: told its generations and the event versions, it applies every batch
-    it is sent (`marshal`led rows) and answers each, until an empty one."""
+    """A worker's life: told its generations and the event versions, it does what each
+    message says (APPLY, INDEX) and answers each, until an empty one."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the rebuild
     # No collections: applying makes no reference cycles (tested), and collecting the young
@@ -64,10 +67,16 @@ def work(connection, store: ViewStore, projections: list[Projection]) -> None:
     try:
         generations, versions = connection.recv()  # made while this process started
         know_versions(versions)
-        while batch := connection.recv_bytes():
+        while message := connection.recv_bytes():
             try:
-                apply_rows(store, projections, generations, marshal.loads(batch))
-                connection.send(("applied",))
+                if message[:1] == APPLY:
+                    apply_rows(store, projections, generations,
+                               marshal.loads(memoryview(message)[1:]))
+                    connection.send(("applied",))
+                else:
+                    for projection in projections:
+                        store.index_generation(projection.name, generations[projection.name])
+                    connection.send(("indexed",))
             except ProjectionFailed as failed:
                 connection.send(("failed", failed.name, failed.generation, failed.failure))
             except Exception as error:  # noqa: BLE001 - handed to the rebuild, raised there

@@ -64,18 +64,20 @@ class Statements:
             "failed_error text, failed_at text, primary key (name, generation))",
         ]
 
-    def create_table(self, physical: str, table: Table) -> list[str]:
+    def create_table(self, physical: str, table: Table) -> str:
+        """The table with its key; its other indexes are `create_indexes`."""
         columns = [f"{name} {self.dialect.types[kind]}" for name, kind in table.columns.items()]
-        indexes = [f"create index if not exists {physical}_{'_'.join(index)} "
-                   f"on {physical} ({', '.join(index)})" for index in table.index_columns]
         if not table.documents:
-            return [f"create table if not exists {physical} ({', '.join(columns)}, "
-                    f"primary key ({', '.join(table.key_columns)})){self.dialect.clustered}",
-                    *indexes]
+            return (f"create table if not exists {physical} ({', '.join(columns)}, "
+                    f"primary key ({', '.join(table.key_columns)})){self.dialect.clustered}")
         key = self.dialect.types["int"] if table.key_type == "int" else "text"
-        return [f"create table if not exists {physical} (key {key} primary key, "
-                f"doc {self.dialect.doc_type} not null{''.join(', ' + c for c in columns)})",
-                *indexes]
+        return (f"create table if not exists {physical} (key {key} primary key, "
+                f"doc {self.dialect.doc_type} not null{''.join(', ' + c for c in columns)})")
+
+    @staticmethod
+    def create_indexes(physical: str, table: Table) -> list[str]:
+        return [f"create index if not exists {physical}_{'_'.join(index)} "
+                f"on {physical} ({', '.join(index)})" for index in table.index_columns]
 
     @staticmethod
     def drop_table(physical: str) -> str:

@@ -152,6 +152,35 @@ class ViewStoreContract:
         with pytest.raises(GenerationError):
             store.switch("intake", 1)
 
+    def indexes(self, store, projection: str, physical: str) -> set[str]:
+        """The names of a table's indexes beside its key."""
+        raise NotImplementedError
+
+    def test_a_generation_started_without_indexes_gets_them_when_switched_in(
+            self, store, events):
+        # A rebuild fills its tables first and indexes them after: one sort, not a tree
+        # insert for every row.
+        generation = store.start_generation("intake", indexed=False)
+        physical = f"{INTAKE}_g{generation}"
+        assert self.indexes(store, "intake", physical) == set()
+        store.apply_batch(Intake(), events, generation=generation)
+        store.switch("intake", generation)
+        assert self.indexes(store, "intake", physical) == {f"{physical}_day"}
+        day = store.find(INTAKE)[0][0]["day"]
+        assert store.find(INTAKE, {"day": day})[1] == 1
+
+    def test_indexes_are_made_before_the_switch_once_and_for_all(self, store, events):
+        generation = store.start_generation("intake", indexed=False)
+        physical = f"{INTAKE}_g{generation}"
+        store.apply_batch(Intake(), events[:10], generation=generation)
+        store.index_generation("intake", generation)
+        store.index_generation("intake", generation)  # again: nothing to make
+        assert self.indexes(store, "intake", physical) == {f"{physical}_day"}
+        store.apply_batch(Intake(), events, generation=generation)  # kept up from now on
+        store.switch("intake", generation)
+        assert self.indexes(store, "intake", physical) == {f"{physical}_day"}
+        assert store.find(INTAKE)[0][0]["submitted"] == 2
+
     def test_a_failed_rebuild_cannot_be_switched_to_and_is_abandoned(
             self, store, events, monkeypatch):
         fragile = Fragile()
@@ -236,12 +265,21 @@ class ViewStoreContract:
         assert store.find("seen_events")[1] == len(events)
 
 
+def sqlite_indexes(file: SqliteViewStore, physical: str) -> set[str]:
+    rows = file._reader.execute("select name from sqlite_master where type = 'index' and "
+                                "tbl_name = ? and sql is not null", (physical,))  # not keys
+    return {name for (name,) in rows}
+
+
 class TestSqliteViewStore(ViewStoreContract):
     @pytest.fixture
     def store(self, tmp_path):
         with SqliteViewStore(tmp_path / "views.sqlite3") as store:
             store.open([*ALL_PROJECTIONS, Fragile(), Seen()])
             yield store
+
+    def indexes(self, store, projection: str, physical: str) -> set[str]:
+        return sqlite_indexes(store, physical)
 
 
 
@@ -253,6 +291,9 @@ class TestSqliteViewFiles(ViewStoreContract):
         with SqliteViewFiles(tmp_path / "views") as store:
             store.open([*ALL_PROJECTIONS, Fragile(), Seen()])
             yield store
+
+    def indexes(self, store, projection: str, physical: str) -> set[str]:
+        return sqlite_indexes(store._file(projection), physical)
 
     def test_it_is_the_default_under_the_data_directory(self, tmp_path, monkeypatch):
         monkeypatch.delenv("VIEWS_DSN", raising=False)
@@ -288,3 +329,9 @@ class TestPostgresViewStore(ViewStoreContract):
         finally:
             with psycopg.connect(postgres_dsn, autocommit=True) as connection:
                 connection.execute(f"drop schema if exists {schema} cascade")
+
+    def indexes(self, store, projection: str, physical: str) -> set[str]:
+        rows = store._reader.execute(
+            "select indexname from pg_indexes where schemaname = %s and tablename = %s and "
+            "indexname <> %s", (store.schema, physical, f"{physical}_pkey"))
+        return {name for (name,) in rows}
