@@ -17,7 +17,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -176,11 +176,11 @@ class ViewStore(Generations, Reads, ABC):
         views = UnitOfWork(projection.tables, cache, _cached_only)
         try:
             last = self._fold(projection, events, views, cache.position, generation)
-            statements = self._statements(projection, generation, views)
+            writes = self._writes(projection, generation, views)
         except Exception:  # noqa: BLE001 - folded again in the transaction, which reports it
             cache.reset()
             return None
-        return _Folded(cache.position, last, statements)
+        return _Folded(cache.position, last, writes)
 
     def _apply(self, cursor: Any, projection: Projection, events: Sequence[Logged],
                generation: int | None, ahead: _Folded | None = None) -> int:
@@ -199,7 +199,7 @@ class ViewStore(Generations, Reads, ABC):
                                                                    self.cache_limit)
         try:
             if ahead is not None and ahead.tracked == tracked == cache.position:
-                statements, last = ahead.statements, ahead.last
+                writes, last = ahead.writes, ahead.last
             else:
                 if ahead is not None:
                     cache.reset()  # folded from a position that is not the tracked one
@@ -207,9 +207,9 @@ class ViewStore(Generations, Reads, ABC):
                 views = UnitOfWork(projection.tables, cache,
                                    lambda table, key: self._load(cursor, table, generation, key))
                 last = self._fold(projection, events, views, tracked, generation)
-                statements = self._statements(projection, generation, views)
-            for statement, parameters in statements:
-                cursor.executemany(statement, parameters)
+                writes = self._writes(projection, generation, views)
+            for write in writes:
+                self._write(cursor, write)
             if last > tracked:
                 cursor.execute(self.sql.update_position, (last, name, generation))
         except BaseException:
@@ -245,12 +245,12 @@ class ViewStore(Generations, Reads, ABC):
         row = cursor.fetchone()
         return None if row is None else self._decode(row[0])
 
-    def _statements(self, projection: Projection, generation: int,
-                    views: UnitOfWork) -> list[tuple[str, list[tuple]]]:
-        """The batch's writes as SQL and its parameters, documents encoded: all that can be
-        made before the write lock is taken."""
+    def _writes(self, projection: Projection, generation: int,
+                views: UnitOfWork) -> list[TableWrites]:
+        """The batch's writes, table by table, documents encoded: all that can be made
+        before the write lock is taken."""
         tables = {table.name: table for table in projection.tables}
-        encode, statements = self._encode, []
+        encode, writes = self._encode, []
         for name, (puts, deletes) in views.changes().items():
             table, physical = tables[name], self._physical(name, generation)
             columns = tuple(table.columns)
@@ -258,24 +258,28 @@ class ViewStore(Generations, Reads, ABC):
                 if deletes:
                     raise ValueError(f"{name}: rows of a table without documents stay")
                 row_of = _getter(columns)  # every column is there: they are the row
-                statements.append((self.sql.upsert(physical, table),
-                                   [row_of(doc) for _key, doc in puts]))
+                writes.append(TableWrites(table, physical, [row_of(doc) for _key, doc in puts]))
                 continue
             stored_key = int if table.key_type == "int" else str
-            if puts:
-                values_of = _getter(columns)
-                parameters = []
-                for key, doc in puts:
-                    try:
-                        values = values_of(doc)
-                    except KeyError:  # a column the document leaves out: null
-                        values = tuple([doc.get(column) for column in columns])
-                    parameters.append((stored_key(key), encode(doc), *values))
-                statements.append((self.sql.upsert(physical, table), parameters))
-            if deletes:
-                statements.append((self.sql.delete_doc(physical),
-                                   [(stored_key(key),) for key in deletes]))
-        return statements
+            rows = []
+            values_of = _getter(columns)
+            for key, doc in puts:
+                try:
+                    values = values_of(doc)
+                except KeyError:  # a column the document leaves out: null
+                    values = tuple([doc.get(column) for column in columns])
+                rows.append((stored_key(key), encode(doc), *values))
+            writes.append(TableWrites(table, physical, rows,
+                                      [(stored_key(key),) for key in deletes]))
+        return writes
+
+    def _write(self, cursor: Any, write: TableWrites) -> None:
+        """Runs one table's writes of a batch, a statement a row; a store may write many rows
+        its own faster way."""
+        if write.rows:
+            cursor.executemany(self.sql.upsert(write.physical, write.table), write.rows)
+        if write.deleted:
+            cursor.executemany(self.sql.delete_doc(write.physical), write.deleted)
 
     def _record_failure(self, name: str, failed: _EventFailed) -> Failure:
         event = failed.event
@@ -295,10 +299,20 @@ class ViewStore(Generations, Reads, ABC):
             cursor.execute(self.sql.clear_failure, (name, generation))
 
 @dataclass(frozen=True)
+class TableWrites:
+    """One table's writes in a batch: rows to write, in `Statements.row_columns` order (each
+    written over any row with its key), and keys to delete."""
+    table: Table
+    physical: str
+    rows: list[tuple]
+    deleted: list[tuple] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class _Folded:
     tracked: int  # the position the fold started after
     last: int
-    statements: list[tuple[str, list[tuple]]]  # its writes, ready to execute
+    writes: list[TableWrites]  # ready to execute
 
 
 def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple]:

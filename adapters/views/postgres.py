@@ -7,7 +7,8 @@ second skips what the first applied. `schema` puts every table in a schema of it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,8 +16,13 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from adapters.views.base import ViewStore
+from adapters.views.base import TableWrites, ViewStore
 from adapters.views.sql import Dialect
+from projections.view import Table
+
+# From this many rows, a table's writes in a batch go through COPY (`_write`); fewer are not
+# worth a statement more.
+COPY_FROM_ROWS = 500
 
 POSTGRES = Dialect(mark="%s", types={"text": "text", "int": "bigint", "real": "double precision"},
                    doc_type="jsonb", doc_value="%s::jsonb", for_update=" for update",
@@ -58,6 +64,33 @@ class PostgresViewStore(ViewStore):
             cursor.execute("set transaction isolation level repeatable read, read only")
             yield cursor
 
+    def _write(self, cursor: psycopg.Cursor, write: TableWrites) -> None:
+        """Many rows are copied into a temporary table, then written from it in one
+        statement: a statement a row had cost the server and this process together four
+        times the CPU (a rebuild writes hundreds of thousands of rows a table)."""
+        if len(write.rows) < COPY_FROM_ROWS:
+            super()._write(cursor, write)
+            return
+        table, staged = write.table, f"{write.physical}_staged"
+        columns = self.sql.row_columns(table)
+        # One statement writes a key once only: the row a statement a row would have left,
+        # the last put with that key (the first, for rows without documents: those stay).
+        key_of, rows = _key_of(table), {}
+        if table.documents:
+            for row in write.rows:
+                rows[key_of(row)] = row
+        else:
+            for row in write.rows:
+                rows.setdefault(key_of(row), row)
+        cursor.execute(f"create temporary table if not exists {staged} "
+                       f"(like {write.physical}) on commit delete rows")
+        with cursor.copy(f"copy {staged} ({', '.join(columns)}) from stdin") as copy:
+            for row in rows.values():
+                copy.write_row(row)
+        cursor.execute(self.sql.upsert_from(write.physical, table, staged))
+        if write.deleted:
+            cursor.executemany(self.sql.delete_doc(write.physical), write.deleted)
+
     def _encode(self, doc: dict[str, Any]) -> str:
         return orjson.dumps(doc).decode()
 
@@ -68,3 +101,11 @@ class PostgresViewStore(ViewStore):
         with self._write_lock, self._read_lock:
             self._writer.close()
             self._reader.close()
+
+
+def _key_of(table: Table) -> Callable[[tuple], Any]:
+    """A written row's key (`Statements.row_columns` order)."""
+    if table.documents:
+        return operator.itemgetter(0)
+    columns = list(table.columns)
+    return operator.itemgetter(*[columns.index(column) for column in table.key_columns])

@@ -159,7 +159,7 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
             await asyncio.gather(pending, return_exceptions=True)
         if reader is not None:
             await reader.close()
-    return generations
+    return {projection.name: generations[projection.name] for projection in projections}
 
 
 async def _all(*steps: Awaitable[object]) -> None:

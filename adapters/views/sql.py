@@ -89,16 +89,31 @@ class Statements:
     def delete_doc(self, physical: str) -> str:
         return f"delete from {physical} where key = {self.dialect.mark}"
 
+    @staticmethod
+    def row_columns(table: Table) -> list[str]:
+        """A row's columns as written: the key, the document and the columns; or only the
+        columns, for a table without documents."""
+        return ["key", "doc", *table.columns] if table.documents else list(table.columns)
+
     def upsert(self, physical: str, table: Table) -> str:
+        """Writes a row (parameters in `row_columns` order) over any with its key."""
+        m = self.dialect.mark
+        values = ([m, self.dialect.doc_value, *[m] * len(table.columns)] if table.documents
+                  else [m] * len(table.columns))
+        return self._upsert(physical, table, f"values ({', '.join(values)})")
+
+    def upsert_from(self, physical: str, table: Table, source: str) -> str:
+        """Writes every row of the table `source`, of the same columns, over any with its
+        key (a later row over an earlier one with the same key: none may)."""
+        return self._upsert(physical, table,
+                            f"select {', '.join(self.row_columns(table))} from {source}")
+
+    def _upsert(self, physical: str, table: Table, rows: str) -> str:
+        names = ", ".join(self.row_columns(table))
         if not table.documents:  # the row is its key: written again, it is the same row
-            return (f"insert into {physical} ({', '.join(table.columns)}) values "
-                    f"({', '.join([self.dialect.mark] * len(table.columns))}) "
-                    "on conflict do nothing")
-        names = ["key", "doc", *table.columns]
-        values = [self.dialect.mark, self.dialect.doc_value,
-                  *[self.dialect.mark] * len(table.columns)]
-        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
-        return (f"insert into {physical} ({', '.join(names)}) values ({', '.join(values)}) "
+            return f"insert into {physical} ({names}) {rows} on conflict do nothing"
+        updates = ", ".join(f"{name} = excluded.{name}" for name in ["doc", *table.columns])
+        return (f"insert into {physical} ({names}) {rows} "
                 f"on conflict (key) do update set {updates}")
 
     def where(self, table: Table, where: Where) -> tuple[str, list[Any]]:

@@ -71,6 +71,24 @@ def same(rows):
     return sorted(json.dumps(row, sort_keys=True) for row in rows)
 
 
+class Twice(Projection):
+    """Writes one key again and again: a document (the last stands) and a row without one
+    (the first stays)."""
+
+    name = "twice"
+    tables = (Table("twice_docs", {"n": "int"}, write_only=True),
+              Table("twice_rows", {"k": "text", "n": "int"}, key=("k",), write_only=True,
+                    documents=False))
+    topics = EveryTopic()  # type: ignore[assignment]
+
+    def apply(self, event: Logged, views: Views) -> None:
+        views.put("twice_docs", "same", {"n": event.position})
+        views.put("twice_rows", "same", {"k": "same", "n": event.position})
+
+
+OPENED = [*ALL_PROJECTIONS, Fragile(), Seen(), Twice()]
+
+
 class ViewStoreContract:
     @pytest.fixture
     def store(self):
@@ -90,6 +108,13 @@ class ViewStoreContract:
             for table in projection.tables:
                 assert same(store.find(table.name)[0]) == \
                     same(expected.rows(table.name).values()), table.name
+
+    def test_a_key_written_again_keeps_the_last_document_and_the_first_row(
+            self, store, events):
+        store.apply_batch(Twice(), events[:5])
+        store.apply_batch(Twice(), events[5:])
+        assert store.find("twice_docs")[0] == [{"n": events[-1].position}]
+        assert store.find("twice_rows")[0] == [{"k": "same", "n": events[0].position}]
 
     def test_a_batch_sent_again_or_overlapping_changes_nothing(self, store, events):
         intake = Intake()
@@ -275,7 +300,7 @@ class TestSqliteViewStore(ViewStoreContract):
     @pytest.fixture
     def store(self, tmp_path):
         with SqliteViewStore(tmp_path / "views.sqlite3") as store:
-            store.open([*ALL_PROJECTIONS, Fragile(), Seen()])
+            store.open(OPENED)
             yield store
 
     def indexes(self, store, projection: str, physical: str) -> set[str]:
@@ -289,7 +314,7 @@ class TestSqliteViewFiles(ViewStoreContract):
     @pytest.fixture
     def store(self, tmp_path):
         with SqliteViewFiles(tmp_path / "views") as store:
-            store.open([*ALL_PROJECTIONS, Fragile(), Seen()])
+            store.open(OPENED)
             yield store
 
     def indexes(self, store, projection: str, physical: str) -> set[str]:
@@ -324,11 +349,22 @@ class TestPostgresViewStore(ViewStoreContract):
         schema = unique_name("views").lower()
         try:
             with PostgresViewStore(postgres_dsn, schema=schema) as store:
-                store.open([*ALL_PROJECTIONS, Fragile(), Seen()])
+                store.open(OPENED)
                 yield store
         finally:
             with psycopg.connect(postgres_dsn, autocommit=True) as connection:
                 connection.execute(f"drop schema if exists {schema} cascade")
+
+    @pytest.fixture
+    def copied(self, monkeypatch):
+        from adapters.views import postgres
+
+        monkeypatch.setattr(postgres, "COPY_FROM_ROWS", 2)  # every table with rows to write
+
+    def test_rows_copied_in_are_the_rows_written_one_by_one(self, store, events, copied):
+        # Large batches (a rebuild's) are written through COPY: the same views come out.
+        self.test_every_view_matches_the_in_memory_fold_whatever_the_batches(store, events)
+        self.test_a_key_written_again_keeps_the_last_document_and_the_first_row(store, events)
 
     def indexes(self, store, projection: str, physical: str) -> set[str]:
         rows = store._reader.execute(
