@@ -22,17 +22,30 @@ class LogBell:
     def __init__(self, connection: Client, loop: asyncio.AbstractEventLoop) -> None:
         self.connection = connection
         self.loop = loop
-        self._due = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._ringing: set[asyncio.Task] = set()  # kept: the loop holds tasks weakly
+        self._stopped = False
 
     def ring(self) -> None:
         """Called on `loop` after a write; the message goes out a moment later."""
-        if not self._due:
-            self._due = True
-            self.loop.call_later(INTERVAL_SECONDS, self._send)
+        if self._timer is None and not self._stopped:
+            self._timer = self.loop.call_later(INTERVAL_SECONDS, self._send)
 
     def _send(self) -> None:
-        self._due = False
-        self.loop.create_task(self._publish())
+        self._timer = None
+        task = self.loop.create_task(self._publish())
+        self._ringing.add(task)
+        task.add_done_callback(self._ringing.discard)
+
+    async def stop(self) -> None:
+        """On `loop`, after the last write: a ring that was due goes out now, and none
+        after. A ring still to come when the loop closed was a task never run."""
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            await self._publish()
+        await asyncio.gather(*self._ringing, return_exceptions=True)
 
     async def _publish(self) -> None:
         try:

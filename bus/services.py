@@ -53,6 +53,7 @@ class Services:
     separate_followers: bool = False
     dispatcher: Dispatcher | None = field(default=None, init=False)
     commands: CommandEndpoint | None = field(default=None, init=False)
+    bell: LogBell | None = field(default=None, init=False)
     intake: IntakeWorker | None = field(default=None, init=False)
     views: ViewStore | None = field(default=None, init=False)
     answers: QueryAnswerer | None = field(default=None, init=False)
@@ -86,7 +87,8 @@ class Services:
         """On the application's own NATS loop: see bus/routes.py."""
         bridge = self._app.factory.bridge
         self.dispatcher = await Dispatcher.open(self._app, bucket=f"{self.stream}_COMMANDS")
-        self.dispatcher.on_written = LogBell(bridge.connection, bridge.loop).ring
+        self.bell = LogBell(bridge.connection, bridge.loop)
+        self.dispatcher.on_written = self.bell.ring
         self.dispatcher.audit = await on_loop(bridge.loop,
                                               AuditTrail.open(bridge.connection, self.stream))
         self.commands = CommandEndpoint(self.dispatcher)
@@ -126,6 +128,8 @@ class Services:
             await self.intake.stop()
         if self.commands is not None:
             await on_loop(self.dispatcher.loop, self.commands.stop())
+        if self.bell is not None:
+            await on_loop(self.dispatcher.loop, self.bell.stop())
         # After the last write: the last checkpoint covers it.
         if self.followers is not None:
             await self.followers.stop()
