@@ -130,6 +130,10 @@ class CredentialStore:
             json.dump({"user": principal_id, "password": password}, file)
         return password
 
+    def has(self, principal_id: str) -> bool:
+        """Whether a password was ever made for `principal_id`."""
+        return self.path(principal_id).exists()
+
     def passwords(self, principals: list[Principal]) -> dict[str, str]:
         return {principal.id: self.password(principal.id) for principal in principals}
 

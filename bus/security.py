@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from adapters.natsserver import EmbeddedServerConfig
 from bus.identity import CredentialStore, Principal, render_authorization
+from bus.settings import UpSettings
 from domain.reference import Reference
 
 SERVICE, OPERATOR, AUDITOR, PORTAL = "service", "operator", "auditor", "portal"
@@ -25,14 +27,34 @@ def credential_store(data_dir: Path) -> CredentialStore:
     return CredentialStore(data_dir / "credentials")
 
 
+def district_authorization(data_dir: Path, reference: Reference, event_stream: str) -> str:
+    """nats-server's `authorization` block: one user per principal, with the permissions of
+    its kind and its password from the data directory (made there the first time)."""
+    principals = district_principals(reference)
+    passwords = credential_store(data_dir).passwords(principals)
+    return render_authorization(principals, passwords, event_stream)
+
+
 def secured(config: EmbeddedServerConfig, reference: Reference,
             event_stream: str) -> EmbeddedServerConfig:
     """The same server, with one user per principal and the permissions of its kind."""
-    credentials = credential_store(config.data_dir)
-    principals = district_principals(reference)
     return replace(
         config,
-        extra_config=render_authorization(principals, credentials.passwords(principals),
-                                          event_stream),
-        probe_userinfo=f"{OPERATOR}:{credentials.password(OPERATOR)}",
+        extra_config=district_authorization(config.data_dir, reference, event_stream),
+        probe_userinfo=f"{OPERATOR}:{credential_store(config.data_dir).password(OPERATOR)}",
     )
+
+
+def url_as(settings: UpSettings, principal: str) -> str:
+    """Where a command connects, and as whom.
+
+    To the embedded server of `onestop up`: as `principal`, with its password from the data
+    directory. To NATS_URL: as the URL says; or, when it names no user and the data
+    directory keeps `principal`'s password (`onestop nats-auth` configured that server's
+    users from them, as compose does), as `principal`."""
+    store = credential_store(settings.data_dir)
+    if settings.nats_url is None:
+        return store.url_for(principal, settings.server_config().url)
+    if urlsplit(settings.nats_url).username is None and store.has(principal):
+        return store.url_for(principal, settings.nats_url)
+    return settings.nats_url

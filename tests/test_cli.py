@@ -20,9 +20,14 @@ import nats
 import nats.js.errors
 import pytest
 
-from adapters.natsserver import free_port, port_is_free
+from adapters.natsserver import (
+    EmbeddedNatsServer,
+    EmbeddedServerConfig,
+    free_port,
+    port_is_free,
+)
 from bus import subjects
-from bus.security import OPERATOR, credential_store
+from bus.security import OPERATOR, SERVICE, credential_store
 from tests.processes import running_with_argument, wait_until
 
 START_TIMEOUT = 60
@@ -299,3 +304,47 @@ def test_a_followers_process_that_dies_is_started_again_and_the_views_go_on(
     assert demo.returncode == 0, demo.stderr
     assert "problems collected" in demo.stdout
     assert stop(onestop, "SIGTERM") == 0
+
+
+def test_up_with_nats_url_to_a_server_with_the_districts_users_connects_as_the_service(
+        tmp_path, onestop_processes):
+    # compose's shape: the operator writes the district's users with `onestop nats-auth`,
+    # the server includes them, and onestop, given a NATS_URL without a user, connects as
+    # the service with the password kept in its data directory.
+    data_dir, server_dir = tmp_path / "data", tmp_path / "server"
+    server_dir.mkdir()
+    env = environment(NATS_STREAM="DISTRICT")
+    written = subprocess.run(
+        [sys.executable, "-m", "bus.cli", "nats-auth", "--data-dir", str(data_dir),
+         "--write", str(server_dir / "authorization.conf")],
+        env=env, capture_output=True, text=True, timeout=START_TIMEOUT)
+    assert written.returncode == 0, written.stderr
+    store = credential_store(data_dir)
+    assert store.password(OPERATOR) not in written.stdout  # never printed
+    assert (server_dir / "authorization.conf").stat().st_mode & 0o077 == 0
+    config = EmbeddedServerConfig(
+        data_dir=server_dir, port=free_port(), server_name="district",
+        extra_config='include "authorization.conf"\n',
+        probe_userinfo=f"{OPERATOR}:{store.password(OPERATOR)}")
+    with EmbeddedNatsServer(config) as server:
+        onestop = start_onestop(tmp_path, env=env | {"NATS_URL": server.url})
+        onestop_processes.append(onestop)
+
+        assert onestop.wait_for_line("NATS:") == server.url
+        assert f"as the principal {SERVICE}" in onestop.wait_for_line("Data:")
+        with pytest.raises(nats.errors.Error):  # no user: no entry
+            asyncio.run(ask_health_and_jetstream(server.url))
+        health, _max_streams = asyncio.run(ask_health_and_jetstream(
+            store.url_for(OPERATOR, server.url)))
+        assert health["status"] == "ok"
+        assert asyncio.run(stream_exists(store.url_for(OPERATOR, server.url), "DISTRICT"))
+        # The operator's commands, on the same machine, connect as the operator.
+        status = subprocess.run(
+            [sys.executable, "-m", "bus.cli", "views", "status", "--json", "--data-dir",
+             str(data_dir)], env=env | {"NATS_URL": server.url}, capture_output=True,
+            text=True, timeout=START_TIMEOUT)
+        assert status.returncode == 0, status.stderr
+        assert {view["name"] for view in json.loads(status.stdout)["views"]} >= {"cases"}
+
+        assert stop(onestop, "SIGTERM") == 0
+    assert "Traceback" not in (tmp_path / "stderr.txt").read_text()

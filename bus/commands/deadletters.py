@@ -9,7 +9,7 @@ import os
 import nats
 
 from bus.deadletters import list_dead_letters, redrive
-from bus.security import OPERATOR, credential_store
+from bus.security import OPERATOR, url_as
 from bus.settings import UpSettings, redacted
 
 HELP = "list the intake's dead letters, or send them to the intake again"
@@ -28,11 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def server_url(data_dir: str | None) -> str:
-    """NATS_URL, or the embedded server of `onestop up`, as the operator."""
-    settings = UpSettings.read(os.environ, data_dir=data_dir)
-    if settings.nats_url:
-        return settings.nats_url
-    return credential_store(settings.data_dir).url_for(OPERATOR, settings.server_config().url)
+    """NATS_URL, or the embedded server of `onestop up`, as the operator (`url_as`)."""
+    return url_as(UpSettings.read(os.environ, data_dir=data_dir), OPERATOR)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import time
+from urllib.parse import urlsplit
 
 import nats
 import orjson
@@ -15,7 +16,7 @@ from nats.aio.client import Client
 from bus import subjects
 from bus.demo import DemoFailed, Story
 from bus.identity import inbox_prefix
-from bus.security import OPERATOR, credential_store
+from bus.security import OPERATOR, url_as
 from bus.settings import SettingsError, UpSettings, redacted
 
 HELP = "load the article's stories through the command subjects and print the KPIs"
@@ -28,27 +29,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class Principals:
-    """One connection per principal, with its own credentials when onestop runs the server;
-    with NATS_URL, every step goes over that one connection."""
+    """One connection per principal, with its own credentials where the data directory has
+    them (`url_as`); otherwise every step goes over one connection, to NATS_URL as given."""
 
     def __init__(self, settings: UpSettings) -> None:
         self.settings = settings
-        self.connections: dict[str, Client] = {}
+        self.connections: dict[str, Client] = {}  # by URL
 
     def url(self, principal: str) -> str:
-        if self.settings.nats_url:
-            return self.settings.nats_url
-        store = credential_store(self.settings.data_dir)
-        return store.url_for(principal, self.settings.server_config().url)
+        return url_as(self.settings, principal)
 
     async def connection(self, principal: str) -> Client:
-        key = "" if self.settings.nats_url else principal
-        if key not in self.connections:
-            self.connections[key] = await nats.connect(
-                self.url(principal), name=f"onestop-demo-{principal}", allow_reconnect=False,
-                connect_timeout=5,
-                **({} if self.settings.nats_url else {"inbox_prefix": inbox_prefix(principal)}))
-        return self.connections[key]
+        url = self.url(principal)
+        if url not in self.connections:
+            # A principal's own user may have replies on its own inbox prefix only.
+            personal = urlsplit(url).username == principal
+            self.connections[url] = await nats.connect(
+                url, name=f"onestop-demo-{principal}", allow_reconnect=False,
+                connect_timeout=5, **({"inbox_prefix": inbox_prefix(principal)} if personal
+                                      else {}))
+        return self.connections[url]
 
     async def request(self, subject: str, principal: str, body: dict) -> dict:
         connection = await self.connection(principal)

@@ -17,7 +17,7 @@ import nats.errors
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
 from bus.app import build_bus
 from bus.commands import demo
-from bus.security import SERVICE, credential_store, secured
+from bus.security import SERVICE, credential_store, secured, url_as
 from bus.settings import SettingsError, UpSettings, redacted
 from domain.reference import ReferenceDataError, load_reference
 
@@ -64,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
                      f"in {credential_store(settings.data_dir).directory} "
                      "(`onestop creds <principal>`)")
         else:
-            url = public_url = settings.nats_url
-            where = (f"kept by the NATS server at {redacted(url)}; onestop started no server; "
-                     f"views in {settings.data_dir}")
+            public_url, url = settings.nats_url, url_as(settings, SERVICE)
+            who = "" if url == public_url else (
+                f", as the principal {SERVICE} (credentials in "
+                f"{credential_store(settings.data_dir).directory})")
+            where = (f"kept by the NATS server at {redacted(public_url)}; onestop started no "
+                     f"server; views in {settings.data_dir}{who}")
         asyncio.run(_check_jetstream(url))
         def announce() -> None:
             _announce(redacted(public_url), where)

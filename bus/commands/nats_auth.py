@@ -1,0 +1,52 @@
+"""`onestop nats-auth --write FILE`: the district's NATS users, for a server onestop does not
+start (compose's): one user per principal, with the permissions of its kind and its password
+from the data directory, as `onestop up` gives its embedded server. The server includes the
+file (`include`); `onestop up` and the operator commands, given a NATS_URL without a user,
+then connect as their own principal with the password kept beside it (`bus.security.url_as`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bus.security import credential_store, district_authorization
+from bus.settings import SettingsError, UpSettings
+from domain.reference import ReferenceDataError, load_reference
+
+HELP = ("write the nats-server authorization of every principal, for a server onestop does "
+        "not start")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--write", metavar="FILE", required=True,
+                        help="the file to write (readable by its owner only): passwords are "
+                             "in it, so it is never printed")
+    parser.add_argument("--data-dir", help="where the credentials are kept, made the first "
+                        "time (default: ONESTOP_DATA_DIR or ./var)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = UpSettings.read(os.environ, data_dir=args.data_dir)
+        reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
+    except (SettingsError, ReferenceDataError) as error:
+        print(f"onestop: {error}", file=sys.stderr)
+        return 2
+    text = district_authorization(settings.data_dir, reference, settings.event_stream)
+    target = Path(args.write)
+    # Written beside and renamed over: a server (re)reading the file never finds half of it.
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(partial, target)
+    except OSError as error:
+        print(f"onestop: cannot write {target} ({error.strerror})", file=sys.stderr)
+        return 2
+    print(f"wrote the users of every principal to {target}; their passwords are in "
+          f"{credential_store(settings.data_dir).directory}")
+    return 0
