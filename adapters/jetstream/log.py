@@ -10,6 +10,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import uuid4
 
 import orjson
@@ -221,6 +222,30 @@ class StreamLog:
         )
         return _stored_or_none(reply)
 
+    async def count_after(self, subject: str, sequence: int) -> int:
+        """How many messages on `subject` come after `sequence`: counted by the server (the
+        pending count that ends a batch), none of them sent."""
+        reply_subject, queue = self._inbox.open()
+        try:
+            await self.connection.publish(
+                self._direct_get,
+                orjson.dumps({"seq": sequence + 1, "next_by_subj": subject, "batch": 1}),
+                reply=reply_subject,
+            )
+            found = 0
+            while True:
+                message = await self._next(queue)
+                status = (message.headers or {}).get("Status")
+                if status == "404":  # nothing after it
+                    return 0
+                if status == "204":
+                    return found + int(message.headers.get("Nats-Num-Pending", "0"))
+                if status:
+                    raise Rejected(int(status), str(message.headers.get("Description")))
+                found += 1
+        finally:
+            self._inbox.close(reply_subject)
+
     async def last_of_each(self, subjects: Sequence[str]) -> dict[str, Stored]:
         """The last message of each of `subjects` that has one, in one direct get."""
         found: dict[str, Stored] = {}
@@ -252,15 +277,20 @@ class StreamLog:
             return await asyncio.wait_for(queue.get(), self.request_timeout)
 
     async def read(self, subject: str, start: int = 1, *, page: int = 500,
-                   stop: int | None = None) -> AsyncIterator[Stored]:
-        """Messages on `subject` (wildcards allowed) from sequence `start`, in order."""
+                   stop: int | None = None, start_time: str | None = None
+                   ) -> AsyncIterator[Stored]:
+        """Messages on `subject` (wildcards allowed) from sequence `start`, in order; or from
+        the first the server stored at `start_time` (RFC 3339) or later."""
         sequence = max(start, 1)
         while stop is None or sequence <= stop:
+            where: dict[str, Any] = ({"start_time": start_time} if start_time is not None
+                                     else {"seq": sequence})
+            start_time = None  # the next pages go on from the last message read
             reply_subject, queue = self._inbox.open()
             try:
                 await self.connection.publish(
                     self._direct_get,
-                    orjson.dumps({"seq": sequence, "next_by_subj": subject, "batch": page}),
+                    orjson.dumps({**where, "next_by_subj": subject, "batch": page}),
                     reply=reply_subject,
                 )
                 pending = 0
