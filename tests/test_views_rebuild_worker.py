@@ -100,6 +100,17 @@ class Poisoned(Projection):
         views.put("poisoned_counts", "all", count)
 
 
+def rebuild_in_workers(url: str, stream: str, store, projections) -> None:
+    async def run() -> None:
+        connection = await nats.connect(url)
+        try:
+            await rebuild(connection, stream, store, projections, batch_size=7, worker=True)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
 def test_a_view_that_fails_in_a_worker_fails_the_rebuild_and_the_old_views_answer(
         nats_url, unique_name, tmp_path):
     stream = unique_name()
@@ -108,16 +119,9 @@ def test_a_view_that_fails_in_a_worker_fails_the_rebuild_and_the_old_views_answe
     store = open_view_store("", tmp_path)
     store.open(projections)
 
-    async def run() -> None:
-        connection = await nats.connect(nats_url)
-        try:
-            await rebuild(connection, stream, store, projections, batch_size=7, worker=True)
-        finally:
-            await connection.close()
-
     try:
         with pytest.raises(ProjectionFailed) as failed:
-            asyncio.run(run())
+            rebuild_in_workers(nats_url, stream, store, projections)
         assert failed.value.name == "poisoned"
         assert failed.value.failure.topic == "case.rated"
         # The failed view answers from its old generation, its new one is gone; a view of
@@ -234,17 +238,10 @@ def test_a_worker_that_dies_fails_the_rebuild_with_its_exit_code(
     store = open_view_store("", tmp_path)
     store.open(projections)
 
-    async def run() -> None:
-        connection = await nats.connect(nats_url)
-        try:
-            await rebuild(connection, stream, store, projections, batch_size=7, worker=True)
-        finally:
-            await connection.close()
-
     try:
         with pytest.raises(RuntimeError, match=r"rebuild worker onestop-rebuild-\d died "
                                                r"\(exit code 3\)"):
-            asyncio.run(run())
+            rebuild_in_workers(nats_url, stream, store, projections)
         fatal = [(s.generation, s.active) for s in store.status() if s.name == "fatal"]
         assert fatal == [(1, True)]  # its new generation abandoned, the old one answers
     finally:
