@@ -58,9 +58,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 25_000  # events per transaction: large batches are what make a rebuild fast
 MAX_SWITCH_ATTEMPTS = 50
-# The first batches are smaller, growing to `batch_size`: the views start applying at once
-# instead of waiting for a whole large batch to be read.
-FIRST_BATCH = 2_000
+FIRST_BATCH = 2_000  # the first batch; each next one four times as large, up to `batch_size`
 # From this many events in the log, worker processes pay for their start (about a second).
 WORKER_FROM_EVENTS = 50_000
 # A rebuild allocates millions of objects that live until its end (the documents it keeps):
@@ -103,24 +101,18 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
     started = time.monotonic()
     generations: dict[str, int] = {}
     switched: set[str] = set()
-    size = min(FIRST_BATCH, batch_size)
-    opening = asyncio.ensure_future(_open_reading(connection, event_stream, size))
-    reader, pending = None, None
+    feed = _LogFeed(connection, event_stream, min(FIRST_BATCH, batch_size), batch_size)
     try:
         with applier, _fewer_collections():
             # The workers start (each a new interpreter importing the projections), the
-            # tables are made and the first batch is read, all at once: each in turn had
-            # taken a twentieth of a rebuild of 200,000 events.
+            # tables are made and the first batch is read (`feed`), all at once: each in
+            # turn had taken a twentieth of a rebuild of 200,000 events.
             await _all(applier.start(), _start_generations(store, projections, generations))
             applier.begin(generations)
-            reader, pending = await opening
             attempts = 0
             while len(switched) < len(projections):
-                rows = await pending
+                rows = await feed.next()
                 if rows:
-                    # Read the next batch while this one is applied.
-                    size = min(size * 4, batch_size)
-                    pending = asyncio.ensure_future(read_rows(reader, size))
                     position, applied = await applier.apply(rows)
                     head = await _head(log, event_stream, rows[-1][0])
                     on_progress(Progress(position, head, applied, time.monotonic() - started))
@@ -142,24 +134,56 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                     except GenerationBehind:
                         if attempts >= MAX_SWITCH_ATTEMPTS:
                             raise
-                pending = asyncio.ensure_future(read_rows(reader, size))
+                feed.read_on()
     except BaseException:
         for name, generation in generations.items():
             if name not in switched:
                 await asyncio.to_thread(_abandon, store, name, generation)
         raise
     finally:
-        if not opening.done():
-            opening.cancel()
-        await asyncio.gather(opening, return_exceptions=True)
-        if reader is None and not opening.cancelled() and opening.exception() is None:
-            reader, pending = opening.result()  # opened, though the rebuild failed first
-        if pending is not None and not pending.done():
-            pending.cancel()  # the read after the last batch, or one a failure cut short
-            await asyncio.gather(pending, return_exceptions=True)
-        if reader is not None:
-            await reader.close()
+        await feed.close()
     return {projection.name: generations[projection.name] for projection in projections}
+
+
+class _LogFeed:
+    """The log, read a batch ahead of the views: the next batch is read while one is
+    applied. Opened, and its first batch read, from the moment it is made."""
+
+    def __init__(self, connection: Client, event_stream: str, first: int,
+                 largest: int) -> None:
+        # The first batches are smaller, growing to `largest`: the views start applying at
+        # once instead of waiting for a whole large batch to be read.
+        self.size, self.largest = first, largest
+        self.reader: WireReader | StreamReader | None = None
+        self._next: asyncio.Future[list[Row]] | None = asyncio.ensure_future(
+            self._open_and_read(connection, event_stream))
+
+    async def _open_and_read(self, connection: Client, event_stream: str) -> list[Row]:
+        self.reader = await open_reader(connection, event_stream)
+        return await read_rows(self.reader, self.size)
+
+    async def next(self) -> list[Row]:
+        """The next batch; empty at the log's head as it was when it was read. Unless it
+        is empty, the one after it is being read when this returns."""
+        assert self._next is not None, "read_on() after an empty batch"
+        rows = await self._next
+        self._next = None
+        if rows:
+            self.size = min(self.size * 4, self.largest)
+            self.read_on()
+        return rows
+
+    def read_on(self) -> None:
+        """Reads on from where the last batch ended (after an empty one: the log grew)."""
+        self._next = asyncio.ensure_future(read_rows(self.reader, self.size))
+
+    async def close(self) -> None:
+        if self._next is not None and not self._next.done():
+            self._next.cancel()  # the read after the last batch, or one a failure cut short
+        if self._next is not None:
+            await asyncio.gather(self._next, return_exceptions=True)
+        if self.reader is not None:
+            await self.reader.close()
 
 
 async def _all(*steps: Awaitable[object]) -> None:
@@ -195,13 +219,6 @@ async def open_reader(connection: Client, event_stream: str) -> WireReader | Str
     reader = StreamReader(connection, event_stream, timeout=30, subject=subject)
     await reader.start(after=0)
     return reader
-
-
-async def _open_reading(connection: Client, event_stream: str, limit: int
-                        ) -> tuple[WireReader | StreamReader, asyncio.Future[list[Row]]]:
-    """A reader (`open_reader`), and the read of its first `limit` events, begun."""
-    reader = await open_reader(connection, event_stream)
-    return reader, asyncio.ensure_future(read_rows(reader, limit))
 
 
 async def read_rows(reader: WireReader | StreamReader, limit: int) -> list[Row]:
