@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 2000  # events per transaction when catching up; live batches are what has arrived
 # From this many events in the log, an empty view is rebuilt rather than followed from the
-# start (as `onestop replay` would: worker processes from 50,000 events on).
+# start (as `onestop replay` would, in worker processes).
 EMPTY_VIEW_REBUILT_FROM = 50_000
 POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core subscription)
 # After the doorbell: let a few more events arrive, so that under load one round (a status
