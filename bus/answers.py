@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+READS_AT_ONCE = 16  # aggregates of an audit page read from the log side by side
+
 
 def _error(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
     return {"ok": False, "error": {"code": code, "message": message, "fields": fields or {}}}
@@ -119,14 +121,27 @@ class QueryAnswerer:
         return {"ok": True, "result": result, "position": position}
 
     async def _events_of(self, reads: dict[str, int]) -> list:
-        """Each aggregate's events, from its first up to the position given for it."""
-        events = []
-        for aggregate_id, last in reads.items():
-            events += await self._aggregate_events(aggregate_id, stop=last)
-        return events
+        """Each aggregate's events, from its first up to the position given for it: read
+        side by side (one after the other, a page of the trail had taken a tenth of a
+        second), and handed back aggregate after aggregate."""
+        at_once = asyncio.Semaphore(READS_AT_ONCE)
+
+        async def events_of(aggregate_id: str, last: int) -> list:
+            async with at_once:
+                return await self._aggregate_events(aggregate_id, stop=last)
+
+        return [event for events in await asyncio.gather(
+            *(events_of(aggregate_id, last) for aggregate_id, last in reads.items()))
+            for event in events]
 
     async def _aggregate_events(self, aggregate_id: Any, stop: int | None = None) -> list:
+        """An aggregate's events from its first, up to `stop` (its last: None)."""
         subject = f"{self.log.stream}.events.{aggregate_id}"
+        if stop is None:  # where the server may stop looking: a read to the end of the log
+            last = await self.log.last(subject)  # would look through all of it
+            if last is None:
+                return []
+            stop = last.sequence
         async with aclosing(self.log.read(subject, 1, stop=stop)) as stored_events:
             return [logged(stored) async for stored in stored_events]
 

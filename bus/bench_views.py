@@ -387,7 +387,11 @@ async def measure_queries(nats_url: str, stream: str, head: int, count: int) -> 
             cases.append(stored)
         rows = []
         for name, make in (("case.get", lambda n: {"case_id": cases[n % len(cases)]}),
-                           ("worklist.list", lambda n: {"limit": 50})):
+                           ("worklist.list", lambda n: {"limit": 50}),
+                           # A page of the trail from here and there in the log: each change
+                           # with what it did, read from the log.
+                           ("audit.changes", lambda n: {"limit": 20,
+                                                        "offset": n * 997 % (head - 20)})):
             for number in range(20):  # warm-up
                 await ask(name, make(number))
             latencies = []

@@ -280,8 +280,13 @@ class StreamLog:
                    stop: int | None = None, start_time: str | None = None
                    ) -> AsyncIterator[Stored]:
         """Messages on `subject` (wildcards allowed) from sequence `start`, in order; or from
-        the first the server stored at `start_time` (RFC 3339) or later."""
+        the first the server stored at `start_time` (RFC 3339) or later. Up to `stop`: the
+        server then looks no further (it would look to the end of the stream for a page's
+        worth of a subject's messages: 30 ms in 200,000 for a case of twenty events)."""
         sequence = max(start, 1)
+        bounds: dict[str, Any] = {"next_by_subj": subject, "batch": page}
+        if stop is not None:
+            bounds["up_to_seq"] = stop
         while stop is None or sequence <= stop:
             where: dict[str, Any] = ({"start_time": start_time} if start_time is not None
                                      else {"seq": sequence})
@@ -289,10 +294,7 @@ class StreamLog:
             reply_subject, queue = self._inbox.open()
             try:
                 await self.connection.publish(
-                    self._direct_get,
-                    orjson.dumps({**where, "next_by_subj": subject, "batch": page}),
-                    reply=reply_subject,
-                )
+                    self._direct_get, orjson.dumps({**where, **bounds}), reply=reply_subject)
                 pending = 0
                 while True:
                     message = await self._next(queue)
