@@ -137,11 +137,6 @@ class QueryAnswerer:
     async def _aggregate_events(self, aggregate_id: Any, stop: int | None = None) -> list:
         """An aggregate's events from its first, up to `stop` (its last: None)."""
         subject = f"{self.log.stream}.events.{aggregate_id}"
-        if stop is None:  # where the server may stop looking: a read to the end of the log
-            last = await self.log.last(subject)  # would look through all of it
-            if last is None:
-                return []
-            stop = last.sequence
         async with aclosing(self.log.read(subject, 1, stop=stop)) as stored_events:
             return [logged(stored) async for stored in stored_events]
 

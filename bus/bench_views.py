@@ -388,6 +388,9 @@ async def measure_queries(nats_url: str, stream: str, head: int, count: int) -> 
         rows = []
         for name, make in (("case.get", lambda n: {"case_id": cases[n % len(cases)]}),
                            ("worklist.list", lambda n: {"limit": 50}),
+                           # Time travel: the case after its third event, from the log.
+                           ("case.as_of", lambda n: {"case_id": cases[n % len(cases)],
+                                                     "version": 3}),
                            # A page of the trail from here and there in the log: each change
                            # with what it did, read from the log.
                            ("audit.changes", lambda n: {"limit": 20,
