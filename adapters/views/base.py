@@ -7,7 +7,9 @@ answering, then `switch` makes it active and drops the old tables in one transac
 
 A batch is applied in one transaction with its tracking position: documents are read once,
 kept in a unit of work, and written once with executemany at the end. Events at or below the
-tracked position are skipped, so a batch sent twice changes nothing.
+tracked position are skipped, so a batch sent twice changes nothing. A rebuild keeps a new
+generation's documents in memory instead, and writes each once when it has caught up
+(`deferred.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from adapters.views.errors import Failure, GenerationError, ProjectionFailed, ProjectionStopped
+from adapters.views.deferred import Deferral
+from adapters.views.errors import (
+    EventFailed,
+    Failure,
+    GenerationError,
+    ProjectionFailed,
+    ProjectionStopped,
+)
 from adapters.views.generations import Generations, _failure
 from adapters.views.reads import Reads
 from adapters.views.sql import Dialect, Statements
@@ -33,13 +42,16 @@ STATUS_COLUMNS = ("generation", "version", "position", "failed_position", "faile
                   "failed_originator", "failed_error", "failed_at")
 
 
-class ViewStore(Generations, Reads, ABC):
+class ViewStore(Generations, Reads, Deferral, ABC):
     dialect: ClassVar[Dialect]
 
     def __init__(self, cache_limit: int = 100_000) -> None:
         self.sql = Statements(self.dialect)
         self.cache_limit = cache_limit  # documents kept between batches, per projection
         self._caches: dict[tuple[str, int], DocumentCache] = {}
+        # A rebuild's documents kept until `flush` (deferred.py); and those flushed since.
+        self._deferred: dict[tuple[str, int], Any] = {}
+        self._flushed: set[tuple[str, int]] = set()
         self._projections: dict[str, Projection] = {}
         self._owners: dict[str, Projection] = {}  # table name -> its projection
         self._write_lock = threading.Lock()
@@ -156,7 +168,7 @@ class ViewStore(Generations, Reads, ABC):
             try:
                 with self._writing() as cursor:
                     return self._apply(cursor, projection, events, generation, ahead)
-            except _EventFailed as failed:
+            except EventFailed as failed:
                 failure = self._record_failure(projection.name, failed)
                 raise ProjectionFailed(projection.name, failed.generation, failure) \
                     from failed.error
@@ -176,7 +188,7 @@ class ViewStore(Generations, Reads, ABC):
         views = UnitOfWork(projection.tables, cache, _cached_only)
         try:
             last = self._fold(projection, events, views, cache.position, generation)
-            writes = self._writes(projection, generation, views)
+            writes = self._writes(projection, generation, views.changes())
         except Exception:  # noqa: BLE001 - folded again in the transaction, which reports it
             cache.reset()
             return None
@@ -207,7 +219,7 @@ class ViewStore(Generations, Reads, ABC):
                 views = UnitOfWork(projection.tables, cache,
                                    lambda table, key: self._load(cursor, table, generation, key))
                 last = self._fold(projection, events, views, tracked, generation)
-                writes = self._writes(projection, generation, views)
+                writes = self._writes(projection, generation, views.changes())
             for write in writes:
                 self._write(cursor, write)
             if last > tracked:
@@ -232,7 +244,7 @@ class ViewStore(Generations, Reads, ABC):
                 try:
                     apply(event, views)
                 except Exception as error:
-                    raise _EventFailed(generation, event, error) from error
+                    raise EventFailed(generation, event, error) from error
             last = event.position
         return last
 
@@ -246,12 +258,13 @@ class ViewStore(Generations, Reads, ABC):
         return None if row is None else self._decode(row[0])
 
     def _writes(self, projection: Projection, generation: int,
-                views: UnitOfWork) -> list[TableWrites]:
-        """The batch's writes, table by table, documents encoded: all that can be made
-        before the write lock is taken."""
+                changes: dict[str, tuple[list[tuple[str, Any]], list[str]]]
+                ) -> list[TableWrites]:
+        """A batch's writes (`UnitOfWork.changes`), table by table, documents encoded: all
+        that can be made before the write lock is taken."""
         tables = {table.name: table for table in projection.tables}
         encode, writes = self._encode, []
-        for name, (puts, deletes) in views.changes().items():
+        for name, (puts, deletes) in changes.items():
             table, physical = tables[name], self._physical(name, generation)
             columns = tuple(table.columns)
             if not table.documents:
@@ -277,11 +290,13 @@ class ViewStore(Generations, Reads, ABC):
         """Runs one table's writes of a batch, a statement a row; a store may write many rows
         its own faster way."""
         if write.rows:
-            cursor.executemany(self.sql.upsert(write.physical, write.table), write.rows)
+            statement = (self.sql.insert(write.physical, write.table) if write.fresh
+                         else self.sql.upsert(write.physical, write.table))
+            cursor.executemany(statement, write.rows)
         if write.deleted:
             cursor.executemany(self.sql.delete_doc(write.physical), write.deleted)
 
-    def _record_failure(self, name: str, failed: _EventFailed) -> Failure:
+    def _record_failure(self, name: str, failed: EventFailed) -> Failure:
         event = failed.event
         failure = Failure(event.position, event.topic, event.originator_id,
                           f"{type(failed.error).__name__}: {failed.error}",
@@ -306,6 +321,7 @@ class TableWrites:
     physical: str
     rows: list[tuple]
     deleted: list[tuple] = field(default_factory=list)
+    fresh: bool = False  # the table is empty, and each key is written once: no conflict
 
 
 @dataclass(frozen=True)
@@ -326,8 +342,3 @@ def _getter(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple]:
 def _cached_only(table: str, key: str) -> None:
     raise AssertionError(f"{table}/{key}: a complete cache never reads the database")
 
-
-class _EventFailed(Exception):
-    def __init__(self, generation: int, event: Logged, error: Exception) -> None:
-        super().__init__(str(error))
-        self.generation, self.event, self.error = generation, event, error

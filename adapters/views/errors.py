@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,15 @@ class ProjectionStopped(Exception):
         super().__init__(f"projection {name} (generation {generation}) is stopped since it "
                          f"failed at position {failure.position}: {failure.error}")
         self.name, self.generation, self.failure = name, generation, failure
+
+
+class EventFailed(Exception):
+    """Inside a store: a projection could not apply `event`; the store records the failure
+    and raises `ProjectionFailed`."""
+
+    def __init__(self, generation: int, event: Any, error: Exception) -> None:
+        super().__init__(str(error))
+        self.generation, self.event, self.error = generation, event, error
 
 
 class GenerationError(Exception):

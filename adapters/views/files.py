@@ -80,6 +80,13 @@ class SqliteViewFiles:
                     generation: int | None = None) -> int:
         return self._file(projection.name).apply_batch(projection, events, generation)
 
+    def apply_deferred(self, projection: Projection, events: Sequence[Logged],
+                       generation: int) -> int:
+        return self._file(projection.name).apply_deferred(projection, events, generation)
+
+    def flush(self, projection: Projection, generation: int) -> None:
+        self._file(projection.name).flush(projection, generation)
+
     def position(self, name: str, generation: int | None = None) -> int:
         return self._file(name).position(name, generation)
 

@@ -101,6 +101,7 @@ class Generations:
 
     def _drop_generation(self, cursor: Any, projection: Projection, generation: int) -> None:
         self._caches.pop((projection.name, generation), None)
+        self._deferred.pop((projection.name, generation), None)
         for table in projection.tables:
             cursor.execute(self.sql.drop_table(self._physical(table.name, generation)))
         cursor.execute(self.sql.delete_generation, (projection.name, generation))

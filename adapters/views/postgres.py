@@ -73,6 +73,12 @@ class PostgresViewStore(ViewStore):
             return
         table, staged = write.table, f"{write.physical}_staged"
         columns = self.sql.row_columns(table)
+        if write.fresh:  # new rows into an empty table, each key once: straight in
+            assert not write.deleted, "an empty table has nothing to delete"
+            with cursor.copy(f"copy {write.physical} ({', '.join(columns)}) from stdin") as copy:
+                for row in write.rows:
+                    copy.write_row(row)
+            return
         # One statement writes a key once only: the row a statement a row would have left,
         # the last put with that key (the first, for rows without documents: those stay).
         key_of, rows = _key_of(table), {}

@@ -11,10 +11,11 @@ views balanced by what they cost to apply (`Projection.rebuild_cost`): folding e
 views is Python, and one process can use one CPU only. This process reads the log once,
 hands every batch to every worker (as `marshal` bytes: the rows are plain tuples) and reads
 the next while they apply (`rebuild_worker.py` is what a worker runs).
-The workers write the same store: each batch is still applied in one transaction with its
-tracking position, folded before the transaction (`ViewStore`), so SQLite's one writer at a
-time queues their writes only. A short rebuild is not worth starting processes for: it
-applies on a thread here.
+The workers write the same store. Each keeps its new generations' documents in memory and
+writes only the rows of write-only tables batch by batch; once caught up, it writes every
+document once, with the position, and makes the indexes (`ViewStore.apply_deferred`, `flush`):
+a large batch had rewritten most documents the batches before it wrote. A short rebuild is not
+worth starting processes for: it applies on a thread here, the same way.
 
 The log is read through an ephemeral pull consumer, one pull a batch, on a raw connection of
 the rebuild's own (`adapters.jetstream.wire`; through nats-py where that cannot connect),
@@ -49,7 +50,7 @@ from adapters.jetstream.wire import WireReader, WireUnavailable
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationBehind, ProjectionFailed
 from adapters.views.follower import row_of_headers
-from adapters.views.rebuild_worker import APPLY, INDEX, apply_rows
+from adapters.views.rebuild_worker import APPLY, FINISH, apply_rows, finish
 from adapters.views.rows import Row
 from projections.logged import current_versions
 from projections.view import Projection
@@ -120,9 +121,10 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                     on_progress(Progress(position, head, applied, time.monotonic() - started))
                     continue
                 # Caught up with the log as it was a moment ago: once every view has applied
-                # all it was given (and the first time, made its indexes), try to switch each.
+                # all it was given (and the first time, written its documents and made its
+                # indexes), try to switch each.
                 if attempts == 0:
-                    await applier.index()
+                    await applier.finish()
                 position, applied = await applier.drain()
                 on_progress(Progress(position, position, applied, time.monotonic() - started))
                 attempts += 1
@@ -284,10 +286,9 @@ class ThreadApplier:
         self.position, self.events = rows[-1][0], self.events + len(rows)
         return self.position, self.events
 
-    async def index(self) -> None:
-        """Makes the new generations' indexes (they were started without), side by side."""
-        await _all(*(asyncio.to_thread(self.store.index_generation, name, generation)
-                     for name, generation in self.generations.items()))
+    async def finish(self) -> None:
+        """Writes the documents kept in memory and makes the indexes (`finish`)."""
+        await asyncio.to_thread(finish, self.store, self.projections, self.generations)
 
     async def drain(self) -> tuple[int, int]:
         return self.position, self.events
@@ -336,11 +337,11 @@ class WorkerApplier:
         await asyncio.gather(*(worker.send(message) for worker in self._workers))
         return self._applied()
 
-    async def index(self) -> None:
-        """Has every worker make its views' indexes (they were started without) once it has
-        applied what it was sent: a worker that is through sooner does not wait for the others
-        before it begins."""
-        await asyncio.gather(*(worker.send(INDEX) for worker in self._workers))
+    async def finish(self) -> None:
+        """Has every worker write its views' documents kept in memory and make their indexes
+        (`finish`) once it has applied what it was sent: a worker that is through sooner does
+        not wait for the others before it begins."""
+        await asyncio.gather(*(worker.send(FINISH) for worker in self._workers))
 
     async def drain(self) -> tuple[int, int]:
         """Waits until every worker has applied every batch it was given."""

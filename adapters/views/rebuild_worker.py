@@ -27,21 +27,30 @@ from projections.view import Projection
 # gigabyte, so that no batch reads the database and every batch is folded outside the write
 # transaction. Beyond it, batches read what they need in their transaction: slower, as right.
 WORKER_CACHE_LIMIT = 1_000_000
-# What a worker is sent: APPLY and a batch of rows (`marshal`); INDEX: make the indexes of
-# the generations, which were started without; nothing: the end.
-APPLY, INDEX = b"A", b"I"
+# What a worker is sent: APPLY and a batch of rows (`marshal`); FINISH, once caught up: write
+# the documents kept in memory and make the indexes (`finish`); nothing: the end.
+APPLY, FINISH = b"A", b"F"
 
 
 def apply_rows(store: ViewStore, projections: Sequence[Projection],
                generations: dict[str, int], rows: list[Row]) -> None:
-    """Applies a batch to each projection's new generation, a transaction each."""
+    """Applies a batch to each projection's new generation: its documents kept in memory
+    until `finish` (`ViewStore.apply_deferred`), its other rows written."""
     # Only the events these projections read are decoded, and the batch's last: each
     # projection's position then still moves to the end of the batch.
     read = topics_read(projections)
     batch = [logged_from_row(row) for row in rows[:-1] if read is None or row[3] in read]
     batch.append(logged_from_row(rows[-1]))
     for projection in projections:
-        store.apply_batch(projection, batch, generation=generations[projection.name])
+        store.apply_deferred(projection, batch, generations[projection.name])
+
+
+def finish(store: ViewStore, projections: Sequence[Projection],
+           generations: dict[str, int]) -> None:
+    """Once caught up: each new generation's documents written, and its indexes made."""
+    for projection in projections:
+        store.flush(projection, generations[projection.name])
+        store.index_generation(projection.name, generations[projection.name])
 
 
 def topics_read(projections: Sequence[Projection]) -> frozenset[str] | None:
@@ -56,7 +65,7 @@ def topics_read(projections: Sequence[Projection]) -> frozenset[str] | None:
 
 def work(connection, store: ViewStore, projections: list[Projection]) -> None:
     """A worker's life: told its generations and the event versions, it does what each
-    message says (APPLY, INDEX) and answers each, until an empty one."""
+    message says (APPLY, FINISH) and answers each, until an empty one."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the rebuild
     # No collections: applying makes no reference cycles (tested), and collecting the young
@@ -74,9 +83,8 @@ def work(connection, store: ViewStore, projections: list[Projection]) -> None:
                                marshal.loads(memoryview(message)[1:]))
                     connection.send(("applied",))
                 else:
-                    for projection in projections:
-                        store.index_generation(projection.name, generations[projection.name])
-                    connection.send(("indexed",))
+                    finish(store, projections, generations)
+                    connection.send(("finished",))
             except ProjectionFailed as failed:
                 connection.send(("failed", failed.name, failed.generation, failed.failure))
             except Exception as error:  # noqa: BLE001 - handed to the rebuild, raised there

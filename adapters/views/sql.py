@@ -102,6 +102,14 @@ class Statements:
                   else [m] * len(table.columns))
         return self._upsert(physical, table, f"values ({', '.join(values)})")
 
+    def insert(self, physical: str, table: Table) -> str:
+        """Writes a row (parameters in `row_columns` order) whose key no row has."""
+        m = self.dialect.mark
+        values = ([m, self.dialect.doc_value, *[m] * len(table.columns)] if table.documents
+                  else [m] * len(table.columns))
+        return (f"insert into {physical} ({', '.join(self.row_columns(table))}) "
+                f"values ({', '.join(values)})")
+
     def upsert_from(self, physical: str, table: Table, source: str) -> str:
         """Writes every row of the table `source`, of the same columns, over any with its
         key (a later row over an earlier one with the same key: none may)."""

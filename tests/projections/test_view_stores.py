@@ -181,6 +181,89 @@ class ViewStoreContract:
         """The names of a table's indexes beside its key."""
         raise NotImplementedError
 
+    def test_a_rebuild_keeping_its_documents_until_flushed_gives_the_same_views(
+            self, store, events):
+        # Each document written once at the end (deferred.py), the rows of write-only
+        # tables as they come; then batches as usual.
+        half = len(events) // 2
+        for projection in ALL_PROJECTIONS:
+            generation = store.start_generation(projection.name, indexed=False)
+            for start in range(0, half, 7):
+                store.apply_deferred(projection, events[start:min(start + 7, half)],
+                                     generation)
+            assert store.position(projection.name, generation) == 0  # nothing claimed yet
+            store.flush(projection, generation)
+            assert store.position(projection.name, generation) == events[half - 1].position
+            for start in range(half, len(events), 7):  # chasing the log: as usual
+                store.apply_deferred(projection, events[start:start + 7], generation)
+            store.switch(projection.name, generation)
+            expected = InMemoryViews().fold(projection, events)
+            for table in projection.tables:
+                assert same(store.find(table.name)[0]) == \
+                    same(expected.rows(table.name).values()), table.name
+
+    def test_rows_of_write_only_tables_are_written_before_the_flush(self, store, events):
+        generation = store.start_generation("seen")
+        store.apply_deferred(Seen(), events, generation)
+        written = store._file("seen") if isinstance(store, SqliteViewFiles) else store
+        count = written._reader.execute(
+            f"select count(*) from seen_events_g{generation}").fetchone()[0]
+        assert count == len(events) and store.position("seen", generation) == 0
+        store.flush(Seen(), generation)
+        store.switch("seen", generation)
+        assert store.get("seen_count", "all")["n"] == len(events)
+
+    def test_a_failure_while_keeping_documents_stops_the_generation(
+            self, store, events, monkeypatch):
+        generation = store.start_generation("fragile")
+        store.apply_deferred(Fragile(), events[:5], generation)
+        poison = next(event.position for event in events[5:]
+                      if event.topic in ("case.submitted", "case.accepted"))
+        monkeypatch.setattr(Fragile, "breaks_at", poison)
+        with pytest.raises(ProjectionFailed) as failed:
+            store.apply_deferred(Fragile(), events[5:], generation)
+        assert failed.value.failure.position == poison
+        with pytest.raises(GenerationError):
+            store.switch("fragile", generation)
+
+    def test_documents_beyond_the_cache_limit_are_written_at_once_and_kept_right(
+            self, store, events):
+        store.cache_limit = 1  # the second case is one too many (SqliteViewFiles: each file)
+        generation = store.start_generation("cases")
+        cases = next(p for p in ALL_PROJECTIONS if p.name == "cases")
+        for start in range(0, len(events), 7):
+            store.apply_deferred(cases, events[start:start + 7], generation)
+        assert store.position("cases", generation) == events[-1].position  # flushed early
+        store.flush(cases, generation)  # nothing left to write
+        store.switch("cases", generation)
+        expected = InMemoryViews().fold(cases, events)
+        assert same(store.find("cases")[0]) == same(expected.rows("cases").values())
+
+    def test_a_write_that_fails_while_documents_are_kept_ends_that_rebuild(
+            self, store, events, monkeypatch):
+        # The batch was folded into the documents already: going on would apply it twice.
+        generation = store.start_generation("seen")
+        writer = store._file("seen") if isinstance(store, SqliteViewFiles) else store
+
+        def disk_full(cursor, write):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(writer, "_write", disk_full)
+        with pytest.raises(OSError):
+            store.apply_deferred(Seen(), events[:5], generation)
+        monkeypatch.undo()
+        with pytest.raises(GenerationError):
+            store.apply_deferred(Seen(), events[5:], generation)
+        with pytest.raises(GenerationError):
+            store.flush(Seen(), generation)
+
+    def test_another_writer_of_a_new_generation_is_found_out_at_the_flush(self, store, events):
+        generation = store.start_generation("intake")
+        store.apply_deferred(Intake(), events[:10], generation)
+        store.apply_batch(Intake(), events[:3], generation=generation)  # someone else
+        with pytest.raises(GenerationError):
+            store.flush(Intake(), generation)
+
     def test_a_generation_started_without_indexes_gets_them_when_switched_in(
             self, store, events):
         # A rebuild fills its tables first and indexes them after: one sort, not a tree
