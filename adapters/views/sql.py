@@ -97,18 +97,18 @@ class Statements:
 
     def upsert(self, physical: str, table: Table) -> str:
         """Writes a row (parameters in `row_columns` order) over any with its key."""
-        m = self.dialect.mark
-        values = ([m, self.dialect.doc_value, *[m] * len(table.columns)] if table.documents
-                  else [m] * len(table.columns))
-        return self._upsert(physical, table, f"values ({', '.join(values)})")
+        return self._upsert(physical, table, self._values(table))
 
     def insert(self, physical: str, table: Table) -> str:
         """Writes a row (parameters in `row_columns` order) whose key no row has."""
+        return (f"insert into {physical} ({', '.join(self.row_columns(table))}) "
+                f"{self._values(table)}")
+
+    def _values(self, table: Table) -> str:
         m = self.dialect.mark
         values = ([m, self.dialect.doc_value, *[m] * len(table.columns)] if table.documents
                   else [m] * len(table.columns))
-        return (f"insert into {physical} ({', '.join(self.row_columns(table))}) "
-                f"values ({', '.join(values)})")
+        return f"values ({', '.join(values)})"
 
     def upsert_from(self, physical: str, table: Table, source: str) -> str:
         """Writes every row of the table `source`, of the same columns, over any with its
