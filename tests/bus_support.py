@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import faulthandler
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +37,18 @@ class LoopThread:
         if threading.current_thread() is self.thread:
             coroutine.close()
             raise RuntimeError("LoopThread.run called from its own loop: it would wait forever")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout=60)
+        except concurrent.futures.TimeoutError:
+            self.dump()  # where it hangs: once seen, a rare hang can be found
+            raise
+
+    def dump(self) -> None:
+        print("--- stuck: every thread, then every task of the loop ---", file=sys.stderr)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        for task in list(asyncio.all_tasks(self.loop)):
+            task.print_stack(file=sys.stderr)
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
