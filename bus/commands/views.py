@@ -1,8 +1,14 @@
-"""`onestop views status | clear NAME`: how each view stands, and resuming one that stopped.
+"""`onestop views status | clear NAME | drop NAME GENERATION`: how each view stands,
+resuming one that stopped, and dropping a generation a rebuild left behind.
 
 A view stops alone when it cannot apply an event; the failure stays in the views store until
 an operator has fixed the cause (a new release of the projection, say) and clears it. The
 running service then resumes that view from the very event it stopped at.
+
+A rebuild that was killed outright (`onestop replay`, kill -9) leaves its new generation's
+tables behind: never switched in, never followed. `status` lists it beside the active one;
+`drop` removes it (never the active generation; a rebuild still filling it fails, and the
+views it was rebuilding keep answering from their active generation).
 
 `status` exits with 1 when a view has failed, so a monitoring script can watch it; 2 when the
 views store or NATS cannot be reached.
@@ -15,7 +21,8 @@ import asyncio
 import json
 import sys
 
-HELP = "show how each view stands (position, lag, failures), or clear a failure"
+HELP = ("show how each view stands (position, lag, failures), clear a failure, or drop a "
+        "generation a rebuild left behind")
 EXIT_SOME_FAILED = 1
 EXIT_CANNOT_START = 2
 
@@ -28,7 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     clear = actions.add_parser("clear", help="clear a view's failure: the service resumes it "
                                "from the event it stopped at")
     clear.add_argument("name", help="the view, e.g. cases")
-    for action in (status, clear):
+    drop = actions.add_parser("drop", help="drop a generation of a view that is not the active "
+                              "one (what a killed rebuild left behind)")
+    drop.add_argument("name", help="the view, e.g. cases")
+    drop.add_argument("generation", type=int, help="the generation, as `status` lists it")
+    for action in (status, clear, drop):
         action.add_argument("--data-dir", help="the data directory of `onestop up`, where the "
                             "SQLite views live unless VIEWS_DSN names PostgreSQL "
                             "(default: ONESTOP_DATA_DIR or ./var)")
@@ -41,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "clear":
             return _clear(args.data_dir, args.name)
+        if args.action == "drop":
+            return _drop(args.data_dir, args.name, args.generation)
         return asyncio.run(_status(args.data_dir, args.json))
     except (CannotRun, SettingsError) as error:
         print(f"onestop: {error}", file=sys.stderr, flush=True)
@@ -89,4 +102,28 @@ def _clear(data_dir: str | None, name: str) -> int:
         store.close()
     print(f"cleared {name}: the service resumes it from position {failure.position} "
           f"({failure.topic} of {failure.originator_id})")
+    return 0
+
+
+def _drop(data_dir: str | None, name: str, generation: int) -> int:
+    from adapters.views import GenerationError
+    from bus.operator import open_views, projections_named, site
+
+    projections_named([name])
+    store = open_views(site(data_dir).data_dir)
+    try:
+        known = {s.generation: s for s in store.status() if s.name == name}
+        if generation not in known:
+            print(f"onestop: {name} has no generation {generation}; it has "
+                  f"{', '.join(map(str, sorted(known))) or 'none'}", file=sys.stderr)
+            return EXIT_SOME_FAILED
+        try:
+            store.abandon_generation(name, generation)
+        except GenerationError as error:  # the active one
+            print(f"onestop: {error}", file=sys.stderr)
+            return EXIT_SOME_FAILED
+    finally:
+        store.close()
+    print(f"dropped generation {generation} of {name} (at position "
+          f"{known[generation].position})")
     return 0
