@@ -22,6 +22,7 @@ from nats.js.errors import NotFoundError
 
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Outgoing, Stored, StreamLog
+from adapters.tasks import stopped
 from bus import subjects
 from projections.involvement import Involvement
 
@@ -70,8 +71,7 @@ class FeedPublisher:
         self._following = asyncio.get_running_loop().create_task(self._follow())
 
     async def stop(self) -> None:
-        self._following.cancel()
-        await asyncio.gather(self._following, return_exceptions=True)
+        await stopped(self._following)
         await self._subscription.unsubscribe()
 
     async def _follow(self) -> None:

@@ -24,6 +24,7 @@ from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
 from adapters.audit.signing import SigningKey
+from adapters.tasks import stopped
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
 from bus import subjects
@@ -166,8 +167,7 @@ class FollowerProcess:
             if self._process.is_alive():
                 self._process.kill()
             self._process.join(1)
-        if self._watcher is not None:
-            await asyncio.gather(self._watcher, return_exceptions=True)
+        await stopped(self._watcher)
 
 
 def _run_followers(settings: FollowerSettings, ready) -> None:

@@ -17,6 +17,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from adapters.tasks import stopped
 from bus import subjects
 from bus.dispatch import Unexpected
 from bus.streams import BACKOFF_SECONDS, MAX_DELIVER
@@ -50,9 +51,7 @@ class IntakeWorker:
         self._task = asyncio.get_running_loop().create_task(self._pull())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stopped(self._task)
         if self._subscription is not None:
             await self._subscription.unsubscribe()
 

@@ -24,6 +24,7 @@ from adapters.audit.chain import GENESIS, digest, link
 from adapters.audit.checkpoints import Checkpoint, checkpoint_subject
 from adapters.audit.signing import SigningKey
 from adapters.jetstream.log import Conflict, Outgoing, StreamLog
+from adapters.tasks import stopped
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,7 @@ class Checkpointer:
     async def stop(self, final: bool = True) -> None:
         """`final`: first cover what was written since the last checkpoint, as a service
         stopping in order does (False: as if it were killed)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stopped(self._task)
         # Not on a connection that is down: the wait would only hold up the stop.
         if final and self.log.connection.is_connected:
             try:

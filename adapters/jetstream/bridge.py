@@ -18,6 +18,8 @@ import nats
 from eventsourcing.persistence import OperationalError
 from nats.aio.client import Client
 
+from adapters.tasks import stopped
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -100,9 +102,7 @@ class NatsBridge:
         # Callers still blocked in run() (e.g. a reader thread nobody joined) get an error
         # instead of waiting forever on a loop that is about to stop.
         others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        await asyncio.gather(*(stopped(task) for task in others))
         if not self.connection.is_closed:
             await self.connection.close()
 

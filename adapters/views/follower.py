@@ -23,6 +23,7 @@ from nats.aio.client import Client
 
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Stored, StreamLog
+from adapters.tasks import stopped
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationError, ProjectionFailed, ProjectionStopped
 from adapters.views.rows import Row, logged_from_row
@@ -107,9 +108,7 @@ class ViewFollower:
         if self._subscription is not None:
             await self._subscription.unsubscribe()
         for task in (self._task, self._rebuilding):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            await stopped(task)
 
     async def _ring(self, _message: object) -> None:
         self._doorbell.set()
