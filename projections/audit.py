@@ -136,11 +136,12 @@ class AuditTrail(Projection):
     tables = (Table(CHANGES, {"position": "int", "aggregate_id": "text", "principal": "text",
                               "at_utc": "text"}, key=("position",),
                     indexes=(("aggregate_id", "position"), ("at_utc",)),
-                    write_only=True, documents=False),
+                    write_only=True, documents=False, appended=True),
               # Keyed by department and position; the other filters ride along.
               Table(CONCERNS, {"department": "text", "position": "int",
                                "aggregate_id": "text", "principal": "text", "at_utc": "text"},
-                    key=("department", "position"), write_only=True, documents=False),
+                    key=("department", "position"), write_only=True, documents=False,
+                    appended=True),
               Table(INVOLVED_IN))
 
     def apply(self, event: Logged, views: Views) -> None:

@@ -53,7 +53,7 @@ class CaseView(Projection):
                     indexes=(("status", "submitted_utc"), ("lead", "status"), ("station",),
                              ("enterprise_id",))),
               # Keyed "<case id>:<version, 6 digits>": a case's timeline is a key range.
-              Table(STEPS, write_only=True))
+              Table(STEPS, write_only=True, appended=True))  # a step per case version
 
     def apply(self, event: Logged, views: Views) -> None:
         handler = self._handlers.get(event.topic)

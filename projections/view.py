@@ -41,6 +41,10 @@ class Table:
     # columns; `indexes` are kept beside the key (none: None).
     documents: bool = True
     key: tuple[str, ...] | None = None
+    # Every row is put once, under a key no row had before (an event's position, a case's
+    # version): a rebuild may append rows to its new tables without looking for their keys.
+    # Write only. A row put twice all the same is an error there, not a row written again.
+    appended: bool = False
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -68,6 +72,8 @@ class Table:
         for column, kind in self.columns.items():
             if kind not in ("text", "int", "real"):
                 raise ValueError(f"table {self.name!r}: column {column!r} has type {kind!r}")
+        if self.appended and not self.write_only:
+            raise ValueError(f"table {self.name!r}: only a write-only table is appended to")
         if self.key_type not in ("text", "int"):
             raise ValueError(f"table {self.name!r}: key type {self.key_type!r}")
         if not self.documents and (not self.write_only or not self.columns

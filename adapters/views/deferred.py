@@ -81,8 +81,8 @@ class Deferral:
                     name: change for name, change in changes.items() if name in written})
                 with self._writing() as cursor:
                     self._check_new(cursor, projection.name, generation)
-                    for write in writes:
-                        self._write(cursor, write)
+                    for write in writes:  # appended rows: new keys, into a new table
+                        self._write(cursor, replace(write, fresh=write.table.appended))
             except BaseException:
                 deferral.broken = True
                 raise

@@ -52,3 +52,10 @@ def test_a_write_only_table_is_neither_read_nor_taken_back():
         views.get("steps", "case:000001")
     with pytest.raises(ValueError, match="write only"):
         views.delete("steps", "case:000001")
+
+
+def test_only_a_write_only_table_is_appended_to():
+    # Appended rows are never read back, nor written over: a table read back is not one.
+    with pytest.raises(ValueError, match="only a write-only table is appended to"):
+        Table("kept", appended=True)
+    assert Table("steps", write_only=True, appended=True).appended

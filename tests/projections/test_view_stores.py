@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sqlite3
 import threading
 from datetime import timedelta
 from typing import ClassVar
@@ -86,7 +87,28 @@ class Twice(Projection):
         views.put("twice_rows", "same", {"k": "same", "n": event.position})
 
 
-OPENED = [*ALL_PROJECTIONS, Fragile(), Seen(), Twice()]
+class Again(Projection):
+    """Declares its rows appended (each key new), and puts one key again and again."""
+
+    name = "again"
+    tables = (Table("again_rows", {"k": "text"}, write_only=True, documents=False,
+                    appended=True),)
+    topics = EveryTopic()  # type: ignore[assignment]
+
+    def apply(self, event: Logged, views: Views) -> None:
+        views.put("again_rows", "same", {"k": "same"})
+
+
+OPENED = [*ALL_PROJECTIONS, Fragile(), Seen(), Twice(), Again()]
+
+
+def unique_key_errors() -> tuple[type[Exception], ...]:
+    """What each database raises for a second row with a key (PostgreSQL: if installed)."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.IntegrityError,)
+    return (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 class ViewStoreContract:
@@ -256,6 +278,15 @@ class ViewStoreContract:
             store.apply_deferred(Seen(), events[5:], generation)
         with pytest.raises(GenerationError):
             store.flush(Seen(), generation)
+
+    def test_a_row_put_again_in_an_appended_table_fails_a_rebuild_loudly(self, store, events):
+        # Rows declared appended go into a rebuild's tables without a look for their keys: a
+        # projection that breaks the promise fails there, it does not overwrite.
+        generation = store.start_generation("again")
+        with pytest.raises(unique_key_errors()):
+            store.apply_deferred(Again(), events, generation)
+        with pytest.raises(GenerationError):
+            store.flush(Again(), generation)
 
     def test_another_writer_of_a_new_generation_is_found_out_at_the_flush(self, store, events):
         generation = store.start_generation("intake")
