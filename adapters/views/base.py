@@ -287,14 +287,17 @@ class ViewStore(Generations, Reads, Deferral, ABC):
         return writes
 
     def _write(self, cursor: Any, write: TableWrites) -> None:
-        """Runs one table's writes of a batch, a statement a row; a store may write many rows
-        its own faster way."""
+        """Runs one table's writes of a batch."""
         if write.rows:
-            statement = (self.sql.insert(write.physical, write.table) if write.fresh
-                         else self.sql.upsert(write.physical, write.table))
-            cursor.executemany(statement, write.rows)
+            self._write_rows(cursor, write)
         if write.deleted:
             cursor.executemany(self.sql.delete_doc(write.physical), write.deleted)
+
+    def _write_rows(self, cursor: Any, write: TableWrites) -> None:
+        """A statement a row; a store may write many rows its own faster way."""
+        statement = (self.sql.insert(write.physical, write.table) if write.fresh
+                     else self.sql.upsert(write.physical, write.table))
+        cursor.executemany(statement, write.rows)
 
     def _record_failure(self, name: str, failed: EventFailed) -> Failure:
         event = failed.event

@@ -8,7 +8,7 @@ second skips what the first applied. `schema` puts every table in a schema of it
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -64,20 +64,16 @@ class PostgresViewStore(ViewStore):
             cursor.execute("set transaction isolation level repeatable read, read only")
             yield cursor
 
-    def _write(self, cursor: psycopg.Cursor, write: TableWrites) -> None:
+    def _write_rows(self, cursor: psycopg.Cursor, write: TableWrites) -> None:
         """Many rows are copied into a temporary table, then written from it in one
         statement: a statement a row had cost the server and this process together four
         times the CPU (a rebuild writes hundreds of thousands of rows a table)."""
         if len(write.rows) < COPY_FROM_ROWS:
-            super()._write(cursor, write)
+            super()._write_rows(cursor, write)
             return
         table, staged = write.table, f"{write.physical}_staged"
-        columns = self.sql.row_columns(table)
         if write.fresh:  # new rows into an empty table, each key once: straight in
-            assert not write.deleted, "an empty table has nothing to delete"
-            with cursor.copy(f"copy {write.physical} ({', '.join(columns)}) from stdin") as copy:
-                for row in write.rows:
-                    copy.write_row(row)
+            self._copy(cursor, write.physical, table, write.rows)
             return
         # One statement writes a key once only: the row a statement a row would have left,
         # the last put with that key (the first, for rows without documents: those stay).
@@ -90,12 +86,15 @@ class PostgresViewStore(ViewStore):
                 rows.setdefault(key_of(row), row)
         cursor.execute(f"create temporary table if not exists {staged} "
                        f"(like {write.physical}) on commit delete rows")
-        with cursor.copy(f"copy {staged} ({', '.join(columns)}) from stdin") as copy:
-            for row in rows.values():
-                copy.write_row(row)
+        self._copy(cursor, staged, table, rows.values())
         cursor.execute(self.sql.upsert_from(write.physical, table, staged))
-        if write.deleted:
-            cursor.executemany(self.sql.delete_doc(write.physical), write.deleted)
+
+    def _copy(self, cursor: psycopg.Cursor, target: str, table: Table,
+              rows: Iterable[tuple]) -> None:
+        columns = ", ".join(self.sql.row_columns(table))
+        with cursor.copy(f"copy {target} ({columns}) from stdin") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _encode(self, doc: dict[str, Any]) -> str:
         return orjson.dumps(doc).decode()
