@@ -27,6 +27,7 @@ from adapters.views.follower import ViewFollower, logged
 from bus import subjects
 from bus.dispatch import MAX_COMMAND_BYTES
 from bus.queries import QUERIES, Query, QueryParams
+from bus.replies import foreign_reply, refusal
 from bus.view_status import views_report
 from projections.queries import (
     Asker,
@@ -69,6 +70,11 @@ class QueryAnswerer:
             elif reply["ok"] and (case_ids := cases_in(reply["result"])):
                 await self.audit.read(principal, name, case_ids, reply.get("position"))
         return reply
+
+    async def not_answered(self, principal: str, name: str, reason: str) -> None:
+        log.warning("query %s from %s not answered: %s", name, principal, reason)
+        if self.audit is not None:
+            await self.audit.refused(principal, name, None, refusal(reason))
 
     async def _answer_any(self, principal: str, name: str, body: bytes) -> dict:
         if len(body) > MAX_COMMAND_BYTES:
@@ -209,9 +215,13 @@ def query_router(services: Any) -> NatsRouter:
         subjects.ALL_QUERIES, queue=subjects.QUERY_WORKERS, decoder=_whole_message,
         description="Every query of every principal; see the queries for parameters.",
     )
-    async def on_query(message: Any) -> dict:
+    async def on_query(message: Any) -> dict | None:
         principal, name = subjects.parse_query(message.raw_message.subject)
         assert services.answers is not None, "queries arrive only after start-up"
+        if reason := foreign_reply(message.raw_message.reply, principal):
+            message.reply_to = ""  # FastStream then answers nowhere
+            await services.answers.not_answered(principal, name, reason)
+            return None
         try:
             return await services.answers.answer(principal, name, message.body)
         except Exception:

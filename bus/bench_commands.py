@@ -33,6 +33,7 @@ from nats.aio.client import Client
 from adapters.bench.store import nats_server, stored_events
 from adapters.jetstream import cloudevents as ce
 from bus import subjects
+from bus.identity import inbox_prefix
 from domain.credit_code import ALPHABET, check_character
 
 PRINCIPAL = "portal"
@@ -192,7 +193,8 @@ async def command_workload(commands: Commands, name: str, total: int, clients: i
 
 async def run_all(nats_url: str, total: int, clients: int,
                   service_pids: list[int] = ()) -> list[Result]:
-    connections = [await nats.connect(nats_url, name=f"bench-client-{n}")
+    connections = [await nats.connect(nats_url, name=f"bench-client-{n}",
+                                      inbox_prefix=inbox_prefix(PRINCIPAL))
                    for n in range(CONNECTIONS)]
     try:
         raw = await raw_publishes(connections[0], total, clients)

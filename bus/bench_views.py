@@ -34,6 +34,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from adapters.bench.store import DEFAULT_POSTGRES_DSN, nats_server
 from adapters.jetstream.log import Outgoing, StreamLog
 from bus import subjects
+from bus.identity import inbox_prefix
 from domain.application import OneStop
 from domain.base import Actor, CommandContext
 from domain.case_events import Finding
@@ -370,7 +371,8 @@ class Service:
 
 
 async def measure_queries(nats_url: str, stream: str, head: int, count: int) -> list[Row]:
-    connection = await nats.connect(nats_url, name="bench-views-queries")
+    connection = await nats.connect(nats_url, name="bench-views-queries",
+                                    inbox_prefix=inbox_prefix(PRINCIPAL))
     try:
         async def ask(name: str, body: dict) -> dict:
             reply = await connection.request(subjects.query(PRINCIPAL, name),

@@ -40,6 +40,7 @@ from adapters.jetstream import onloop
 from adapters.outcomes import CommandOutcomes, FirstOutcome
 from bus.messages import ErrorBody, Refused
 from bus.operations import OPERATIONS
+from bus.replies import refusal
 from domain.application import OneStop
 from domain.base import Actor, CommandContext
 from domain.errors import DomainError
@@ -105,6 +106,14 @@ class Dispatcher:
 
     async def dispatch(self, principal: str, name: str, body: bytes) -> dict:
         return await on_loop(self.loop, self._dispatch_and_audit(principal, name, body))
+
+    async def not_answered(self, principal: str, name: str, body: bytes, reason: str) -> None:
+        """A command that will not be executed because its reply would land elsewhere than
+        with its sender: an auditor sees the attempt."""
+        log.warning("command %s from %s not answered: %s", name, principal, reason)
+        if self.audit is not None:
+            await on_loop(self.loop, self.audit.refused(principal, name, None, refusal(reason),
+                                                        _person(body)))
 
     async def _dispatch_and_audit(self, principal: str, name: str, body: bytes) -> dict:
         reply = await self._dispatch(principal, name, body)

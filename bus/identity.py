@@ -19,6 +19,8 @@ from typing import Literal
 Kind = Literal["lead", "department", "station", "portal", "auditor", "operator", "service"]
 
 ROOT = "onestop"
+# The account of the service and the operator, which holds every stream of onestop's.
+SERVICE_ACCOUNT = "ONESTOP"
 STREAM_ADMIN = ("$JS.API.STREAM.UPDATE.>", "$JS.API.STREAM.DELETE.>",
                 "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>")
 
@@ -47,22 +49,67 @@ class Principal:
         return self.kind in ("lead", "department", "station", "portal")
 
 
-def _consumer_api(stream: str) -> list[str]:
+@dataclass(frozen=True)
+class Service:
+    """A subject the service's account exports and a principal's account imports.
+
+    Every request crosses the account boundary as a service import, so the server itself
+    maps its reply to a private subject that leads back into the requester's own account:
+    whatever reply subject a principal chooses, an answer can land nowhere else."""
+
+    subject: str
+    streamed: bool = False  # answered with many messages: a pull, a batched direct get
+    shared: bool = False  # the service is told who asked (the `Nats-Request-Info` header)
+
+
+def _consumer_api(stream: str) -> list[Service]:
     """What a client needs to read one stream with its own consumers, and nothing more."""
+    api = "$JS.API"
     return [
-        f"$JS.API.STREAM.INFO.{stream}",
-        # Ephemeral and ordered consumers are created on the bare subject, named ones below it.
-        f"$JS.API.CONSUMER.CREATE.{stream}",
-        f"$JS.API.CONSUMER.CREATE.{stream}.>",
-        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
-        f"$JS.API.CONSUMER.INFO.{stream}.>",
-        f"$JS.API.CONSUMER.DELETE.{stream}.>",
-        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
-        f"$JS.API.DIRECT.GET.{stream}",
-        f"$JS.API.DIRECT.GET.{stream}.>",
-        f"$JS.ACK.{stream}.>",
-        f"$JS.FC.{stream}.>",
+        Service(f"{api}.STREAM.INFO.{stream}"),
+        # Ephemeral consumers are created on the bare subject, named ones below it.
+        Service(f"{api}.CONSUMER.CREATE.{stream}"),
+        Service(f"{api}.CONSUMER.CREATE.{stream}.>"),
+        Service(f"{api}.CONSUMER.DURABLE.CREATE.{stream}.>"),
+        Service(f"{api}.CONSUMER.INFO.{stream}.>"),
+        Service(f"{api}.CONSUMER.DELETE.{stream}.>"),
+        Service(f"{api}.CONSUMER.NAMES.{stream}"),
+        Service(f"{api}.CONSUMER.LIST.{stream}"),
+        Service(f"{api}.CONSUMER.MSG.NEXT.{stream}.>", streamed=True),
+        *_direct_get(stream),
+        Service(f"$JS.ACK.{stream}.>"),
     ]
+
+
+def _direct_get(stream: str) -> list[Service]:
+    return [Service(f"$JS.API.DIRECT.GET.{stream}", streamed=True),
+            Service(f"$JS.API.DIRECT.GET.{stream}.>", streamed=True)]
+
+
+def _reader_api(stream: str) -> list[Service]:
+    """Reading a stream of the service's by position, without any consumer: the consumers
+    on it are the service's own, which no principal may see, pull from, change or delete."""
+    return [Service(f"$JS.API.STREAM.INFO.{stream}"), *_direct_get(stream)]
+
+
+def services_of(principal: Principal, event_stream: str) -> list[Service]:
+    """Everything a principal's account imports from the service's account."""
+    me = principal.id
+    services = [
+        Service(f"{ROOT}.cmd.{me}.>", shared=True),
+        Service(f"{ROOT}.intake.{me}.>", shared=True),
+        Service(f"{ROOT}.query.{me}.>", shared=True),
+        Service(f"{ROOT}.sys.health"),
+        # Clients ask it to learn that JetStream is there (nats.js' jetstreamManager does).
+        Service("$JS.API.INFO"),
+    ]
+    if principal.has_feed:
+        services += _consumer_api(feed_stream(me))
+    if principal.reads_whole_log:
+        services += _reader_api(event_stream)
+    if principal.kind == "auditor":  # refusals and reads: see adapters/audit/trail.py
+        services += _reader_api(f"{event_stream}_AUDIT")
+    return services
 
 
 def permissions(principal: Principal, event_stream: str) -> dict:
@@ -73,39 +120,55 @@ def permissions(principal: Principal, event_stream: str) -> dict:
         }
     if principal.kind == "operator":
         return {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}
-    me = principal.id
-    publish = [
-        f"{ROOT}.cmd.{me}.>",
-        f"{ROOT}.intake.{me}.>",
-        f"{ROOT}.query.{me}.>",
-        f"{ROOT}.sys.health",
-        "$JS.API.INFO",
-    ]
-    if principal.has_feed:
-        publish += _consumer_api(feed_stream(me))
-    if principal.reads_whole_log:
-        publish += _consumer_api(event_stream)
-    if principal.kind == "auditor":  # refusals and reads: see adapters/audit/trail.py
-        publish += _consumer_api(f"{event_stream}_AUDIT")
+    # Within its own account too, a principal may use only what it imports: anything else
+    # is refused as a permissions violation that its client hears of at once.
     return {
         "publish": {
-            "allow": publish,
-            # Deny wins over allow: never the log itself, never stream administration.
+            "allow": [service.subject for service in services_of(principal, event_stream)],
             "deny": [f"{event_stream}.>", *STREAM_ADMIN],
         },
-        "subscribe": {"allow": [f"{inbox_prefix(me)}.>"]},
+        "subscribe": {"allow": [f"{inbox_prefix(principal.id)}.>"]},
     }
 
 
-def render_authorization(principals: list[Principal], passwords: dict[str, str],
-                         event_stream: str) -> str:
-    """The `authorization` block for nats-server (JSON is valid nats-server config syntax)."""
-    users = [
-        {"user": principal.id, "password": passwords[principal.id],
-         "permissions": permissions(principal, event_stream)}
-        for principal in principals
-    ]
-    return "authorization " + json.dumps({"users": users}, indent=2) + "\n"
+def in_service_account(principal: Principal) -> bool:
+    return principal.kind in ("service", "operator")
+
+
+def render_accounts(principals: list[Principal], passwords: dict[str, str],
+                    event_stream: str) -> str:
+    """nats-server's `accounts` block (JSON is valid nats-server config syntax).
+
+    The service and the operator share the account that holds every stream, bucket and
+    consumer: the event log, the audit trail, the intake, the feeds. Every other principal
+    has an account of its own with nothing in it but what it imports, so nothing it sends,
+    and no reply subject it names, can reach a subject of the service's or of anyone else."""
+
+    def user(principal: Principal) -> dict:
+        return {"user": principal.id, "password": passwords[principal.id],
+                "permissions": permissions(principal, event_stream)}
+
+    exports: dict[str, dict] = {}
+    accounts: dict[str, dict] = {}
+    for principal in principals:
+        if in_service_account(principal):
+            continue
+        imports = []
+        for service in services_of(principal, event_stream):
+            export = exports.setdefault(service.subject, {
+                "service": service.subject, "accounts": [],
+                **({"response_type": "stream"} if service.streamed else {})})
+            export["accounts"].append(principal.id)
+            imports.append({"service": {"account": SERVICE_ACCOUNT, "subject": service.subject},
+                            **({"share": True} if service.shared else {})})
+        accounts[principal.id] = {"users": [user(principal)], "imports": imports}
+    service_account = {
+        "jetstream": "enabled",
+        "users": [user(principal) for principal in principals if in_service_account(principal)],
+        "exports": list(exports.values()),
+    }
+    return "accounts " + json.dumps({SERVICE_ACCOUNT: service_account, **accounts},
+                                    indent=2) + "\n"
 
 
 class CredentialStore:

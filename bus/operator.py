@@ -15,6 +15,8 @@ from nats.aio.client import Client
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore, open_view_store
 from bus.commands.deadletters import server_url
+from bus.identity import inbox_prefix
+from bus.security import OPERATOR
 from bus.settings import UpSettings, redacted
 from projections import ALL_PROJECTIONS
 from projections.view import Projection
@@ -71,6 +73,8 @@ async def connect(where: Site) -> Client:
     try:
         connection = await nats.connect(
             where.url, allow_reconnect=False, max_reconnect_attempts=1,
+            # The service answers the operator's questions on the operator's own inbox only.
+            inbox_prefix=inbox_prefix(OPERATOR),
             reconnect_time_wait=0.1, connect_timeout=CONNECT_TIMEOUT_SECONDS,
             error_cb=remember)
     except (OSError, TimeoutError, nats.errors.Error) as error:

@@ -1,7 +1,9 @@
 """Commands by request/reply: `onestop.cmd.<principal>.<command>`, answered on the reply subject.
 
 The principal is the subject's third token. NATS permissions let a principal publish only
-under its own prefix, so the subject is proof of who sent it; the payload is never asked.
+under its own prefix, so the subject is proof of who sent it; the payload is never asked. A
+request whose reply subject is not the principal's own is neither executed nor answered
+(`bus.replies`).
 
 This is the one subscription that does not go through FastStream: it listens on the
 application's own NATS connection, so that a command is received, decided, written and
@@ -21,6 +23,7 @@ from nats.aio.subscription import Subscription
 
 from bus import subjects
 from bus.dispatch import Dispatcher, Unexpected, refused
+from bus.replies import foreign_reply
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,9 @@ class CommandEndpoint:
     async def _answer(self, message: Msg) -> None:
         try:
             principal, name = subjects.parse_command(message.subject)
+            if reason := foreign_reply(message.reply, principal):
+                await self.dispatcher.not_answered(principal, name, message.data, reason)
+                return
             try:
                 reply = await self.dispatcher.dispatch(principal, name, message.data)
             except Unexpected:

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from adapters.natsserver import EmbeddedServerConfig
-from bus.identity import CredentialStore, Principal, render_authorization
+from bus.identity import SERVICE_ACCOUNT, CredentialStore, Principal, render_accounts
 from bus.settings import UpSettings
 from domain.reference import Reference
 
@@ -27,12 +27,28 @@ def credential_store(data_dir: Path) -> CredentialStore:
     return CredentialStore(data_dir / "credentials")
 
 
-def district_authorization(data_dir: Path, reference: Reference, event_stream: str) -> str:
-    """nats-server's `authorization` block: one user per principal, with the permissions of
-    its kind and its password from the data directory (made there the first time)."""
+def district_accounts(data_dir: Path, reference: Reference, event_stream: str) -> str:
+    """nats-server's `accounts` block: the service's account and one per principal, each
+    user with the permissions of its kind and its password from the data directory (made
+    there the first time)."""
     principals = district_principals(reference)
     passwords = credential_store(data_dir).passwords(principals)
-    return render_authorization(principals, passwords, event_stream)
+    return render_accounts(principals, passwords, event_stream)
+
+
+def adopt_global_account_store(store_dir: Path) -> bool:
+    """Moves a JetStream store written before the district had accounts into the service's
+    account, where the server now looks for it; True if it did. Without this, the log of
+    record would seem to be gone (it would still be there, under the global account)."""
+    accounts = store_dir / "jetstream"
+    before, now = accounts / "$G", accounts / SERVICE_ACCOUNT
+    if not before.is_dir() or now.exists():
+        return False
+    try:
+        before.rename(now)
+    except OSError:  # not ours to move: the server's start says what is wrong with the store
+        return False
+    return True
 
 
 def secured(config: EmbeddedServerConfig, reference: Reference,
@@ -40,7 +56,7 @@ def secured(config: EmbeddedServerConfig, reference: Reference,
     """The same server, with one user per principal and the permissions of its kind."""
     return replace(
         config,
-        extra_config=district_authorization(config.data_dir, reference, event_stream),
+        extra_config=district_accounts(config.data_dir, reference, event_stream),
         probe_userinfo=f"{OPERATOR}:{credential_store(config.data_dir).password(OPERATOR)}",
     )
 

@@ -39,15 +39,23 @@ def drop(service: Service, name: str, body: dict | bytes, principal: str = STATI
 
 def read_stream(service: Service, stream: str, subject: str, count: int,
                 reader: str = OPERATOR) -> list:
-    """The first `count` messages of a stream, read as `reader`, waiting for each up to a
-    deadline."""
+    """The first `count` messages of a stream, read as `reader` with a pull consumer of its own
+    (as a department's system reads its feed: push consumers do not cross into a principal's
+    account), waiting for them up to a deadline."""
     client = service.client_for(reader)  # connects on the service's loop: not from inside it
 
     async def read():
-        subscription = await client.jetstream().subscribe(
-            subject, stream=stream, ordered_consumer=True)
+        subscription = await client.jetstream().pull_subscribe(subject, stream=stream)
+        messages: list = []
+        deadline = asyncio.get_running_loop().time() + 15
         try:
-            return [await subscription.next_msg(timeout=15) for _ in range(count)]
+            while len(messages) < count and asyncio.get_running_loop().time() < deadline:
+                try:
+                    messages += await subscription.fetch(count - len(messages), timeout=1)
+                except nats.errors.TimeoutError:
+                    continue
+            assert len(messages) >= count, f"{len(messages)} of {count} messages on {subject}"
+            return messages[:count]
         finally:
             await subscription.unsubscribe()
     return service.runner.run(read())

@@ -316,15 +316,15 @@ def test_up_with_nats_url_to_a_server_with_the_districts_users_connects_as_the_s
     env = environment(NATS_STREAM="DISTRICT")
     written = subprocess.run(
         [sys.executable, "-m", "bus.cli", "nats-auth", "--data-dir", str(data_dir),
-         "--write", str(server_dir / "authorization.conf")],
+         "--write", str(server_dir / "accounts.conf")],
         env=env, capture_output=True, text=True, timeout=START_TIMEOUT)
     assert written.returncode == 0, written.stderr
     store = credential_store(data_dir)
     assert store.password(OPERATOR) not in written.stdout  # never printed
-    assert (server_dir / "authorization.conf").stat().st_mode & 0o077 == 0
+    assert (server_dir / "accounts.conf").stat().st_mode & 0o077 == 0
     config = EmbeddedServerConfig(
         data_dir=server_dir, port=free_port(), server_name="district",
-        extra_config='include "authorization.conf"\n',
+        extra_config='include "accounts.conf"\n',
         probe_userinfo=f"{OPERATOR}:{store.password(OPERATOR)}")
     with EmbeddedNatsServer(config) as server:
         onestop = start_onestop(tmp_path, env=env | {"NATS_URL": server.url})

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from adapters.natsserver import find_binary
-from bus.security import district_authorization
+from bus.security import district_accounts
 from domain.reference import load_reference
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
@@ -15,12 +15,12 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 def test_composes_server_configuration_with_the_districts_users_is_valid(tmp_path):
     text = (DEPLOY / "nats-server.conf").read_text()
-    assert 'include "onestop/authorization.conf"' in text  # where compose mounts the users
+    assert 'include "onestop/accounts.conf"' in text  # where compose mounts the users
     (tmp_path / "nats-server.conf").write_text(
         text.replace('store_dir: "/data"', f'store_dir: "{tmp_path / "data"}"'))
     (tmp_path / "onestop").mkdir()
-    (tmp_path / "onestop" / "authorization.conf").write_text(
-        district_authorization(tmp_path / "onestop-data", load_reference(None), "ONESTOP"))
+    (tmp_path / "onestop" / "accounts.conf").write_text(
+        district_accounts(tmp_path / "onestop-data", load_reference(None), "ONESTOP"))
 
     checked = subprocess.run([str(find_binary()), "-c", str(tmp_path / "nats-server.conf"),
                               "-t"], capture_output=True, text=True, timeout=30)

@@ -11,7 +11,7 @@ import pytest
 from nats.js.api import StreamConfig
 
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
-from bus.identity import CredentialStore, Principal, feed_stream, inbox_prefix, render_authorization
+from bus.identity import CredentialStore, Principal, feed_stream, inbox_prefix, render_accounts
 
 EVENT_STREAM = "ONESTOP"
 PRINCIPALS = [
@@ -30,7 +30,7 @@ def secured(tmp_path_factory):
     credentials = CredentialStore(data_dir / "credentials")
     config = EmbeddedServerConfig(
         data_dir=data_dir, port=free_port(), server_name="secured",
-        extra_config=render_authorization(
+        extra_config=render_accounts(
             PRINCIPALS, credentials.passwords(PRINCIPALS), EVENT_STREAM),
         probe_userinfo=f"operator:{credentials.password('operator')}",
     )
@@ -172,4 +172,4 @@ def test_credentials_are_private_to_the_operator_and_stable(tmp_path):
     assert store.password("housing") == first
     mode = stat.S_IMODE(os.stat(store.path("housing")).st_mode)
     assert mode == 0o600
-    assert first not in render_authorization([], {}, EVENT_STREAM)
+    assert first not in render_accounts([], {}, EVENT_STREAM)

@@ -22,6 +22,7 @@ from adapters.audit.checkpoints import (
     MalformedCheckpoint,
     checkpoint_subject,
 )
+from adapters.jetstream.log import StreamLog
 from adapters.jetstream.reader import StreamReader
 from adapters.audit.signing import key_id
 
@@ -182,11 +183,21 @@ class Verifier:
                       broken, self.bad)
 
 
-async def verify_stream(connection, stream: str, public_key: ECC.EccKey) -> Report:
+async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
+                        with_consumer: bool = True) -> Report:
+    """Reads the whole stream with a consumer of its own, the fastest way; or, for a reader
+    that may create no consumer on the service's streams (an auditor), by direct gets."""
     verifier = Verifier(stream, public_key)
     started = time.perf_counter()
-    async with StreamReader(connection, stream) as reader:
-        while messages := await reader.read(BATCH):
-            for message in messages:
-                verifier.feed(message.sequence, message.subject, message.headers, message.body)
+    if with_consumer:
+        async with StreamReader(connection, stream) as reader:
+            while messages := await reader.read(BATCH):
+                for message in messages:
+                    verifier.feed(message.sequence, message.subject, message.headers,
+                                  message.body)
+    else:
+        log = StreamLog(connection, stream, request_timeout=30)
+        await log.start()
+        async for stored in log.read(">", page=BATCH):
+            verifier.feed(stored.sequence, stored.subject, stored.headers, stored.body)
     return verifier.finish(time.perf_counter() - started)

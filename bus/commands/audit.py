@@ -80,9 +80,16 @@ async def _verify(data_dir: str | None, stream: str | None, public_key: Path | N
     where = site(data_dir)
     if stream:
         where = replace(where, event_stream=stream)
+    from urllib.parse import urlparse
+
+    from bus.security import OPERATOR, SERVICE
+
     connection = await _connect(where)
+    # Consumers on the service's streams are the service's and the operator's alone.
+    user = urlparse(where.url).username
     try:
-        report = await verify_stream(connection, where.event_stream, key)
+        report = await verify_stream(connection, where.event_stream, key,
+                                     with_consumer=user in (None, OPERATOR, SERVICE))
     except Exception as error:
         raise CannotRun(f"cannot read {where.event_stream} ({error})") from None
     finally:

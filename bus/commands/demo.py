@@ -7,7 +7,6 @@ import asyncio
 import os
 import sys
 import time
-from urllib.parse import urlsplit
 
 import nats
 import orjson
@@ -34,21 +33,18 @@ class Principals:
 
     def __init__(self, settings: UpSettings) -> None:
         self.settings = settings
-        self.connections: dict[str, Client] = {}  # by URL
+        self.connections: dict[str, Client] = {}  # by principal
 
     def url(self, principal: str) -> str:
         return url_as(self.settings, principal)
 
     async def connection(self, principal: str) -> Client:
-        url = self.url(principal)
-        if url not in self.connections:
-            # A principal's own user may have replies on its own inbox prefix only.
-            personal = urlsplit(url).username == principal
-            self.connections[url] = await nats.connect(
-                url, name=f"onestop-demo-{principal}", allow_reconnect=False,
-                connect_timeout=5, **({"inbox_prefix": inbox_prefix(principal)} if personal
-                                      else {}))
-        return self.connections[url]
+        if principal not in self.connections:
+            # The service answers a principal on its own inbox prefix only.
+            self.connections[principal] = await nats.connect(
+                self.url(principal), name=f"onestop-demo-{principal}", allow_reconnect=False,
+                connect_timeout=5, inbox_prefix=inbox_prefix(principal))
+        return self.connections[principal]
 
     async def request(self, subject: str, principal: str, body: dict) -> dict:
         connection = await self.connection(principal)

@@ -1,6 +1,7 @@
-"""`onestop nats-auth --write FILE`: the district's NATS users, for a server onestop does not
-start (compose's): one user per principal, with the permissions of its kind and its password
-from the data directory, as `onestop up` gives its embedded server. The server includes the
+"""`onestop nats-auth --write FILE`: the district's NATS accounts and users, for a server
+onestop does not start (compose's): the service's account, which holds every stream, and an
+account per principal that imports only its own services, each user with the permissions of
+its kind and its password from the data directory, as `onestop up` gives its embedded server. The server includes the
 file (`include`); `onestop up` and the operator commands, given a NATS_URL without a user,
 then connect as their own principal with the password kept beside it (`bus.security.url_as`).
 """
@@ -12,12 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-from bus.security import credential_store, district_authorization
+from bus.security import credential_store, district_accounts
 from bus.settings import SettingsError, UpSettings
 from domain.reference import ReferenceDataError, load_reference
 
-HELP = ("write the nats-server authorization of every principal, for a server onestop does "
-        "not start")
+HELP = ("write the nats-server accounts and users of every principal, for a server onestop "
+        "does not start")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     except (SettingsError, ReferenceDataError) as error:
         print(f"onestop: {error}", file=sys.stderr)
         return 2
-    text = district_authorization(settings.data_dir, reference, settings.event_stream)
+    text = district_accounts(settings.data_dir, reference, settings.event_stream)
     target = Path(args.write)
     # Written beside and renamed over: a server (re)reading the file never finds half of it.
     partial = target.with_name(f".{target.name}.partial")
@@ -47,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"onestop: cannot write {target} ({error.strerror})", file=sys.stderr)
         return 2
-    print(f"wrote the users of every principal to {target}; their passwords are in "
+    print(f"wrote the accounts and users of every principal to {target}; their passwords are in "
           f"{credential_store(settings.data_dir).directory}")
     return 0

@@ -17,7 +17,13 @@ import nats.errors
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
 from bus.app import build_bus
 from bus.commands import demo
-from bus.security import SERVICE, credential_store, secured, url_as
+from bus.security import (
+    SERVICE,
+    adopt_global_account_store,
+    credential_store,
+    secured,
+    url_as,
+)
 from bus.settings import SettingsError, UpSettings, redacted
 from domain.reference import ReferenceDataError, load_reference
 
@@ -56,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
             # service itself connects as the `service` principal.
             reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
             config = secured(settings.server_config(), reference, settings.event_stream)
+            if adopt_global_account_store(config.store_dir):
+                print(f"onestop: moved the JetStream store in {config.store_dir} into the "
+                      "service's NATS account", file=sys.stderr, flush=True)
             server = EmbeddedNatsServer(config).start()
             public_url = server.url
             url = credential_store(settings.data_dir).url_for(SERVICE, server.url)
