@@ -56,12 +56,25 @@ connect with the custom inbox prefix `{inbox_prefix('<principal>')}` (nats-py: \
 `nats.connect(..., inbox_prefix="{inbox_prefix('<principal>')}")`); replies and pull-consumer \
 deliveries then arrive there and no one can read another's answers.
 
+**Accounts.** Each principal's user is alone in a NATS account of its own; the service's \
+streams live in another. A principal's account imports from it only its own command, query \
+and intake subjects, `{subjects.HEALTH}`, and the JetStream API of its own feed (the lead \
+bureau and the auditor also `STREAM.INFO` and `DIRECT.GET` of the event log, the auditor of \
+the audit trail). Every request crosses as a service import: the server gives it a reply \
+subject of its own that leads back into the requester's account, so an answer can land \
+nowhere else whatever reply subject a client names. For integrators this means: read your \
+feed with **pull** consumers (durable or ephemeral, `fetch`), as push and ordered push \
+consumers are not delivered across accounts; the event log is read by position with direct \
+gets, not with consumers; and the service answers a request only on a server-mapped reply or \
+the principal's own inbox prefix (anything else is recorded as a `reply.foreign` refusal and \
+not executed).
+
 **Commands** are answered by request/reply with `Done` or `Refused`. Every command carries a \
 `command_id`: repeating it returns the first outcome and writes nothing new. Systems that \
 cannot wait use the durable **intake**; the outcome arrives later on their feed \
 `{subjects.feed_outcome(PRINCIPAL)}`. **Feeds** are JetStream streams \
 (`{feed_stream('<principal>')}`) that a \
-system reads with its own durable consumer; a department's feed carries the CloudEvents of \
+system reads with its own durable pull consumer; a department's feed carries the CloudEvents of \
 the cases it is involved in, in log order."""
 
 
@@ -296,7 +309,7 @@ def add_feeds(doc: Document) -> None:
                     f"The outcome of an intake command: {reply}.", headers=outcome_headers)
     doc.channel("feed.outcome", subjects.feed_outcome(PRINCIPAL), ["OutcomeDone", "OutcomeRefused"],
                 "Outcomes of the principal's intake commands, in the stream "
-                f"{feed_stream('<principal>')}, read with the principal's own durable consumer.")
+                f"{feed_stream('<principal>')}, read with the principal's own durable pull consumer.")
     doc.operation("receive.feed.outcome", "receive", "feed.outcome",
                   "Read the outcomes of intake commands.")
 

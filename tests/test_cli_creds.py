@@ -25,7 +25,9 @@ def test_creds_prints_what_a_department_system_needs_to_connect(tmp_path):
     assert document["url"] == f"nats://jxw:{password}@127.0.0.1:4244"
     assert document["inbox_prefix"] == "_INBOX.jxw"
     assert document["commands"] == "onestop.cmd.jxw.<command>"
-    assert document["feed"] == {"stream": "FEED_JXW", "subjects": "onestop.feed.jxw.>"}
+    assert document["feed"] == {"stream": "FEED_JXW", "subjects": "onestop.feed.jxw.>",
+                                "read_with": "pull consumers (durable or ephemeral)"}
+    assert document["account"] == "jxw"
 
 
 def test_creds_written_to_a_file_are_readable_by_their_owner_only(tmp_path):

@@ -45,13 +45,17 @@ def run(args: argparse.Namespace) -> int:
         "principal": principal.id,
         "kind": principal.kind,
         "user": principal.id,
+        # Alone in it: everything else comes from the service's account, by import.
+        "account": principal.id,
         "password": store.password(principal.id),
         "url": store.url_for(principal.id, server),
         # Replies come only on this prefix: set it as the client's inbox prefix.
         "inbox_prefix": inbox_prefix(principal.id),
         "commands": subjects.command(principal.id, "<command>"),
         "intake": subjects.intake(principal.id, "<command>"),
-        "feed": {"stream": feed_stream(principal.id), "subjects": subjects.all_feed(principal.id)},
+        "feed": {"stream": feed_stream(principal.id), "subjects": subjects.all_feed(principal.id),
+                 # Push consumers are not delivered across the account boundary.
+                 "read_with": "pull consumers (durable or ephemeral)"},
     }
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if args.write:
