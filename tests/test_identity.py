@@ -12,6 +12,7 @@ from nats.js.api import StreamConfig
 
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus.identity import CredentialStore, Principal, feed_stream, inbox_prefix, render_accounts
+from bus.security import adopt_global_account_store
 
 EVENT_STREAM = "ONESTOP"
 PRINCIPALS = [
@@ -173,3 +174,33 @@ def test_credentials_are_private_to_the_operator_and_stable(tmp_path):
     mode = stat.S_IMODE(os.stat(store.path("housing")).st_mode)
     assert mode == 0o600
     assert first not in render_accounts([], {}, EVENT_STREAM)
+
+
+def test_a_store_written_before_accounts_is_moved_into_the_services_account(tmp_path):
+    # A data directory of an older onestop: its streams in the server's global account.
+    plain = EmbeddedServerConfig(data_dir=tmp_path, port=free_port(), server_name="older")
+    with EmbeddedNatsServer(plain) as server:
+        async def write():
+            connection = await nats.connect(server.url)
+            js = connection.jetstream()
+            await js.add_stream(StreamConfig(name=EVENT_STREAM, subjects=[f"{EVENT_STREAM}.>"]))
+            await js.publish(f"{EVENT_STREAM}.events.case-1", b"{}")
+            await connection.close()
+        run(write())
+
+    assert adopt_global_account_store(plain.store_dir) is True
+    assert adopt_global_account_store(plain.store_dir) is False  # once only
+
+    credentials = CredentialStore(tmp_path / "credentials")
+    secured_config = EmbeddedServerConfig(
+        data_dir=tmp_path, port=free_port(), server_name="older",
+        extra_config=render_accounts(PRINCIPALS, credentials.passwords(PRINCIPALS),
+                                     EVENT_STREAM),
+        probe_userinfo=f"operator:{credentials.password('operator')}")
+    with EmbeddedNatsServer(secured_config) as server:
+        async def read():
+            connection = await nats.connect(credentials.url_for("operator", server.url))
+            info = await connection.jetstream().stream_info(EVENT_STREAM)
+            await connection.close()
+            return info.state.messages
+        assert run(read()) == 1
