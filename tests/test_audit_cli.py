@@ -15,7 +15,7 @@ from adapters.audit.signing import PRIVATE_NAME, SigningKey, key_directory
 from adapters.natsserver import free_port
 from bus.security import OPERATOR
 from tests.audit_support import copy_log, forged_event
-from tests.bus_support import Service
+from tests.bus_support import Service, service_on_its_own_server
 from tests.test_bus_commands import registration
 
 
@@ -119,3 +119,14 @@ def test_a_service_restarted_goes_on_from_its_last_checkpoint(service):
     covered(service, register_some(service, 2))
     assert audit(service, "verify").stdout.startswith(
         f"intact up to position {service.log_length()} (2 checkpoints, ")
+
+
+def test_an_auditor_verifies_the_log_by_position_with_no_consumer_of_its_own(tmp_path,
+                                                                             monkeypatch):
+    # The auditor may read the event log by direct get only: consumers there are the service's.
+    monkeypatch.delenv("VIEWS_DSN", raising=False)
+    with service_on_its_own_server(tmp_path) as service:
+        covered(service, register_some(service, 5))
+        result = audit(service, "verify", url=service.district.url("auditor"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("intact up to position 5 (1 checkpoints, ")
