@@ -14,6 +14,7 @@ the server accepts only if the key has no message yet.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ from nats.js.errors import BucketNotFoundError
 
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Conflict, Outgoing, Stored, StreamLog
+
+log = logging.getLogger(__name__)
 
 BUCKET = "ONESTOP_COMMANDS"
 
@@ -91,8 +94,7 @@ class CommandOutcomes:
         stored = await answer
         if stored is None or not stored.body:
             return None
-        kept = orjson.loads(stored.body)
-        return FirstOutcome(kept["fingerprint"], kept["reply"])
+        return _kept(stored)
 
     async def record(self, principal: str, command_id: str, fingerprint: str,
                      reply: dict[str, Any]) -> FirstOutcome:
@@ -107,3 +109,18 @@ class CommandOutcomes:
             if kept is not None:
                 return kept
         return FirstOutcome(fingerprint, reply)
+
+
+def _kept(stored: Stored) -> FirstOutcome | None:
+    """The outcome kept under a key, or None for an entry the service cannot have written:
+    the command is then decided and answered afresh, never left without a reply."""
+    try:
+        kept = orjson.loads(stored.body)
+        fingerprint, reply = kept["fingerprint"], kept["reply"]
+        if isinstance(fingerprint, str) and isinstance(reply, dict) and "ok" in reply:
+            return FirstOutcome(fingerprint, reply)
+    except (orjson.JSONDecodeError, TypeError, KeyError):
+        pass
+    log.warning("outcome bucket: %s holds no outcome the service wrote; it is ignored",
+                stored.subject)
+    return None

@@ -268,3 +268,16 @@ def test_which_reply_subjects_the_service_answers_on():
     assert foreign_reply("_INBOX.abc") is None  # health asks for no principal's inbox
     assert foreign_reply("onestop.feed.zjw.outcome")
     assert FOREIGN_REPLY == "reply.foreign"
+
+
+def test_an_outcome_bucket_entry_the_service_did_not_write_leaves_no_command_unanswered(
+        service):
+    # Only the service's account can write there now; should anything else ever be found
+    # under a command's key, that command is still decided and answered.
+    command_id = uuid4().hex
+    forged = f"$KV.{STREAM}_COMMANDS.jxw.{command_id}"
+    service.runner.run(service.client.jetstream().publish(forged, b'{"paid": 50000}'))
+    reply = service.request("jxw", "expert.register", {
+        "command_id": command_id, "person": "陈干事", "name": "赵工",
+        "affiliation": "永川检测所", "specialties": ["building_materials"]})
+    assert reply["ok"] and reply["command_id"] == command_id
