@@ -281,3 +281,21 @@ def test_an_outcome_bucket_entry_the_service_did_not_write_leaves_no_command_una
         "command_id": command_id, "person": "陈干事", "name": "赵工",
         "affiliation": "永川检测所", "specialties": ["building_materials"]})
     assert reply["ok"] and reply["command_id"] == command_id
+
+
+def test_the_views_pass_over_a_message_in_the_log_that_is_no_event_of_the_services(service):
+    # Only the service's account can write the log now; should anything else ever be found
+    # there, the views go on past it instead of stopping on it for good.
+    service.runner.run(service.client.jetstream().publish(f"{STREAM}.events.forged", b"{}"))
+    reply = service.request("jxw", "expert.register", {
+        "command_id": uuid4().hex, "person": "陈干事", "name": "钱工",
+        "affiliation": "永川检测所", "specialties": ["building_materials"]})
+    assert reply["ok"], reply
+    status = service.query("jxw", "views.status", {})
+    assert status["ok"], status
+
+    def caught_up() -> bool:
+        answer = service.query("jxw", "views.status", {})["result"]
+        return all(view["position"] >= reply["position"] and view["state"] == "running"
+                   for view in answer["views"])
+    wait_until(caught_up)

@@ -64,7 +64,14 @@ async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> l
     batch: list[Logged] = []
     async with aclosing(log_.read(subject, after + 1, page=limit)) as messages:
         async for stored in messages:
-            batch.append(logged(stored))
+            try:
+                batch.append(logged(stored))
+            except (KeyError, ValueError):
+                # Not an event the service wrote (no aggregate, version or topic): no view
+                # can apply it, and a view that stopped on it would stop for good.
+                log.warning("views: the message at position %s of the log is not an event "
+                            "of onestop's; every view passes over it", stored.sequence)
+                continue
             if len(batch) >= limit:
                 break
     return batch
