@@ -309,7 +309,8 @@ def add_feeds(doc: Document) -> None:
                     f"The outcome of an intake command: {reply}.", headers=outcome_headers)
     doc.channel("feed.outcome", subjects.feed_outcome(PRINCIPAL), ["OutcomeDone", "OutcomeRefused"],
                 "Outcomes of the principal's intake commands, in the stream "
-                f"{feed_stream('<principal>')}, read with the principal's own durable pull consumer.")
+                f"{feed_stream('<principal>')}, read with the principal's own durable pull "
+                "consumer.")
     doc.operation("receive.feed.outcome", "receive", "feed.outcome",
                   "Read the outcomes of intake commands.")
 

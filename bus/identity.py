@@ -1,7 +1,8 @@
 """Who may do what on the bus, enforced by nats-server itself.
 
 Every principal (a department, a station, the online portal, an auditor, the operator, and the
-onestop service) is a NATS user. Its permissions follow from its kind: it publishes commands,
+onestop service) is a NATS user; the service and the operator share the account that holds
+every stream, and every other principal has an account of its own (`render_accounts`). Its permissions follow from its kind: it publishes commands,
 intake messages and queries only under its own prefix, reads only its own feed, and gets
 replies only on its own inbox prefix, so no one can read another's answers. Only the service
 writes the event log; only the operator may change, purge or delete streams.
@@ -50,7 +51,7 @@ class Principal:
 
 
 @dataclass(frozen=True)
-class Service:
+class Imported:
     """A subject the service's account exports and a principal's account imports.
 
     Every request crosses the account boundary as a service import, so the server itself
@@ -62,46 +63,46 @@ class Service:
     shared: bool = False  # the service is told who asked (the `Nats-Request-Info` header)
 
 
-def _consumer_api(stream: str) -> list[Service]:
+def _consumer_api(stream: str) -> list[Imported]:
     """What a client needs to read one stream with its own consumers, and nothing more."""
     api = "$JS.API"
     return [
-        Service(f"{api}.STREAM.INFO.{stream}"),
+        Imported(f"{api}.STREAM.INFO.{stream}"),
         # Ephemeral consumers are created on the bare subject, named ones below it.
-        Service(f"{api}.CONSUMER.CREATE.{stream}"),
-        Service(f"{api}.CONSUMER.CREATE.{stream}.>"),
-        Service(f"{api}.CONSUMER.DURABLE.CREATE.{stream}.>"),
-        Service(f"{api}.CONSUMER.INFO.{stream}.>"),
-        Service(f"{api}.CONSUMER.DELETE.{stream}.>"),
-        Service(f"{api}.CONSUMER.NAMES.{stream}"),
-        Service(f"{api}.CONSUMER.LIST.{stream}"),
-        Service(f"{api}.CONSUMER.MSG.NEXT.{stream}.>", streamed=True),
+        Imported(f"{api}.CONSUMER.CREATE.{stream}"),
+        Imported(f"{api}.CONSUMER.CREATE.{stream}.>"),
+        Imported(f"{api}.CONSUMER.DURABLE.CREATE.{stream}.>"),
+        Imported(f"{api}.CONSUMER.INFO.{stream}.>"),
+        Imported(f"{api}.CONSUMER.DELETE.{stream}.>"),
+        Imported(f"{api}.CONSUMER.NAMES.{stream}"),
+        Imported(f"{api}.CONSUMER.LIST.{stream}"),
+        Imported(f"{api}.CONSUMER.MSG.NEXT.{stream}.>", streamed=True),
         *_direct_get(stream),
-        Service(f"$JS.ACK.{stream}.>"),
+        Imported(f"$JS.ACK.{stream}.>"),
     ]
 
 
-def _direct_get(stream: str) -> list[Service]:
-    return [Service(f"$JS.API.DIRECT.GET.{stream}", streamed=True),
-            Service(f"$JS.API.DIRECT.GET.{stream}.>", streamed=True)]
+def _direct_get(stream: str) -> list[Imported]:
+    return [Imported(f"$JS.API.DIRECT.GET.{stream}", streamed=True),
+            Imported(f"$JS.API.DIRECT.GET.{stream}.>", streamed=True)]
 
 
-def _reader_api(stream: str) -> list[Service]:
+def _reader_api(stream: str) -> list[Imported]:
     """Reading a stream of the service's by position, without any consumer: the consumers
     on it are the service's own, which no principal may see, pull from, change or delete."""
-    return [Service(f"$JS.API.STREAM.INFO.{stream}"), *_direct_get(stream)]
+    return [Imported(f"$JS.API.STREAM.INFO.{stream}"), *_direct_get(stream)]
 
 
-def services_of(principal: Principal, event_stream: str) -> list[Service]:
+def services_of(principal: Principal, event_stream: str) -> list[Imported]:
     """Everything a principal's account imports from the service's account."""
     me = principal.id
     services = [
-        Service(f"{ROOT}.cmd.{me}.>", shared=True),
-        Service(f"{ROOT}.intake.{me}.>", shared=True),
-        Service(f"{ROOT}.query.{me}.>", shared=True),
-        Service(f"{ROOT}.sys.health"),
+        Imported(f"{ROOT}.cmd.{me}.>", shared=True),
+        Imported(f"{ROOT}.intake.{me}.>", shared=True),
+        Imported(f"{ROOT}.query.{me}.>", shared=True),
+        Imported(f"{ROOT}.sys.health"),
         # Clients ask it to learn that JetStream is there (nats.js' jetstreamManager does).
-        Service("$JS.API.INFO"),
+        Imported("$JS.API.INFO"),
     ]
     if principal.has_feed:
         services += _consumer_api(feed_stream(me))

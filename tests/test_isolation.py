@@ -11,7 +11,6 @@ through its own subjects. The service's consumers are out of every principal's r
 from __future__ import annotations
 
 import asyncio
-import time
 from uuid import uuid4
 
 import nats
@@ -26,6 +25,7 @@ from bus.replies import CODE as FOREIGN_REPLY
 from bus.replies import foreign_reply
 from bus.security import OPERATOR
 from tests.bus_support import Service, service_on_its_own_server
+from tests.processes import wait_until
 
 STREAM = "ONESTOP"
 VICTIM = "zjw"  # a department whose feed, intake, bucket entries and inbox are aimed at
@@ -102,13 +102,6 @@ def audit_records_of(service: Service, principal: str) -> int:
                for subject in new_subjects(service, f"{STREAM}_AUDIT", 0))
 
 
-def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)  # between looks at the condition: the wait itself is on it
-
-
 @pytest.mark.parametrize("attacker", sorted(ATTACKERS))
 def test_no_reply_subject_makes_the_service_or_the_server_write_for_a_principal(service,
                                                                                  attacker):
@@ -135,7 +128,8 @@ def test_no_reply_subject_makes_the_service_or_the_server_write_for_a_principal(
     # Each command and query it sent was refused (invalid) in its own name: once all are
     # recorded, the service has handled them; a health request answered after them closes.
     expected = 2 * len(targets(attacker))
-    wait_until(lambda: audit_records_of(service, attacker) >= refusals_before + expected)
+    wait_until(lambda: audit_records_of(service, attacker) >= refusals_before + expected, 20,
+               "every command and query it sent is recorded as refused")
     health = service.runner.run(client.request(subjects.HEALTH, b"", timeout=10))
     assert orjson.loads(health.data)["status"] == "ok"
     service.runner.run(victim.flush())
@@ -250,7 +244,8 @@ def test_the_service_answers_a_request_from_its_own_account_only_on_the_senders_
         await operator.flush()
     service.runner.run(send())
 
-    wait_until(lambda: audit_records_of(service, "jxw") >= refusals_before + 2)
+    wait_until(lambda: audit_records_of(service, "jxw") >= refusals_before + 2, 20,
+               "both requests are recorded as refused")
     records = new_subjects(service, f"{STREAM}_AUDIT", before[f"{STREAM}_AUDIT"])
     assert records == [f"{STREAM}.audit.jxw.refused"] * 2
     assert stream_states(service)[STREAM] == before[STREAM]  # the command was not executed
@@ -298,4 +293,4 @@ def test_the_views_pass_over_a_message_in_the_log_that_is_no_event_of_the_servic
         answer = service.query("jxw", "views.status", {})["result"]
         return all(view["position"] >= reply["position"] and view["state"] == "running"
                    for view in answer["views"])
-    wait_until(caught_up)
+    wait_until(caught_up, 20, "every view has passed the message and applied the command")

@@ -1,9 +1,10 @@
 """`onestop nats-auth --write FILE`: the district's NATS accounts and users, for a server
 onestop does not start (compose's): the service's account, which holds every stream, and an
 account per principal that imports only its own services, each user with the permissions of
-its kind and its password from the data directory, as `onestop up` gives its embedded server. The server includes the
-file (`include`); `onestop up` and the operator commands, given a NATS_URL without a user,
-then connect as their own principal with the password kept beside it (`bus.security.url_as`).
+its kind and its password from the data directory, as `onestop up` gives its embedded server.
+The server includes the file (`include`); `onestop up` and the operator commands, given a
+NATS_URL without a user, then connect as their own principal with the password kept beside it
+(`bus.security.url_as`).
 """
 
 from __future__ import annotations
