@@ -2,10 +2,11 @@
 
 Every principal (a department, a station, the online portal, an auditor, the operator, and the
 onestop service) is a NATS user; the service and the operator share the account that holds
-every stream, and every other principal has an account of its own (`render_accounts`). Its permissions follow from its kind: it publishes commands,
-intake messages and queries only under its own prefix, reads only its own feed, and gets
-replies only on its own inbox prefix, so no one can read another's answers. Only the service
-writes the event log; only the operator may change, purge or delete streams.
+every stream, and every other principal has an account of its own (`render_accounts`). Its
+permissions follow from its kind: it publishes commands, intake messages and queries only under
+its own prefix, reads only its own feed, and gets replies only on its own inbox prefix, so no
+one can read another's answers. Only the service writes the event log; only the operator may
+change, purge or delete streams.
 """
 
 from __future__ import annotations
@@ -93,10 +94,10 @@ def _reader_api(stream: str) -> list[Imported]:
     return [Imported(f"$JS.API.STREAM.INFO.{stream}"), *_direct_get(stream)]
 
 
-def services_of(principal: Principal, event_stream: str) -> list[Imported]:
+def imports_of(principal: Principal, event_stream: str) -> list[Imported]:
     """Everything a principal's account imports from the service's account."""
     me = principal.id
-    services = [
+    imports = [
         Imported(f"{ROOT}.cmd.{me}.>", shared=True),
         Imported(f"{ROOT}.intake.{me}.>", shared=True),
         Imported(f"{ROOT}.query.{me}.>", shared=True),
@@ -105,12 +106,12 @@ def services_of(principal: Principal, event_stream: str) -> list[Imported]:
         Imported("$JS.API.INFO"),
     ]
     if principal.has_feed:
-        services += _consumer_api(feed_stream(me))
+        imports += _consumer_api(feed_stream(me))
     if principal.reads_whole_log:
-        services += _reader_api(event_stream)
+        imports += _reader_api(event_stream)
     if principal.kind == "auditor":  # refusals and reads: see adapters/audit/trail.py
-        services += _reader_api(f"{event_stream}_AUDIT")
-    return services
+        imports += _reader_api(f"{event_stream}_AUDIT")
+    return imports
 
 
 def permissions(principal: Principal, event_stream: str) -> dict:
@@ -125,7 +126,8 @@ def permissions(principal: Principal, event_stream: str) -> dict:
     # is refused as a permissions violation that its client hears of at once.
     return {
         "publish": {
-            "allow": [service.subject for service in services_of(principal, event_stream)],
+            "allow": [imported.subject for imported in imports_of(principal, event_stream)],
+            # Deny wins over allow: never the log itself, never stream administration.
             "deny": [f"{event_stream}.>", *STREAM_ADMIN],
         },
         "subscribe": {"allow": [f"{inbox_prefix(principal.id)}.>"]},
@@ -155,13 +157,13 @@ def render_accounts(principals: list[Principal], passwords: dict[str, str],
         if in_service_account(principal):
             continue
         imports = []
-        for service in services_of(principal, event_stream):
-            export = exports.setdefault(service.subject, {
-                "service": service.subject, "accounts": [],
-                **({"response_type": "stream"} if service.streamed else {})})
+        for imported in imports_of(principal, event_stream):
+            export = exports.setdefault(imported.subject, {
+                "service": imported.subject, "accounts": [],
+                **({"response_type": "stream"} if imported.streamed else {})})
             export["accounts"].append(principal.id)
-            imports.append({"service": {"account": SERVICE_ACCOUNT, "subject": service.subject},
-                            **({"share": True} if service.shared else {})})
+            imports.append({"service": {"account": SERVICE_ACCOUNT, "subject": imported.subject},
+                            **({"share": True} if imported.shared else {})})
         accounts[principal.id] = {"users": [user(principal)], "imports": imports}
     service_account = {
         "jetstream": "enabled",
