@@ -20,9 +20,11 @@ from typing import Any
 
 import orjson
 from nats.aio.client import Client
-from nats.js.api import KeyValueConfig, StorageType
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
+from nats.js.client import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 
+from adapters.audit.seal import PASSED_OVER, Seal, sealed_metadata
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Conflict, Outgoing, Stored, StreamLog
 
@@ -48,15 +50,13 @@ class CommandOutcomes:
 
     @classmethod
     async def open(cls, connection: Client, bucket: str = BUCKET, replicas: int = 1,
-                   request_timeout: float = 5.0) -> CommandOutcomes:
+                   request_timeout: float = 5.0, seal: Seal | None = None) -> CommandOutcomes:
         js = connection.jetstream()
         try:
             await js.key_value(bucket)
         except BucketNotFoundError:
-            await js.create_key_value(KeyValueConfig(
-                bucket=bucket, history=1, storage=StorageType.FILE, replicas=replicas,
-                direct=True, description="first outcome of every onestop command"))
-        log = StreamLog(connection, f"KV_{bucket}", request_timeout=request_timeout)
+            await _create_bucket(js, bucket, replicas, seal)
+        log = StreamLog(connection, f"KV_{bucket}", request_timeout=request_timeout, seal=seal)
         await log.start()
         return cls(log, bucket)
 
@@ -94,6 +94,9 @@ class CommandOutcomes:
         stored = await answer
         if stored is None or not stored.body:
             return None
+        if stored.foreign:  # decided and answered afresh, as if the key held nothing
+            PASSED_OVER.note("command path", self._log.stream, stored.sequence, stored.subject)
+            return None
         return _kept(stored)
 
     async def record(self, principal: str, command_id: str, fingerprint: str,
@@ -102,13 +105,25 @@ class CommandOutcomes:
         value = orjson.dumps({"fingerprint": fingerprint, "reply": reply})
         subject = self._subject(principal, command_id)
         try:
-            await self._log.publish(Outgoing(
-                subject, {ce.EXPECTED_LAST_SUBJECT_SEQUENCE: "0"}, value))
+            await self._log.publish(self._log.sealed_message(Outgoing(
+                subject, {ce.EXPECTED_LAST_SUBJECT_SEQUENCE: "0"}, value)))
         except Conflict:
             kept = await self.first(principal, command_id)
             if kept is not None:
                 return kept
         return FirstOutcome(fingerprint, reply)
+
+
+async def _create_bucket(js: JetStreamContext, bucket: str, replicas: int,
+                         seal: Seal | None) -> None:
+    """The stream of a KV bucket as `create_key_value` makes it, but marked sealed from its
+    first entry on (seal.py): the service may not change a stream once it is made."""
+    await js.add_stream(StreamConfig(
+        name=f"KV_{bucket}", description="first outcome of every onestop command",
+        subjects=[f"$KV.{bucket}.>"], allow_direct=True, allow_rollup_hdrs=True,
+        deny_delete=True, discard=DiscardPolicy.NEW, duplicate_window=120, max_consumers=-1,
+        max_msgs=-1, max_msgs_per_subject=1, num_replicas=replicas,
+        storage=StorageType.FILE, metadata=sealed_metadata(seal)))
 
 
 def _kept(stored: Stored) -> FirstOutcome | None:

@@ -361,7 +361,9 @@ def add_operator_and_health(doc: Document) -> None:
     doc.message("HealthCheck", {"description": "Any body; it is ignored."},
                 "Is the service up?")
     doc.channel("health", subjects.HEALTH, ["HealthCheck"],
-                "Request/reply: the service answers with its health and version.")
+                "Request/reply: the service answers with its health and version, and "
+                "`warnings` for its operator (messages found in its streams that it did not "
+                "write, passed over).")
     doc.operation("send.health", "send", "health", "Check that the service answers.",
                   reply=("inbox", ["HealthReport"]))
 

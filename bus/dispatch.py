@@ -99,9 +99,11 @@ class Dispatcher:
 
     @classmethod
     async def open(cls, app: OneStop, bucket: str, replicas: int = 1) -> Dispatcher:
-        """A dispatcher whose outcome bucket is reached through the application's connection."""
+        """A dispatcher whose outcome bucket is reached through the application's connection,
+        and sealed with its store's seal."""
         connection = app.factory.bridge.connection
-        outcomes = await on_loop(app_loop(app), CommandOutcomes.open(connection, bucket, replicas))
+        outcomes = await on_loop(app_loop(app), CommandOutcomes.open(
+            connection, bucket, replicas, seal=getattr(app.factory, "seal", None)))
         return cls(app, outcomes)
 
     async def dispatch(self, principal: str, name: str, body: bytes) -> dict:

@@ -20,6 +20,7 @@ from nats.js.api import AckPolicy as ConsumerAck
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from adapters.audit.seal import PASSED_OVER, SEAL, Seal
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Outgoing, Stored, StreamLog
 from adapters.tasks import stopped
@@ -34,7 +35,7 @@ TOPIC = "Onestop-Topic"
 # Headers that belong to the log's own write, not to the event.
 NOT_COPIED = {"Nats-Expected-Last-Subject-Sequence", "Nats-Batch-Id", "Nats-Batch-Sequence",
               "Nats-Batch-Commit", "Nats-Stream", "Nats-Sequence", "Nats-Subject",
-              "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence"}
+              "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence", SEAL}
 
 
 async def ensure_feed_consumer(connection: Client, event_stream: str) -> bool:
@@ -57,11 +58,12 @@ async def ensure_feed_consumer(connection: Client, event_stream: str) -> bool:
 
 
 class FeedPublisher:
-    def __init__(self, connection: Client, event_stream: str, ack_all: bool = True) -> None:
+    def __init__(self, connection: Client, event_stream: str, ack_all: bool = True,
+                 seal: Seal | None = None) -> None:
         self.connection = connection
         self.ack_all = ack_all
         self.event_stream = event_stream
-        self.log = StreamLog(connection, event_stream, request_timeout=10)
+        self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal)
         self.cases: dict[str, Involvement] = {}
 
     async def start(self) -> None:
@@ -111,6 +113,11 @@ class FeedPublisher:
             await batch[-1].ack()  # and so every event before it
 
     async def publish(self, event: Stored) -> None:
+        sealed = self.log.sealed
+        if sealed is not None and sealed.foreign(event.sequence, event.subject, event.headers,
+                                                 event.body):
+            PASSED_OVER.note("feeds", self.event_stream, event.sequence, event.subject)
+            return
         topic = event.headers.get(TOPIC, "")
         if not topic.startswith("case."):
             return
@@ -138,8 +145,13 @@ class FeedPublisher:
             involvement.apply(earlier.headers.get(TOPIC, ""), orjson.loads(earlier.body))
         return involvement
 
-    def _history(self, case_id: str, before: int):
-        return self.log.read(f"{self.event_stream}.events.{case_id}", 1, stop=before - 1)
+    async def _history(self, case_id: str, before: int):
+        async for earlier in self.log.read(f"{self.event_stream}.events.{case_id}", 1,
+                                           stop=before - 1):
+            if earlier.foreign:
+                PASSED_OVER.note("feeds", self.event_stream, earlier.sequence, earlier.subject)
+            else:
+                yield earlier
 
     async def _send(self, department: str, case_id: str, event: Stored) -> None:
         headers = {k: v for k, v in event.headers.items() if k not in NOT_COPIED}

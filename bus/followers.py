@@ -23,6 +23,7 @@ import nats
 from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
+from adapters.audit.seal import Seal
 from adapters.audit.signing import SigningKey
 from adapters.tasks import stopped
 from adapters.views import ViewStore, open_view_store
@@ -59,14 +60,16 @@ class Followers:
 
     async def start(self) -> None:
         stream = self.settings.stream
+        seal = await asyncio.to_thread(Seal.load_or_create, self.settings.data_dir)
         ack_all = await ensure_feed_consumer(self.connection, stream)
-        self.feeds = FeedPublisher(self.connection, stream, ack_all)
+        self.feeds = FeedPublisher(self.connection, stream, ack_all, seal=seal)
         await self.feeds.start()
         key = await asyncio.to_thread(SigningKey.load_or_create, self.settings.data_dir)
-        self.checkpointer = Checkpointer(self.connection, stream, key)
+        self.checkpointer = Checkpointer(self.connection, stream, key, seal=seal)
         await self.checkpointer.start()
         self.views_follower = ViewFollower(self.connection, stream, self.views,
-                                           ALL_PROJECTIONS, doorbell=subjects.LOG_ADVANCED)
+                                           ALL_PROJECTIONS, doorbell=subjects.LOG_ADVANCED,
+                                           seal=seal)
         await self.views_follower.start()
 
     async def stop(self) -> None:

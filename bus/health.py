@@ -9,6 +9,7 @@ from faststream.nats import NatsRouter
 from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel
 
+from adapters.audit.seal import PASSED_OVER
 from bus import subjects
 from bus.replies import foreign_reply
 
@@ -19,11 +20,13 @@ class HealthReport(BaseModel):
     status: Literal["ok"] = "ok"
     service: str = "onestop"
     version: str
+    # What an operator should look at though the service answers: messages in its streams
+    # that it did not write, passed over (adapters/audit/seal.py).
+    warnings: list[str] = []
 
 
 def system_router(version: str) -> NatsRouter:
     router = NatsRouter()
-    report = HealthReport(version=version)
 
     @router.subscriber(subjects.HEALTH, description="Answers a request with the service's health.")
     async def on_health_check(message: NatsMessage) -> HealthReport | None:
@@ -31,6 +34,6 @@ def system_router(version: str) -> NatsRouter:
             log.warning("health request not answered: %s", reason)
             message.reply_to = ""  # FastStream then answers nowhere
             return None
-        return report
+        return HealthReport(version=version, warnings=PASSED_OVER.warnings())
 
     return router

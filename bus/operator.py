@@ -12,6 +12,8 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 
+from adapters.audit.seal import Seal, SealKeyError
+from adapters.audit.seal import key_path as seal_key_path
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore, open_view_store
 from bus.commands.deadletters import server_url
@@ -38,6 +40,18 @@ class Site:
 def site(data_dir: str | None) -> Site:
     settings = UpSettings.read(os.environ, data_dir=data_dir)
     return Site(settings.data_dir, settings.event_stream, server_url(data_dir))
+
+
+def seal_of(where: Site) -> Seal | None:
+    """The services' seal key, on the machine that runs them: what tells the log's foreign
+    messages (adapters/audit/seal.py). None where there is none."""
+    path = seal_key_path(where.data_dir)
+    if not path.exists():
+        return None
+    try:
+        return Seal.load(path)
+    except SealKeyError as error:
+        raise CannotRun(str(error)) from None
 
 
 def projections_named(names: list[str] | None) -> list[Projection]:

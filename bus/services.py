@@ -12,6 +12,8 @@ import nats
 from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
+from adapters.audit.seal import Seal, check_seal_key
+from adapters.audit.seal import key_path as seal_key_path
 from adapters.audit.trail import AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
@@ -60,6 +62,7 @@ class Services:
     followers: Followers | None = field(default=None, init=False)  # when in this process
     follower_process: FollowerProcess | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
+    seal: Seal | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
 
     def store_env(self) -> dict[str, str]:
@@ -68,14 +71,18 @@ class Services:
             "NATS_URL": self.nats_url,
             "NATS_STREAM": self.stream,
             "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder",
+            "ONESTOP_SEAL_KEY_FILE": str(seal_key_path(self.data_dir)),
         }
 
     async def start(self) -> None:
+        self.seal = await asyncio.to_thread(Seal.load_or_create, self.data_dir)
+        self.connection = await nats.connect(self.nats_url, name="onestop-bus")
+        # Before anything reads the log: with another key, all of it would look foreign.
+        await check_seal_key(self.connection.jetstream(), self.stream, self.seal)
         # The application connects synchronously (its own loop thread): keep it off this loop.
         self._app = await asyncio.to_thread(OneStop, self.store_env())
         install_cache(self._app, int(os.environ.get("ONESTOP_AGGREGATE_CACHE",
                                                     DEFAULT_AGGREGATE_CACHE)))
-        self.connection = await nats.connect(self.nats_url, name="onestop-bus")
         await ensure_bus_streams(self.connection.jetstream(), self.principals())
         await self._start_followers_and_queries()
         await self._start_commands()
@@ -112,7 +119,7 @@ class Services:
             self.followers = Followers(settings, self.connection, self.views)
             await self.followers.start()
             positions = self.followers.views_follower
-        case_log = StreamLog(self.connection, self.stream, request_timeout=10)
+        case_log = StreamLog(self.connection, self.stream, request_timeout=10, seal=self.seal)
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
         self.answers = QueryAnswerer(self.views, positions, case_log, kinds,

@@ -140,7 +140,8 @@ def test_up_serves_the_bus_on_an_embedded_server_and_stops_cleanly(
         asyncio.run(ask_health_and_jetstream(url))
     operator_url = credential_store(onestop.data_dir).url_for(OPERATOR, url)
     health, _max_streams = asyncio.run(ask_health_and_jetstream(operator_url))
-    assert health == {"status": "ok", "service": "onestop", "version": version("onestop")}
+    assert health == {"status": "ok", "service": "onestop", "version": version("onestop"),
+                      "warnings": []}
     server_pids = running_with_argument(onestop.server_config)
     assert len(server_pids) == 1
 

@@ -12,6 +12,8 @@ from uuid import uuid4
 import orjson
 import pytest
 
+from adapters.audit.seal import Seal
+from adapters.audit.seal import key_path as seal_key_path
 from adapters.jetstream import cloudevents as ce
 from bus.security import OPERATOR
 from projections.cases import CaseView
@@ -55,15 +57,17 @@ def accepted_case(service: Service) -> str:
 
 
 def publish_poison(service: Service, case_id: str) -> int:
-    """An appointment without its time and place, written straight into the log (as only
-    a bug or a hand at the operator's console could): the stream takes any body."""
+    """An appointment without its time and place, written into the log as only a bug of the
+    service's could: the stream takes any body, and the service's seal is on it."""
     headers = {ce.TOPIC: "case.appointment_scheduled", ce.VERSION: "3",
                "ce-subject": case_id, "ce-type": "cn.gov.yongchuan.onestop.broken"}
     body = orjson.dumps({"timestamp": "2026-03-02T09:00:00+08:00", "command_id": uuid4().hex,
                          "actor": {"principal": "jxw", "person": "陈干事"},
                          "correlation_id": None, "causation_id": None})
+    subject = f"{service.stream}.events.{case_id}"
+    seal = Seal.load(seal_key_path(service.bus.services.data_dir))
     ack = service.runner.run(service.client.jetstream().publish(
-        f"{service.stream}.events.{case_id}", body, headers=headers))
+        subject, body, headers=seal.stamped(subject, headers, body)))
     return ack.seq
 
 

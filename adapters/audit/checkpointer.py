@@ -8,6 +8,9 @@ Each checkpoint is written only if the checkpoint subject has not moved since th
 continues (`Nats-Expected-Last-Subject-Sequence`): two services never chain two checkpoints
 over the same range.
 
+With a seal (seal.py), a checkpoint is sealed, a message without a valid one is never taken
+for a checkpoint to resume from, and each checkpoint lists the foreign positions it covers.
+
 An idle log stays idle: a checkpoint is due only when something other than checkpoints has
 been written since the last one, so the last checkpoint itself waits for the next activity
 to be covered.
@@ -22,6 +25,7 @@ from nats.aio.client import Client
 
 from adapters.audit.chain import GENESIS, digest, link
 from adapters.audit.checkpoints import Checkpoint, checkpoint_subject
+from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
 from adapters.jetstream.log import Conflict, Outgoing, StreamLog
 from adapters.tasks import stopped
@@ -40,14 +44,16 @@ class GapInLog(Exception):
 
 class Checkpointer:
     def __init__(self, connection: Client, stream: str, key: SigningKey, *,
-                 every: int = EVERY, interval: float = INTERVAL_SECONDS) -> None:
+                 every: int = EVERY, interval: float = INTERVAL_SECONDS,
+                 seal: Seal | None = None) -> None:
         self.stream, self.key, self.every, self.interval = stream, key, every, interval
         self.subject = checkpoint_subject(stream)
-        self.log = StreamLog(connection, stream, request_timeout=10)
+        self.log = StreamLog(connection, stream, request_timeout=10, seal=seal)
         self.position = 0  # the last position a checkpoint covers
         self._head = GENESIS  # the chain hash there
         self._last_checkpoint = 0  # the stream sequence of that checkpoint
         self._pending: list[bytes] = []  # chain hashes of positions position+1...
+        self._foreign: list[int] = []  # the positions among them with no valid seal
         self._oldest_news: float | None = None  # when a message not a checkpoint was read
         self._wanted = 0  # someone waits for this position to be covered: now, not later
         self._wake = asyncio.Event()
@@ -85,13 +91,20 @@ class Checkpointer:
 
     async def _resume(self) -> None:
         last = await self.log.last(self.subject)
-        if last is None:
-            self.position, self._head, self._last_checkpoint = 0, GENESIS, 0
+        ours = last
+        if last is not None and last.foreign:
+            # Not a checkpoint of ours: resume from the last that is. The next one is still
+            # written after the foreign message (the server's check compares with it), and
+            # covers it, naming it.
+            PASSED_OVER.note("checkpointer", self.stream, last.sequence, last.subject)
+            ours = await self.log.last_sealed(self.subject, before=last.sequence)
+        if ours is None:
+            self.position, self._head = 0, GENESIS
         else:
-            checkpoint = Checkpoint.parse(last.body)
+            checkpoint = Checkpoint.parse(ours.body)
             self.position, self._head = checkpoint.last, bytes.fromhex(checkpoint.head)
-            self._last_checkpoint = last.sequence
-        self._pending, self._oldest_news = [], None
+        self._last_checkpoint = 0 if last is None else last.sequence
+        self._pending, self._foreign, self._oldest_news = [], [], None
 
     async def _follow(self) -> None:
         while True:
@@ -124,7 +137,10 @@ class Checkpointer:
                             digest(stored.subject, stored.headers, stored.body))
             self._pending.append(previous)
             expected += 1
-            if stored.subject != self.subject and self._oldest_news is None:
+            if stored.foreign:
+                PASSED_OVER.note("checkpointer", self.stream, stored.sequence, stored.subject)
+                self._foreign.append(stored.sequence)
+            if (stored.subject != self.subject or stored.foreign) and self._oldest_news is None:
                 self._oldest_news = asyncio.get_running_loop().time()
             if len(self._pending) >= self.every:
                 await self._checkpoint(self.every)
@@ -139,13 +155,17 @@ class Checkpointer:
 
     async def _checkpoint(self, count: int) -> None:
         hashes = self._pending[:count]
-        checkpoint = Checkpoint.signed(self.key, self.stream, self.position + 1, hashes)
-        sequence = await self.log.publish(Outgoing(self.subject, {
+        last = self.position + count
+        foreign = tuple(position for position in self._foreign if position <= last)
+        checkpoint = Checkpoint.signed(self.key, self.stream, self.position + 1, hashes,
+                                       foreign)
+        sequence = await self.log.publish(self.log.sealed_message(Outgoing(self.subject, {
             "Nats-Msg-Id": f"checkpoint-{checkpoint.first}-{checkpoint.last}",
             "Nats-Expected-Last-Subject-Sequence": str(self._last_checkpoint),
-        }, checkpoint.body()))
+        }, checkpoint.body())))
         self.position, self._head, self._last_checkpoint = checkpoint.last, hashes[-1], sequence
         del self._pending[:count]
+        self._foreign = self._foreign[len(foreign):]
         if not self._pending:
             self._oldest_news = None
         async with self._covered:

@@ -36,18 +36,28 @@ class Checkpoint:
     signed_at: str
     key_id: str
     signature: str = ""  # hex
+    # Positions in the range that hold a message the service did not write (no valid seal,
+    # see seal.py): the service's signed word for auditors, who hold no seal key.
+    foreign: tuple[int, ...] = ()
 
     @classmethod
-    def signed(cls, key: SigningKey, stream: str, first: int, hashes: list[bytes]) -> Checkpoint:
+    def signed(cls, key: SigningKey, stream: str, first: int, hashes: list[bytes],
+               foreign: tuple[int, ...] = ()) -> Checkpoint:
         unsigned = cls(stream, first, first + len(hashes) - 1,
                        tuple(h.hex() for h in hashes), hashes[-1].hex(),
-                       datetime.now(timezone.utc).isoformat(), key.key_id)
+                       datetime.now(timezone.utc).isoformat(), key.key_id, foreign=foreign)
         return replace(unsigned, signature=key.sign(unsigned.signed_bytes()).hex())
 
     def signed_bytes(self) -> bytes:
-        fields = asdict(self)
+        fields = self._fields()
         del fields["signature"]
         return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+
+    def _fields(self) -> dict:
+        fields = asdict(self)
+        if not self.foreign:  # as checkpoints were before there were seals: they verify
+            del fields["foreign"]
+        return fields
 
     def signature_valid(self, public_key: ECC.EccKey) -> bool:
         try:
@@ -60,17 +70,20 @@ class Checkpoint:
         return bytes.fromhex(self.hashes[position - self.first])
 
     def body(self) -> bytes:
-        return orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(self._fields(), option=orjson.OPT_SORT_KEYS)
 
     @classmethod
     def parse(cls, body: bytes) -> Checkpoint:
         try:
             fields = orjson.loads(body)
-            checkpoint = cls(**{**fields, "hashes": tuple(fields["hashes"])})
+            checkpoint = cls(**{**fields, "hashes": tuple(fields["hashes"]),
+                                "foreign": tuple(fields.get("foreign", ()))})
             hashes_fit = len(checkpoint.hashes) == checkpoint.last - checkpoint.first + 1
             if not (isinstance(checkpoint.first, int) and isinstance(checkpoint.last, int)
                     and checkpoint.first >= 1 and hashes_fit and checkpoint.hashes
-                    and checkpoint.hashes[-1] == checkpoint.head):
+                    and checkpoint.hashes[-1] == checkpoint.head
+                    and all(isinstance(p, int) and checkpoint.first <= p <= checkpoint.last
+                            for p in checkpoint.foreign)):
                 raise ValueError("range, hashes and head do not agree")
             for value in checkpoint.hashes:
                 bytes.fromhex(value)

@@ -9,12 +9,12 @@ creates it, atomically, and the others load it.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
+
+from adapters.audit.keyfiles import create_once, replace_with
 
 PRIVATE_NAME, PUBLIC_NAME = "signing-key.pem", "signing-key.pub.pem"
 
@@ -52,41 +52,18 @@ class SigningKey:
         directory = key_directory(data_dir)
         private = directory / PRIVATE_NAME
         if not private.exists():
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             _create(private)
         key = cls(_import(private))
         # Derived from the private key each time: the file beside it cannot drift from it.
         public = directory / PUBLIC_NAME
         pem = public_pem(key.public_key) + "\n"
         if not public.exists() or public.read_text() != pem:
-            _write_aside(directory, pem.encode(), 0o644, lambda aside: os.replace(aside, public))
+            replace_with(public, pem.encode(), 0o644)
         return key
 
 
 def _create(private: Path) -> None:
-    pem = ECC.generate(curve="Ed25519").export_key(format="PEM").encode() + b"\n"
-    # Written aside, then linked into place: a concurrent start never finds a half-written
-    # key, and the one that links second keeps the first one's key instead of replacing it.
-    def link(aside: str) -> None:
-        try:
-            os.link(aside, private)
-        except FileExistsError:
-            pass
-
-    _write_aside(private.parent, pem, 0o600, link)
-
-
-def _write_aside(directory: Path, data: bytes, mode: int, place) -> None:
-    handle, aside = tempfile.mkstemp(dir=directory, prefix=".signing-key-")
-    try:
-        os.fchmod(handle, mode)
-        os.write(handle, data)
-        os.fsync(handle)
-        os.close(handle)
-        place(aside)
-    finally:
-        if os.path.exists(aside):
-            os.unlink(aside)
+    create_once(private, ECC.generate(curve="Ed25519").export_key(format="PEM").encode() + b"\n")
 
 
 def _import(path: Path) -> ECC.EccKey:

@@ -6,6 +6,9 @@ to it intact, and after the first position that differs every later one differs 
 first mismatch is the first broken link, and what the messages around it hash to tells what
 happened there (modified, missing, extra, or two exchanged), as far as one can tell.
 A checkpoint with a bad signature is reported and its hashes are not trusted.
+
+Foreign messages (seal.py), those the service did not write, are named apart: they do not
+break the chain, which proves what is stored, not who wrote it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from adapters.audit.checkpoints import (
 )
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.reader import StreamReader
+from adapters.audit.seal import Seal, SealedStream, sealed_from
 from adapters.audit.signing import key_id
 
 BATCH = 10_000
@@ -44,6 +48,8 @@ class Report:
     seconds: float = 0.0
     broken: Finding | None = None  # the first broken link
     bad_checkpoints: list[Finding] = field(default_factory=list)
+    # Messages the service did not write: found with its seal key, or named by a checkpoint.
+    foreign: list[Finding] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
@@ -58,8 +64,8 @@ class Report:
         return self.head / self.seconds if self.seconds else 0.0
 
     def findings(self) -> list[Finding]:
-        return sorted(([self.broken] if self.broken else []) + self.bad_checkpoints,
-                      key=lambda finding: finding.position)
+        return sorted(([self.broken] if self.broken else []) + self.bad_checkpoints
+                      + self.foreign, key=lambda finding: finding.position)
 
 
 @dataclass
@@ -89,8 +95,10 @@ class _Break:
 
 
 class Verifier:
-    def __init__(self, stream: str, public_key: ECC.EccKey) -> None:
-        self.stream, self.public_key = stream, public_key
+    def __init__(self, stream: str, public_key: ECC.EccKey,
+                 sealed: SealedStream | None = None) -> None:
+        self.stream, self.public_key, self.sealed = stream, public_key, sealed
+        self.foreign: dict[int, Finding] = {}
         self.key_id = key_id(public_key)
         self.checkpoint_subject = checkpoint_subject(stream)
         self.position = 0
@@ -120,8 +128,16 @@ class Verifier:
         if sequence in self.expected:
             self._compare(sequence, self.expected.pop(sequence))
         self._note(sequence)
-        if subject == self.checkpoint_subject:
+        if self.sealed is not None and self.sealed.foreign(sequence, subject, headers, body):
+            self._foreign(sequence, subject, "it has no valid seal")
+        elif subject == self.checkpoint_subject:
             self._checkpoint(sequence, body)
+
+    def _foreign(self, position: int, subject: str | None, why: str) -> None:
+        on = f" on {subject}" if subject else ""
+        self.foreign.setdefault(position, Finding(
+            position, f"foreign: the message at {position}{on} was not written by onestop "
+            f"({why}); every reader of the service's passes over it"))
 
     def _checkpoint(self, sequence: int, body: bytes) -> None:
         try:
@@ -137,6 +153,8 @@ class Verifier:
                                     f"bad signature{other}"))
             return
         self.checkpoints += 1
+        for position in checkpoint.foreign:
+            self._foreign(position, None, f"the checkpoint at {sequence} says so")
         for position in range(checkpoint.first, checkpoint.last + 1):
             if position in self.computed:
                 self._compare(position, checkpoint.hash_at(position))
@@ -180,14 +198,21 @@ class Verifier:
         broken = min(findings, key=lambda finding: finding.position, default=None)
         intact_to = min(self.intact_to, broken.position - 1) if broken else self.intact_to
         return Report(self.stream, self.position, intact_to, self.checkpoints, seconds,
-                      broken, self.bad)
+                      broken, self.bad, sorted(self.foreign.values(),
+                                               key=lambda finding: finding.position))
 
 
 async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
-                        with_consumer: bool = True) -> Report:
+                        with_consumer: bool = True, seal: Seal | None = None) -> Report:
     """Reads the whole stream with a consumer of its own, the fastest way; or, for a reader
-    that may create no consumer on the service's streams (an auditor), by direct gets."""
-    verifier = Verifier(stream, public_key)
+    that may create no consumer on the service's streams (an auditor), by direct gets.
+    With the services' `seal` key, every message is checked for its seal; without it, the
+    foreign messages named are those the signed checkpoints name."""
+    sealed = None
+    if seal is not None:
+        start = await sealed_from(connection.jetstream(), stream)
+        sealed = None if start is None else SealedStream(seal, start)
+    verifier = Verifier(stream, public_key, sealed)
     started = time.perf_counter()
     if with_consumer:
         async with StreamReader(connection, stream) as reader:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
@@ -10,6 +12,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
 
+from adapters.audit.seal import Seal
 from adapters.jetstream.bridge import NatsBridge
 from adapters.jetstream.recorders import (
     JetStreamAggregateRecorder,
@@ -35,6 +38,9 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
     CLOUDEVENTS_SOURCE = "CLOUDEVENTS_SOURCE"
     ORIGINATOR_ID_TYPE = "ORIGINATOR_ID_TYPE"
     CREATE_TABLE = "CREATE_TABLE"
+    # The key every message is sealed with (adapters/audit/seal.py); none: not sealed,
+    # nothing told foreign (a store used outside onestop's service, the library's tests).
+    SEAL_KEY_FILE = "ONESTOP_SEAL_KEY_FILE"
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
@@ -55,6 +61,8 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
             credentials=self.env.get(self.NATS_CREDS) or None,
             connect_timeout=float(self.env.get(self.NATS_CONNECT_TIMEOUT) or 5),
         )
+        key_file = self.env.get(self.SEAL_KEY_FILE)
+        self.seal = Seal.load(Path(key_file)) if key_file else None
         self._stores: dict[str, EventStore] = {}
 
     def _store(self, kind: str) -> EventStore:
@@ -63,10 +71,12 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
             if kind == "events":
                 recipe = StreamRecipe(self.stream, (subjects.all_events, subjects.all_tracking,
                                                     subjects.checkpoints),
-                                      append_only=True, replicas=self.replicas)
+                                      append_only=True, replicas=self.replicas,
+                                      seal=self.seal)
             else:
                 recipe = StreamRecipe(f"{self.stream}_SNAPSHOTS", (subjects.all_events,),
-                                      append_only=False, replicas=self.replicas)
+                                      append_only=False, replicas=self.replicas,
+                                      seal=self.seal)
             create = strtobool(self.env.get(self.CREATE_TABLE) or "yes")
             js = self.bridge.connection.jetstream()
             self.bridge.run(ensure_stream(js, recipe, create=create))
@@ -74,6 +84,7 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
                 self.bridge, subjects, source=self.source,
                 originator_id_type=self.originator_id_type,
                 request_timeout=self.request_timeout, write_timeout=self.write_timeout,
+                seal=self.seal,
             )
         return self._stores[kind]
 

@@ -25,6 +25,8 @@ from nats.errors import (
 )
 from nats.errors import TimeoutError as NatsTimeoutError
 
+from adapters.audit.seal import Seal, SealedStream, sealed_stream
+
 # "wrong last sequence" on one server, "in-flight write to the subject" on a cluster,
 # and a duplicate message id inside an atomic batch (a committed batch sent again).
 CONFLICT_CODES = frozenset({10071, 10164, 10201})
@@ -75,6 +77,8 @@ class Stored:
     sequence: int
     headers: Mapping[str, str]
     body: bytes
+    # Not written by the service: no valid seal, in a log read with its seal (seal.py).
+    foreign: bool = False
 
 
 def _parse_ack(reply: Msg) -> dict:
@@ -172,15 +176,31 @@ class ReplyInbox:
 
 
 class StreamLog:
-    def __init__(self, connection: Client, stream: str, *, request_timeout: float) -> None:
+    def __init__(self, connection: Client, stream: str, *, request_timeout: float,
+                 seal: Seal | None = None) -> None:
         self.connection = connection
         self.stream = stream
         self.request_timeout = request_timeout
         self._inbox = ReplyInbox(connection)
         self._direct_get = f"$JS.API.DIRECT.GET.{stream}"
+        # With a seal, what is read is told foreign or not (Stored.foreign), and what is
+        # written through `sealed` is sealed.
+        self.seal = seal
+        self.sealed: SealedStream | None = None
 
     async def start(self) -> None:
         await self._inbox.start()
+        if self.seal is not None:
+            self.sealed = await sealed_stream(self.connection.jetstream(), self.stream,
+                                              self.seal)
+
+    def sealed_message(self, message: Outgoing) -> Outgoing:
+        """`message` with its seal, when this log has one."""
+        if self.seal is None:
+            return message
+        return Outgoing(message.subject,
+                        self.seal.stamped(message.subject, message.headers, message.body),
+                        message.body)
 
     # Writing.
 
@@ -220,7 +240,7 @@ class StreamLog:
             self._direct_get, orjson.dumps({"last_by_subj": subject}),
             timeout=self.request_timeout,
         )
-        return _stored_or_none(reply)
+        return self._stored_or_none(reply)
 
     async def count_after(self, subject: str, sequence: int) -> int:
         """How many messages on `subject` come after `sequence`: counted by the server (the
@@ -263,7 +283,7 @@ class StreamLog:
                     return found
                 if status:
                     raise Rejected(int(status), str(message.headers.get("Description")))
-                stored = _stored(message)
+                stored = self._stored(message)
                 found[stored.subject] = stored
         finally:
             self._inbox.close(reply_subject)
@@ -305,7 +325,7 @@ class StreamLog:
                         return
                     if status:
                         raise Rejected(int(status), str(message.headers.get("Description")))
-                    stored = _stored(message)
+                    stored = self._stored(message)
                     if stop is not None and stored.sequence > stop:
                         return
                     yield stored
@@ -315,21 +335,33 @@ class StreamLog:
             if pending == 0:
                 return
 
-
-def _stored(message: Msg) -> Stored:
-    headers = message.headers or {}
-    return Stored(
-        subject=headers["Nats-Subject"],
-        sequence=int(headers["Nats-Sequence"]),
-        headers=headers,
-        body=message.data,
-    )
-
-
-def _stored_or_none(reply: Msg) -> Stored | None:
-    status = (reply.headers or {}).get("Status")
-    if status == "404":
+    async def last_sealed(self, subject: str, before: int) -> Stored | None:
+        """The last message on `subject` before sequence `before` that is not foreign: read
+        in windows growing backwards, as direct gets only read forwards."""
+        window = 256
+        end = before - 1
+        while end >= 1:
+            start = max(1, end - window + 1)
+            found = None
+            async for stored in self.read(subject, start, stop=end):
+                if not stored.foreign:
+                    found = stored
+            if found is not None or start == 1:
+                return found
+            end, window = start - 1, window * 4
         return None
-    if status:
-        raise Rejected(int(status), str(reply.headers.get("Description")))
-    return _stored(reply)
+
+    def _stored(self, message: Msg) -> Stored:
+        headers = message.headers or {}
+        subject, sequence = headers["Nats-Subject"], int(headers["Nats-Sequence"])
+        sealed = self.sealed
+        foreign = sealed is not None and sealed.foreign(sequence, subject, headers, message.data)
+        return Stored(subject, sequence, headers, message.data, foreign)
+
+    def _stored_or_none(self, reply: Msg) -> Stored | None:
+        status = (reply.headers or {}).get("Status")
+        if status == "404":
+            return None
+        if status:
+            raise Rejected(int(status), str(reply.headers.get("Description")))
+        return self._stored(reply)

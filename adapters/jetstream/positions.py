@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from adapters.audit.seal import PASSED_OVER
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Stored, StreamLog
 
@@ -52,8 +53,17 @@ def position_of(stored: Stored) -> int:
 
 
 async def refresh(log: StreamLog, positions: Positions, subject: str) -> Stored | None:
-    """The subject's real last message, remembered as the new hint."""
+    """The subject's real last message that the service wrote, remembered as the new hint.
+
+    After a foreign message (seal.py) the hint pairs that message's sequence, which the
+    server's concurrency check compares with, and the position of the last message of ours,
+    which the next write continues."""
     last = await log.last(subject)
+    if last is not None and last.foreign:
+        PASSED_OVER.note("event store", log.stream, last.sequence, last.subject)
+        sealed = await log.last_sealed(subject, before=last.sequence)
+        positions.saw(subject, last.sequence, 0 if sealed is None else position_of(sealed))
+        return sealed
     if last is None:
         positions.forget(subject)
     else:

@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
     Tracking,
 )
 
+from adapters.audit.seal import PASSED_OVER, Seal, SealKeyError
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.bridge import NatsBridge
 from adapters.jetstream.log import TRANSIENT_ERRORS, Rejected, Stored, StreamLog
@@ -38,7 +39,8 @@ class CommandWrite:
 
 class EventStore:
     def __init__(self, bridge: NatsBridge, subjects: StreamSubjects, *, source: str,
-                 originator_id_type: str, request_timeout: float, write_timeout: float) -> None:
+                 originator_id_type: str, request_timeout: float, write_timeout: float,
+                 seal: Seal | None = None) -> None:
         self.bridge = bridge
         self.subjects = subjects
         self.source = source
@@ -46,7 +48,7 @@ class EventStore:
         self.write_timeout = write_timeout
         self.log = StreamLog(bridge.connection, subjects.stream if subjects.kind == "events"
                              else f"{subjects.stream}_SNAPSHOTS",
-                             request_timeout=request_timeout)
+                             request_timeout=request_timeout, seal=seal)
         self.positions = Positions()
         # (sequence, version) points inside aggregates, learnt from snapshots, so that loading
         # "events after the snapshot" starts there instead of at the subject's first event.
@@ -137,7 +139,8 @@ class EventStore:
     def _run_once(self, coroutine):
         try:
             return self.bridge.run(coroutine)
-        except (IntegrityError, OperationalError, ProgrammingError, DatabaseError):
+        except (IntegrityError, OperationalError, ProgrammingError, DatabaseError,
+                SealKeyError):
             raise
         except TRANSIENT_ERRORS as error:
             raise _TransientFailure from error
@@ -156,7 +159,7 @@ class EventStore:
         found = None
         async with aclosing(self.log.read(self.subjects.for_aggregate(originator_id))) as events:
             async for stored in events:
-                if stored.headers.get(ce.COMMAND) == name:
+                if stored.headers.get(ce.COMMAND) == name and not stored.foreign:
                     found = stored
                     break
         if found is None or ce.COMMAND_DIGEST not in found.headers:
@@ -165,7 +168,7 @@ class EventStore:
         last = found.sequence
         async with aclosing(self.log.read(self.subjects.all_events, last + 1, page=16)) as later:
             async for stored in later:
-                if stored.headers.get(ce.COMMAND) != name:
+                if stored.headers.get(ce.COMMAND) != name or stored.foreign:
                     break
                 last = stored.sequence
         return CommandWrite(found.headers[ce.COMMAND_DIGEST], last)
@@ -195,9 +198,14 @@ class EventStore:
             return [self._stored_event(last, originator_id)]
         events: list[StoredEvent] = []
         last_seen: Stored | None = None
+        last_sequence = 0  # of any message on the subject, ours or foreign
         start = self._first_sequence_after(subject, gt)
         async with aclosing(self.log.read(subject, start)) as messages:
             async for stored in messages:
+                last_sequence = stored.sequence
+                if stored.foreign:
+                    PASSED_OVER.note("event store", self.log.stream, stored.sequence, subject)
+                    continue
                 last_seen = stored
                 version = int(stored.headers[ce.VERSION])
                 if gt is not None and version <= gt:
@@ -208,7 +216,7 @@ class EventStore:
                 events.append(self._stored_event(stored, originator_id))
                 if not desc and limit is not None and len(events) >= limit:
                     break
-        if last_seen is not None:
+        if last_seen is not None and last_sequence == last_seen.sequence:
             self.positions.saw(subject, last_seen.sequence, position_of(last_seen))
         if desc:
             events.reverse()
@@ -225,6 +233,10 @@ class EventStore:
         reading = self.log.read(self.subjects.all_events, first, page=page, stop=stop)
         async with aclosing(reading) as messages:
             async for stored in messages:
+                if stored.foreign:
+                    PASSED_OVER.note("event store", self.log.stream, stored.sequence,
+                                     stored.subject)
+                    continue
                 notification = self.notification(stored)
                 if topics and notification.topic not in topics:
                     continue

@@ -13,6 +13,8 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from adapters.audit.seal import Seal, sealed_metadata
+
 
 class StreamConfigurationError(OperationalError):
     """The stream exists but is not configured the way the log of record requires."""
@@ -25,6 +27,7 @@ class StreamRecipe:
     append_only: bool  # the event log; snapshots are disposable and may be purged
     replicas: int = 1
     description: str | None = None
+    seal: Seal | None = None  # what every message is sealed with (adapters/audit/seal.py)
 
     def config(self) -> StreamConfig:
         return StreamConfig(
@@ -47,6 +50,7 @@ class StreamRecipe:
             allow_direct=True,
             allow_atomic=True,
             allow_msg_ttl=False,
+            metadata=sealed_metadata(self.seal),
         )
 
     def weaknesses(self, existing: StreamConfig) -> list[str]:

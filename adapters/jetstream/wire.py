@@ -35,6 +35,7 @@ from typing import Self
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from adapters.audit.seal import SealedStream
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.reader import INACTIVE_SECONDS, Message, ReadFailed
 
@@ -84,6 +85,8 @@ class WireReader:
         self._buffer = b""
         self._position = 0
         self._reading = False  # a read under way, or one that was cut short
+        self.sealed: SealedStream | None = None
+        self.passed_over: list[tuple[int, str]] = []  # by the last read_rows
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -126,9 +129,12 @@ class WireReader:
             with contextlib.suppress(Exception):
                 await self.connection.jetstream().delete_consumer(self.stream, name)
 
-    async def read_rows(self, limit: int) -> list[Row]:
+    async def read_rows(self, limit: int, sealed: SealedStream | None = None) -> list[Row]:
         """The next events as rows, at most `limit`; none at the head of the stream. A row is
-        what `row_of_headers` in adapters/views/follower.py makes of the message."""
+        what `row_of_headers` in adapters/views/follower.py makes of the message. With
+        `sealed`, a message the service did not write (seal.py) is no row but is listed in
+        `passed_over`, as (sequence, subject); checking seals costs every header's parse."""
+        self.sealed = sealed
         return await self._read(limit, True)
 
     async def read(self, limit: int) -> list[Message]:
@@ -162,9 +168,11 @@ class WireReader:
         self._writer.write(b"PUB %s %s %d\r\n%s\r\n" % (self._next, reply, len(request), request))
         found: list = []
         append = found.append
+        sealed, self.passed_over = (self.sealed if rows else None), []
+        passed_over = self.passed_over
         buffer, position = self._buffer, self._position
         read, read_exactly = self._reader.read, self._reader.readexactly
-        while len(found) < limit:
+        while len(found) + len(passed_over) < limit:  # the pull asked for `limit` messages
             end_of_line = buffer.find(_CRLF, position)
             if end_of_line < 0:  # a control line not all here: read on
                 more = await read(self.chunk)
@@ -188,7 +196,11 @@ class WireReader:
                 headers_end = start + int(arguments[-2])
                 if len(arguments) == 5:
                     sequence = _stream_sequence(arguments[2])
-                    if rows:
+                    if sealed is not None and sealed.foreign(
+                            sequence, arguments[0].decode(),
+                            _headers(buffer[start:headers_end]), buffer[headers_end:end]):
+                        passed_over.append((sequence, arguments[0].decode()))
+                    elif rows:
                         # Three searches in the header block, no dict of all its headers.
                         version = buffer.rfind(_VERSION, start, headers_end) + len(_VERSION)
                         if version < len(_VERSION):
@@ -224,9 +236,14 @@ class WireReader:
                 position = end + 2
                 if len(arguments) == 4:
                     sequence = _stream_sequence(arguments[2])
-                    if rows:
+                    if sealed is not None and sealed.foreign(
+                            sequence, arguments[0].decode(), None, buffer[start:end]):
+                        passed_over.append((sequence, arguments[0].decode()))
+                    elif rows:
                         raise ReadFailed(f"message {sequence} of {self.stream} has no headers")
-                    append(Message(sequence, arguments[0].decode(), None, buffer[start:end]))
+                    else:
+                        append(Message(sequence, arguments[0].decode(), None,
+                                       buffer[start:end]))
             else:
                 line = buffer[position:end_of_line]
                 position = end_of_line + 2

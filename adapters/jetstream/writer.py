@@ -83,7 +83,7 @@ class Writer:
                 headers[ce.EVENT_SEQUENCE] = str(landmark)
             first_position.setdefault(subject, event.originator_version)
             last_message_id[subject] = message_id
-            messages.append(Outgoing(subject, headers, event.state))
+            messages.append(self.log.sealed_message(Outgoing(subject, headers, event.state)))
         if tracking is not None:
             subject = self.subjects.for_tracking(tracking.application_name)
             message_id = ce.tracking_message_id(
@@ -94,7 +94,7 @@ class Writer:
                 ce.TRACKING_ID: str(tracking.notification_id),
                 "Onestop-Tracking-Application": ce._header_value(tracking.application_name),
             }
-            messages.append(Outgoing(subject, headers, b""))
+            messages.append(self.log.sealed_message(Outgoing(subject, headers, b"")))
             first_position[subject] = tracking.notification_id
             last_message_id[subject] = message_id
         return Write(messages, len(events), first_position, last_message_id)

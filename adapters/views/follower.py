@@ -21,6 +21,7 @@ from contextlib import aclosing
 
 from nats.aio.client import Client
 
+from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Stored, StreamLog
 from adapters.tasks import stopped
@@ -64,6 +65,9 @@ async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> l
     batch: list[Logged] = []
     async with aclosing(log_.read(subject, after + 1, page=limit)) as messages:
         async for stored in messages:
+            if stored.foreign:
+                PASSED_OVER.note("views", log_.stream, stored.sequence, stored.subject)
+                continue
             try:
                 batch.append(logged(stored))
             except (KeyError, ValueError):
@@ -80,14 +84,15 @@ async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> l
 class ViewFollower:
     def __init__(self, connection: Client, event_stream: str, store: ViewStore,
                  projections: Sequence[Projection], doorbell: str | None = None,
-                 rebuild_from: int = EMPTY_VIEW_REBUILT_FROM) -> None:
+                 rebuild_from: int = EMPTY_VIEW_REBUILT_FROM, seal: Seal | None = None) -> None:
         self.connection = connection
         self.event_stream = event_stream
         self.subject = f"{event_stream}.events.>"
         # Rung when the log has grown. By default every event rings it; a service that
         # announces its writes on a subject of its own spares this process every event.
         self.doorbell = doorbell or self.subject
-        self.log = StreamLog(connection, event_stream, request_timeout=10)
+        self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal)
+        self.seal = seal
         self.store = store
         self.projections = list(projections)
         self._doorbell = asyncio.Event()
@@ -229,7 +234,8 @@ class ViewFollower:
         log.warning("views: %s are empty or were built by an older version of their "
                     "projection: rebuilding them from the log", names)
         try:
-            await rebuild(self.connection, self.event_stream, self.store, projections)
+            await rebuild(self.connection, self.event_stream, self.store, projections,
+                          seal=self.seal)
             log.warning("views: %s rebuilt and switched in", names)
             self._outdated -= {projection.name for projection in projections}
         except asyncio.CancelledError:

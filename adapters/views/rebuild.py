@@ -44,6 +44,7 @@ from multiprocessing.connection import Connection
 
 from nats.aio.client import Client
 
+from adapters.audit.seal import PASSED_OVER, Seal, SealedStream
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.reader import StreamReader
 from adapters.jetstream.wire import WireReader, WireUnavailable
@@ -89,12 +90,13 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
                   projections: Sequence[Projection],
                   on_progress: Callable[[Progress], None] = lambda _: None,
                   batch_size: int = BATCH, worker: bool | None = None,
-                  workers: int | None = None) -> dict[str, int]:
+                  workers: int | None = None, seal: Seal | None = None) -> dict[str, int]:
     """Rebuilds `projections` into new generations and switches to them; returns them.
 
     `worker`: apply in worker processes (None: when the log holds `WORKER_FROM_EVENTS`);
-    `workers`: how many (None: one per CPU, at most one per projection)."""
-    log = StreamLog(connection, event_stream, request_timeout=30)
+    `workers`: how many (None: one per CPU, at most one per projection); `seal`: the
+    services' seal key, to pass over the messages they did not write (seal.py)."""
+    log = StreamLog(connection, event_stream, request_timeout=30, seal=seal)
     await log.start()
     if worker is None:
         worker = await _head(log, event_stream, 0) >= WORKER_FROM_EVENTS
@@ -104,7 +106,8 @@ async def rebuild(connection: Client, event_stream: str, store: ViewStore,
     started = time.monotonic()
     generations: dict[str, int] = {}
     switched: set[str] = set()
-    feed = _LogFeed(connection, event_stream, min(FIRST_BATCH, batch_size), batch_size)
+    feed = _LogFeed(connection, event_stream, min(FIRST_BATCH, batch_size), batch_size,
+                    log.sealed)
     try:
         with applier, _fewer_collections():
             # The workers start (each a new interpreter importing the projections), the
@@ -154,17 +157,18 @@ class _LogFeed:
     applied. Opened, and its first batch read, from the moment it is made."""
 
     def __init__(self, connection: Client, event_stream: str, first: int,
-                 largest: int) -> None:
+                 largest: int, sealed: SealedStream | None = None) -> None:
         # The first batches are smaller, growing to `largest`: the views start applying at
         # once instead of waiting for a whole large batch to be read.
         self.size, self.largest = first, largest
+        self.sealed = sealed
         self.reader: WireReader | StreamReader | None = None
         self._next: asyncio.Future[list[Row]] | None = asyncio.ensure_future(
             self._open_and_read(connection, event_stream))
 
     async def _open_and_read(self, connection: Client, event_stream: str) -> list[Row]:
         self.reader = await open_reader(connection, event_stream)
-        return await read_rows(self.reader, self.size)
+        return await read_rows(self.reader, self.size, self.sealed)
 
     async def next(self) -> list[Row]:
         """The next batch; empty at the log's head as it was when it was read. Unless it
@@ -179,7 +183,7 @@ class _LogFeed:
 
     def read_on(self) -> None:
         """Reads on from where the last batch ended (after an empty one: the log grew)."""
-        self._next = asyncio.ensure_future(read_rows(self.reader, self.size))
+        self._next = asyncio.ensure_future(read_rows(self.reader, self.size, self.sealed))
 
     async def close(self) -> None:
         if self._next is not None and not self._next.done():
@@ -225,12 +229,27 @@ async def open_reader(connection: Client, event_stream: str) -> WireReader | Str
     return reader
 
 
-async def read_rows(reader: WireReader | StreamReader, limit: int) -> list[Row]:
-    """The next events as rows (decoded later, in the applier): at most `limit`."""
-    if isinstance(reader, WireReader):
-        return await reader.read_rows(limit)
-    return [row_of_headers(message.sequence, message.headers, message.body)
-            for message in await reader.read(limit)]
+async def read_rows(reader: WireReader | StreamReader, limit: int,
+                    sealed: SealedStream | None = None) -> list[Row]:
+    """The next events as rows (decoded later, in the applier): at most `limit`; with
+    `sealed`, none the service did not write (an empty list is still the end of the log)."""
+    while True:
+        if isinstance(reader, WireReader):
+            rows = await reader.read_rows(limit, sealed)
+            passed_over = reader.passed_over
+        else:
+            rows, passed_over = [], []
+            for message in await reader.read(limit):
+                if sealed is not None and sealed.foreign(message.sequence, message.subject,
+                                                         message.headers, message.body):
+                    passed_over.append((message.sequence, message.subject))
+                else:
+                    rows.append(row_of_headers(message.sequence, message.headers,
+                                               message.body))
+        for sequence, subject in passed_over:
+            PASSED_OVER.note("views", reader.stream, sequence, subject)
+        if rows or not passed_over:
+            return rows
 
 
 @contextmanager

@@ -1,10 +1,13 @@
 """`onestop audit verify | key`: checking that the log of record is the log that was signed.
 
 `verify` recomputes the hash chain from the event stream (adapters/audit), checks every
-checkpoint's signature with the service's public key and compares every hash it lists. Exit
-0: intact (what no checkpoint covers yet is said, not counted against it); 1: a broken link or
-a bad checkpoint; 2: it cannot run (one line, why). It reads the log as the operator of
-`onestop up`, or as whoever NATS_URL names (an auditor, say: its inbox prefix is used).
+checkpoint's signature with the service's public key and compares every hash it lists, and
+names every message the service did not write (adapters/audit/seal.py). Exit 0: intact (what
+no checkpoint covers yet is said, not counted against it); 1: a broken link or a bad
+checkpoint; 2: it cannot run (one line, why); 3: intact, but holding foreign messages. It
+reads the log as the operator of `onestop up`, who checks every seal with the services' key,
+or as whoever NATS_URL names (an auditor, say: its inbox prefix is used), who learns the
+foreign messages from the signed checkpoints.
 
 `key` prints the service's public key, for the auditors who verify with it.
 """
@@ -20,7 +23,7 @@ from bus.commands import audit_export
 
 HELP = ("verify the log's hash chain and signed checkpoints, print the public key, or export "
         "the audit trail")
-EXIT_BROKEN, EXIT_CANNOT_RUN = 1, 2
+EXIT_BROKEN, EXIT_CANNOT_RUN, EXIT_FOREIGN = 1, 2, 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +74,7 @@ async def _verify(data_dir: str | None, stream: str | None, public_key: Path | N
 
     from adapters.audit.signing import SigningKeyError, load_public_key
     from adapters.audit.verify import verify_stream
-    from bus.operator import CannotRun, site
+    from bus.operator import CannotRun, seal_of, site
 
     try:
         key = load_public_key(_public_key_file(data_dir, public_key))
@@ -84,19 +87,24 @@ async def _verify(data_dir: str | None, stream: str | None, public_key: Path | N
 
     from bus.security import OPERATOR, SERVICE
 
-    connection = await _connect(where)
-    # Consumers on the service's streams are the service's and the operator's alone.
+    # Consumers on the service's streams, and the seal key, are the service's and the
+    # operator's alone.
     user = urlparse(where.url).username
+    operating = user in (None, OPERATOR, SERVICE)
+    seal = seal_of(where) if operating else None
+    connection = await _connect(where)
     try:
         report = await verify_stream(connection, where.event_stream, key,
-                                     with_consumer=user in (None, OPERATOR, SERVICE))
+                                     with_consumer=operating, seal=seal)
     except Exception as error:
         raise CannotRun(f"cannot read {where.event_stream} ({error})") from None
     finally:
         await connection.close()
     for line in describe(report):
         print(line)
-    return 0 if report.intact else EXIT_BROKEN
+    if not report.intact:
+        return EXIT_BROKEN
+    return EXIT_FOREIGN if report.foreign else 0
 
 
 async def _connect(where):
@@ -136,7 +144,7 @@ def describe(report) -> list[str]:
         if report.uncovered:
             lines.append(f"{report.uncovered} message(s) after position {report.intact_to} "
                          "not yet covered by a checkpoint")
-        return lines
+        return lines + [finding.what for finding in report.foreign]
     lines = []
     for finding in report.findings():
         if finding is report.broken:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace) -> int:
     from adapters.views.errors import GenerationError, ProjectionFailed
     from adapters.views.rebuild import rebuild
-    from bus.operator import connect, open_views, projections_named, site
+    from bus.operator import connect, open_views, projections_named, seal_of, site
     from bus.progress import ProgressLine, duration
 
     projections = projections_named(args.views)
@@ -66,7 +66,7 @@ async def _replay(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             generations = await rebuild(connection, where.event_stream, store, projections,
-                                        on_progress=on_progress)
+                                        on_progress=on_progress, seal=seal_of(where))
         except (ProjectionFailed, GenerationError) as failed:
             # The views not yet switched keep their old generation; those switched are right.
             line.finish(f"onestop: replay stopped: {failed}")

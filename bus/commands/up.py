@@ -14,6 +14,7 @@ from pathlib import Path
 import nats
 import nats.errors
 
+from adapters.audit.seal import SealKeyError
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
 from bus.app import build_bus
 from bus.commands import demo
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                                  daemon=True).start()
 
         asyncio.run(_serve(url, settings.event_stream, settings.data_dir, announce=announce))
-    except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError) as error:
+    except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError,
+            SealKeyError) as error:
         return _fail(str(error), EXIT_CANNOT_START)
     except LostConnection as error:
         return _fail(str(error), EXIT_UNCLEAN_STOP)
