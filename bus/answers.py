@@ -20,6 +20,7 @@ from faststream.nats import NatsRouter
 from pydantic import ValidationError
 
 from adapters.audit.reading import AuditReader
+from adapters.audit.seal import PASSED_OVER
 from adapters.audit.trail import READ, REFUSED, AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore
@@ -144,7 +145,8 @@ class QueryAnswerer:
         """An aggregate's events from its first, up to `stop` (its last: None)."""
         subject = f"{self.log.stream}.events.{aggregate_id}"
         async with aclosing(self.log.read(subject, 1, stop=stop)) as stored_events:
-            return [logged(stored) async for stored in stored_events]
+            return [logged(stored) async for stored in stored_events
+                    if not (stored.foreign and _passed_over(stored))]
 
     async def _case_as_of(self, asker: Asker, params: Any) -> dict:
         events = await self._case_events(params.case_id)
@@ -229,3 +231,8 @@ def query_router(services: Any) -> NatsRouter:
             return _error("internal.error", "The service could not answer this query.")
 
     return router
+
+
+def _passed_over(stored) -> bool:
+    PASSED_OVER.note("queries", stored.subject.split(".", 1)[0], stored.sequence, stored.subject)
+    return True

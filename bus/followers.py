@@ -23,7 +23,7 @@ import nats
 from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
-from adapters.audit.seal import Seal
+from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
 from adapters.tasks import stopped
 from adapters.views import ViewStore, open_view_store
@@ -110,6 +110,8 @@ class FollowerProcess:
     def __init__(self, settings: FollowerSettings) -> None:
         self.settings = settings
         self._context = multiprocessing.get_context("spawn")  # the parent runs threads
+        self.passed_over = SharedPassedOver(self._context)
+        PASSED_OVER.also_count(self.passed_over.read)
         self._process = None
         self._stopping = False
         self._watcher: asyncio.Task | None = None
@@ -126,7 +128,8 @@ class FollowerProcess:
     async def _spawn(self) -> None:
         ready, theirs = self._context.Pipe(duplex=False)
         self._process = self._context.Process(target=_run_followers,
-                                              args=(self.settings, theirs),
+                                              args=(self.settings, theirs,
+                                                    self.passed_over),
                                               name="onestop-followers", daemon=True)
         self._process.start()
         theirs.close()
@@ -173,10 +176,32 @@ class FollowerProcess:
         await stopped(self._watcher)
 
 
-def _run_followers(settings: FollowerSettings, ready) -> None:
+class SharedPassedOver:
+    """What the followers' process passed over (adapters/audit/seal.py), in memory it shares
+    with the service's process, whose health check tells the operator."""
+
+    LAST_BYTES = 512
+
+    def __init__(self, context) -> None:
+        self.count = context.Value("q", 0)
+        self.last = context.Array("c", self.LAST_BYTES)
+
+    def record(self, last: str) -> None:
+        with self.count.get_lock():
+            self.count.value += 1
+        self.last.value = last.encode()[:self.LAST_BYTES - 1]
+
+    def read(self) -> tuple[int, str | None]:
+        return self.count.value, self.last.value.decode("utf-8", "replace") or None
+
+
+def _run_followers(settings: FollowerSettings, ready,
+                   passed_over: SharedPassedOver | None = None) -> None:
     if sys.platform.startswith("linux"):  # if the service is killed outright, go with it
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     logging.basicConfig(level=logging.INFO, format="%(asctime)s followers %(message)s")
+    if passed_over is not None:
+        PASSED_OVER.on_note = passed_over.record
     try:
         asyncio.run(_follow(settings, ready))
     except Exception as error:  # noqa: BLE001 - one line for the operator, as `onestop up` does

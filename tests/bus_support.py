@@ -79,8 +79,10 @@ class Service:
     """The bus application on its own stream, connected as the `service` principal and started
     and stopped like `onestop up` does; principals talk to it with their own credentials."""
 
-    def __init__(self, district: District, stream: str) -> None:
+    def __init__(self, district: District, stream: str,
+                 separate_followers: bool = False) -> None:
         self.district, self.stream = district, stream
+        self.separate_followers = separate_followers  # as `onestop up` runs them
         self.runner = LoopThread()
         self._clients: dict[str, nats.aio.client.Client] = {}
         self.client = self.client_for(OPERATOR)
@@ -95,7 +97,8 @@ class Service:
 
     def start(self) -> None:
         self.bus = build_bus(self.district.url(SERVICE), stream=self.stream,
-                             data_dir=self.district.server.config.data_dir / f"views-{self.stream}")
+                             data_dir=self.district.server.config.data_dir / f"views-{self.stream}",
+                             separate_followers=self.separate_followers)
         self.runner.run(self.bus.app.start())
 
     def stop(self) -> None:

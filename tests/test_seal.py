@@ -17,11 +17,12 @@ import pytest
 
 from adapters.audit.seal import PASSED_OVER, SEAL, Seal, SealedStream, SealKeyMismatch, key_path
 from adapters.jetstream.log import Stored, StreamLog
+from adapters.jetstream.reader import StreamReader
 from adapters.views.rebuild import open_reader, read_rows
 from bus import subjects
 from bus.dispatch import _fingerprint
 from bus.identity import feed_stream
-from tests.bus_support import Service, service_on_its_own_server
+from tests.bus_support import Service, district_server, service_on_its_own_server
 from tests.domain.support import credit_code
 from tests.processes import wait_until
 from tests.test_audit_cli import audit, covered
@@ -152,19 +153,27 @@ def test_a_forged_event_is_passed_over_by_the_command_path_the_views_and_the_fee
 
 def test_a_rebuild_reads_past_a_forged_event(service, forged_case):
     case, position = forged_case
+    bare = forge(service, f"{STREAM}.events.bare", None, b"no headers at all")
 
     async def read_everything():
         log = StreamLog(service.client, STREAM, request_timeout=5, seal=seal_of(service))
         await log.start()
-        reader = await open_reader(service.client, STREAM)
-        try:
-            return await read_rows(reader, 10_000, log.sealed)
-        finally:
-            await reader.close()
-    rows = service.runner.run(read_everything())
+        found = []
+        # The raw wire reader, and nats-py's where the wire reader cannot go (TLS, nkeys).
+        for reader in (await open_reader(service.client, STREAM),
+                       StreamReader(service.client, STREAM, subject=f"{STREAM}.events.>")):
+            if isinstance(reader, StreamReader):
+                await reader.start()
+            try:
+                found.append(await read_rows(reader, 10_000, log.sealed))
+            finally:
+                await reader.close()
+        return found
+    wire, nats_py = service.runner.run(read_everything())
     events = [stored.sequence for stored in read(service, "events.>")]
-    assert position in events
-    assert [row[0] for row in rows] == [p for p in events if p != position]
+    assert position in events and bare in events
+    assert [row[0] for row in wire] == [p for p in events if p not in (position, bare)]
+    assert nats_py == wire
 
 
 def test_a_forged_outcome_is_ignored_and_the_command_decided_afresh(service):
@@ -229,3 +238,24 @@ def test_a_service_with_another_seal_key_refuses_to_start(tmp_path):
             "command_id": uuid4().hex, "person": "p", "credit_code": credit_code(),
             "name": "永川砖厂", "scale": "small_micro", "industry": "building_bricks",
             "town": "laisu"})["ok"]
+
+
+def test_the_health_check_tells_what_the_followers_process_passed_over(tmp_path, monkeypatch):
+    # `onestop up` runs the feeds, views and checkpoints in a process of their own.
+    for name, value in (("count", 0), ("last", None), ("_elsewhere", [])):
+        monkeypatch.setattr(PASSED_OVER, name, value)
+    with district_server(tmp_path, "followers") as district:
+        service = Service(district, STREAM, separate_followers=True)
+        try:
+            position = forge(service, f"{STREAM}.events.forged", None, b"{}")
+            assert service.request("portal", "enterprise.register", {
+                "command_id": uuid4().hex, "person": "p", "credit_code": credit_code(),
+                "name": "永川砖厂", "scale": "small_micro", "industry": "building_bricks",
+                "town": "laisu"})["ok"]
+            wait_until(lambda: health(service)["warnings"], 20,
+                       "the health check tells of the forged message")
+            [warning] = health(service)["warnings"]
+            assert f"{STREAM} position {position} " in warning, warning
+            assert PASSED_OVER.count == 0  # it was the other process that met it
+        finally:
+            service.close()

@@ -24,6 +24,7 @@ import orjson
 from nats.aio.client import Client
 
 from adapters.audit.reading import AuditReader
+from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.trail import audit_stream
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.subjects import StreamSubjects
@@ -57,9 +58,10 @@ class Scope:
 
 
 async def export_entries(connection: Client, event_stream: str, scope: Scope,
-                         on_progress: Callable[[Progress], None] = lambda _: None
-                         ) -> AsyncIterator[dict[str, Any]]:
-    events = StreamLog(connection, event_stream, request_timeout=30)
+                         on_progress: Callable[[Progress], None] = lambda _: None,
+                         seal: Seal | None = None) -> AsyncIterator[dict[str, Any]]:
+    """With the services' `seal`, the changes leave out what they did not write."""
+    events = StreamLog(connection, event_stream, request_timeout=30, seal=seal)
     trail = StreamLog(connection, audit_stream(event_stream), request_timeout=30)
     await events.start()
     await trail.start()
@@ -88,6 +90,9 @@ async def _changes(log: StreamLog, scope: Scope, on_progress: Callable[[Progress
     started, count, position = time.monotonic(), 0, 0
     async with aclosing(log.read(subject, 1, page=PAGE, stop=head)) as stored_events:
         async for stored in stored_events:
+            if stored.foreign:
+                PASSED_OVER.note("audit export", log.stream, stored.sequence, stored.subject)
+                continue
             event = logged(stored)
             change, states[event.originator_id] = change_of(
                 event, states.get(event.originator_id))

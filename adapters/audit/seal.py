@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +166,13 @@ class PassedOver:
         self.count = 0
         self.last: str | None = None
         self._seen: set[tuple[str, str, int]] = set()
+        # Told of each one noted here (a process of followers telling the service's)...
+        self.on_note: Callable[[str], None] | None = None
+        # ... and asked, for the health check, what others passed over: (count, last).
+        self._elsewhere: list[Callable[[], tuple[int, str | None]]] = []
+
+    def also_count(self, source: Callable[[], tuple[int, str | None]]) -> None:
+        self._elsewhere.append(source)
 
     def note(self, reader: str, stream: str, sequence: int, subject: str) -> None:
         key = (reader, stream, sequence)
@@ -176,15 +183,20 @@ class PassedOver:
         self._seen.add(key)
         self.count += 1
         self.last = f"{stream} position {sequence} ({subject}), met by the {reader}"
+        if self.on_note is not None:
+            self.on_note(self.last)
         log.warning("%s: the message at %s position %s (%s) has no valid seal: onestop did "
                     "not write it; passed over", reader, stream, sequence, subject)
 
     def warnings(self) -> list[str]:
-        if not self.count:
+        count, last = self.count, self.last
+        for source in self._elsewhere:
+            their_count, their_last = source()
+            count, last = count + their_count, last or their_last
+        if not count:
             return []
-        return [f"{self.count} message(s) that onestop did not write were found in its "
-                f"streams and passed over (`onestop audit verify` names them); the last: "
-                f"{self.last}"]
+        return [f"{count} time(s) a message that onestop did not write was found in its "
+                f"streams and passed over (`onestop audit verify` names them); one: {last}"]
 
 
 PASSED_OVER = PassedOver()

@@ -67,7 +67,7 @@ def scope_of(args: argparse.Namespace):
 
 async def _export(args: argparse.Namespace) -> int:
     from adapters.audit.export import Writer, export_entries
-    from bus.operator import CannotRun, connect, site
+    from bus.operator import CannotRun, connect, seal_of, site
     from bus.progress import ProgressLine, duration
 
     scope = scope_of(args)
@@ -91,7 +91,7 @@ async def _export(args: argparse.Namespace) -> int:
         try:
             writer = Writer(out, format)
             entries = export_entries(connection, site(args.data_dir).event_stream, scope,
-                                     on_progress)
+                                     on_progress, seal=seal_of(site(args.data_dir)))
             async with aclosing(entries):
                 async for entry in entries:
                     writer.write(entry)
