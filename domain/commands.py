@@ -1,0 +1,450 @@
+"""Every command of the district's one-stop service, declared once.
+
+A command is what a principal asks the service to do: its public name (`public_name`: the
+subject it is sent on, the intake's and the contract's name for it), a line saying what it
+does (`purpose`), the aggregate it acts on (`target`: the field holding its id) and its
+fields with their rules. The use case that handles it is marked `@handles(TheCommand)` (domain/catalogue.py); who may send it is in
+the district's authority rules (domain/authority.toml). The bus adds only the envelope every
+command travels in (its id, the person acting, correlation): bus/messages.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from domain.base import Value
+from domain.case_events import Finding
+
+Text = Field(min_length=1, max_length=2000)
+Code = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+OptionalCode = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+Yuan = Field(ge=0, max_digits=16, decimal_places=2)
+Note = Field(default="", max_length=2000)
+Units = Field(gt=0, le=10**12)
+Line = Annotated[str, Field(min_length=1, max_length=2000)]
+Dimension = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+Scale = Literal["above_scale", "small_micro"]
+
+
+class Command(Value):
+    """What a principal asks for. Subclasses name themselves (`public_name`, `purpose`) and say
+    which of their fields holds the id of the aggregate they act on (`target`)."""
+
+    public_name: ClassVar[str] = ""
+    purpose: ClassVar[str] = ""
+    target: ClassVar[str | None] = None
+
+    def target_id(self) -> UUID | None:
+        return None if self.target is None else getattr(self, self.target)
+
+
+# Enterprises, experts, instruments.
+
+class RegisterEnterprise(Command):
+    public_name = "enterprise.register"
+    purpose = "Register an enterprise by credit code."
+    credit_code: str = Field(min_length=18, max_length=18)
+    name: str = Text
+    scale: Scale
+    industry: str = Code
+    town: str = Code
+
+
+class ChangeEnterpriseProfile(Command):
+    public_name = "enterprise.change_profile"
+    purpose = "Change an enterprise profile."
+    target = "enterprise_id"
+    enterprise_id: UUID
+    name: str | None = Field(default=None, min_length=1, max_length=2000)
+    scale: Scale | None = None
+    industry: str | None = OptionalCode
+    town: str | None = OptionalCode
+
+
+class RegisterExpert(Command):
+    public_name = "expert.register"
+    purpose = "Add an expert to the expert library."
+    name: str = Text
+    affiliation: str = Text
+    specialties: tuple[str, ...] = Field(min_length=1, max_length=20)
+
+
+class ExpertCommand(Command):
+    target = "expert_id"
+    expert_id: UUID
+
+
+class DeactivateExpert(ExpertCommand):
+    public_name = "expert.deactivate"
+    purpose = "Stop assigning an expert."
+    reason: str = Text
+
+
+class ReactivateExpert(ExpertCommand):
+    public_name = "expert.reactivate"
+    purpose = "Assign an expert again."
+
+
+class RegisterEquipment(Command):
+    public_name = "equipment.register"
+    purpose = "Add an instrument to the library."
+    name: str = Text
+    owner_institution: str = Text
+    capabilities: tuple[str, ...] = Field(min_length=1, max_length=20)
+    calibration_valid_until: AwareDatetime
+
+
+class EquipmentCommand(Command):
+    target = "equipment_id"
+    equipment_id: UUID
+
+
+class RecalibrateEquipment(EquipmentCommand):
+    public_name = "equipment.recalibrate"
+    purpose = "Record a new calibration."
+    valid_until: AwareDatetime
+
+
+class TakeEquipmentOutOfService(EquipmentCommand):
+    public_name = "equipment.take_out_of_service"
+    purpose = "Withdraw an instrument."
+    reason: str = Text
+
+
+class ReturnEquipmentToService(EquipmentCommand):
+    public_name = "equipment.return_to_service"
+    purpose = "Return an instrument."
+
+
+# Service cases.
+
+class SubmitCase(Command):
+    public_name = "case.submit"
+    purpose = "An enterprise orders a quality service."
+    enterprise_id: UUID
+    service_type: str = Code
+    description: str = Text
+    channel: str = Code
+    station: str | None = OptionalCode
+
+
+class CaseCommand(Command):
+    target = "case_id"
+    case_id: UUID
+
+
+class AcceptCase(CaseCommand):
+    public_name = "case.accept"
+    purpose = "Accept a case and route it to a lead department."
+    lead: str | None = OptionalCode
+    collaborators: tuple[str, ...] = Field(default=(), max_length=15)
+
+
+class RejectCase(CaseCommand):
+    public_name = "case.reject"
+    purpose = "Reject a case with a reason."
+    reason: str = Text
+
+
+class WithdrawCase(CaseCommand):
+    public_name = "case.withdraw"
+    purpose = "The enterprise withdraws its order."
+    reason: str = Note
+
+
+class TransferCase(CaseCommand):
+    public_name = "case.transfer"
+    purpose = "Transfer a case to another department."
+    to: str = Code
+    reason: str = Text
+
+
+class ScheduleAppointment(CaseCommand):
+    public_name = "case.schedule_appointment"
+    purpose = "Agree a time and place."
+    at: AwareDatetime
+    place: str = Text
+
+
+class RescheduleAppointment(CaseCommand):
+    public_name = "case.reschedule_appointment"
+    purpose = "Move the appointment."
+    at: AwareDatetime
+    place: str = Text
+    reason: str = Text
+
+
+class CancelAppointment(CaseCommand):
+    public_name = "case.cancel_appointment"
+    purpose = "Cancel the appointment."
+    reason: str = Text
+
+
+class AssignExpert(CaseCommand):
+    public_name = "case.assign_expert"
+    purpose = "Book an expert for the case."
+    expert_id: UUID
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class ReleaseExpert(CaseCommand):
+    public_name = "case.release_expert"
+    purpose = "Release an expert booking."
+    booking_id: UUID
+
+
+class BookEquipment(CaseCommand):
+    public_name = "case.book_equipment"
+    purpose = "Book a shared instrument for the case."
+    equipment_id: UUID
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class ReleaseEquipment(CaseCommand):
+    public_name = "case.release_equipment"
+    purpose = "Release an instrument booking."
+    booking_id: UUID
+
+
+class VisitFinding(Finding):
+    """A finding as reported: one stage of production and what was found there."""
+
+    finding: str = Text
+
+
+class RecordVisit(CaseCommand):
+    public_name = "case.record_visit"
+    purpose = "Record an on-site diagnosis visit."
+    visited_at: AwareDatetime
+    experts: tuple[UUID, ...] = Field(min_length=1, max_length=20)
+    findings: tuple[VisitFinding, ...] = Field(min_length=1, max_length=50)
+    recommendations: tuple[str, ...] = Field(default=(), max_length=50)
+
+
+class PlanImprovement(CaseCommand):
+    public_name = "case.plan_improvement"
+    purpose = "Agree an improvement plan."
+    actions: tuple[str, ...] = Field(min_length=1, max_length=50)
+    target_date: date
+
+
+class ResolveCase(CaseCommand):
+    public_name = "case.resolve"
+    purpose = "Resolve the case with its money figures."
+    outcome: str = Text
+    invested_yuan: Decimal = Yuan
+    saved_per_year_yuan: Decimal = Yuan
+    expected_benefit_yuan: Decimal = Yuan
+
+
+class RateCase(CaseCommand):
+    public_name = "case.rate"
+    purpose = "The enterprise rates the service (1-5)."
+    score: int = Field(ge=1, le=5)
+    comment: str = Note
+
+
+class CloseCase(CaseCommand):
+    public_name = "case.close"
+    purpose = "Close the case."
+
+
+# Programmes: campaigns, disputes, recalls, improvement projects.
+
+class LaunchCampaign(Command):
+    public_name = "campaign.launch"
+    purpose = "Launch a touring diagnosis of an industry."
+    title: str = Text
+    industry: str = Code
+    department: str = Code
+    dimensions: tuple[Dimension, ...] = Field(min_length=1, max_length=20)
+    scale_min: int = Field(default=0, ge=0, le=1000)
+    scale_max: int = Field(default=100, ge=0, le=1000)
+
+
+class CampaignCommand(Command):
+    target = "campaign_id"
+    campaign_id: UUID
+
+
+class EnrollEnterprise(CampaignCommand):
+    public_name = "campaign.enroll"
+    purpose = "Enrol a registered enterprise."
+    enterprise_id: UUID
+
+
+class DiagnoseEnterprise(CampaignCommand):
+    public_name = "campaign.diagnose"
+    purpose = "Score an enrolled enterprise, once."
+    enterprise_id: UUID
+    scores: dict[Dimension, int] = Field(min_length=1, max_length=20,
+                                         description="A score within the campaign's scale for "
+                                                     "each of its dimensions.")
+    findings: tuple[VisitFinding, ...] = Field(default=(), max_length=50)
+    experts: tuple[UUID, ...] = Field(default=(), max_length=20)
+
+
+class CollectOpinion(CampaignCommand):
+    public_name = "campaign.collect_opinion"
+    purpose = "Record a buyer's opinion."
+    buyer: str = Text
+    opinion: str = Text
+    enterprise_id: UUID | None = None
+
+
+class IssueReport(CampaignCommand):
+    public_name = "campaign.issue_report"
+    purpose = "Issue a diagnosed enterprise its report."
+    enterprise_id: UUID
+    improvements: tuple[Line, ...] = Field(min_length=1, max_length=50)
+    summary: str = Note
+
+
+class LinkCase(CampaignCommand):
+    public_name = "campaign.link_case"
+    purpose = "Link a case raised during the campaign."
+    case_id: UUID
+
+
+class CloseCampaign(CampaignCommand):
+    public_name = "campaign.close"
+    purpose = "Close the campaign with its summary."
+    summary: str = Text
+
+
+class FileDispute(Command):
+    public_name = "dispute.file"
+    purpose = "File a buyer's quality dispute with a producer."
+    buyer: str = Text
+    buyer_id: UUID | None = Field(default=None, description="When the buyer is a registered "
+                                                            "enterprise.")
+    producer_id: UUID
+    product: str = Text
+    description: str = Text
+    campaign_id: UUID | None = None
+
+
+class DisputeCommand(Command):
+    target = "dispute_id"
+    dispute_id: UUID
+
+
+class ScheduleMediation(DisputeCommand):
+    public_name = "dispute.schedule_mediation"
+    purpose = "Schedule or move the mediation."
+    at: AwareDatetime
+    place: str = Text
+    mediator_department: str = Code
+
+
+class MediateDispute(DisputeCommand):
+    public_name = "dispute.mediate"
+    purpose = "Record the mediation: settled or not."
+    agreement: bool
+    terms: str = Text
+    compensation_yuan: Decimal = Field(default=Decimal("0.00"), ge=0, max_digits=16,
+                                       decimal_places=2,
+                                       description="Agreed only: zero without an agreement.")
+
+
+class CloseDispute(DisputeCommand):
+    public_name = "dispute.close"
+    purpose = "Close a mediated dispute."
+    note: str = Note
+
+
+class OrderRecall(Command):
+    public_name = "recall.order"
+    purpose = "Order a recall of a non-conforming product."
+    enterprise_id: UUID
+    product: str = Text
+    reason: str = Text
+    quantity: int = Units
+    department: str = Code
+    campaign_id: UUID | None = None
+
+
+class RecallCommand(Command):
+    target = "recall_id"
+    recall_id: UUID
+
+
+class AmendRecall(RecallCommand):
+    public_name = "recall.amend"
+    purpose = "Raise the number of units ordered for recall."
+    quantity: int = Field(gt=0, le=10**12, description="The new, higher number of units ordered.")
+    reason: str = Text
+
+
+class RecordUnitsRecalled(RecallCommand):
+    public_name = "recall.record_recalled"
+    purpose = "Count units recalled."
+    units: int = Units
+
+
+class RecordUnitsDestroyed(RecallCommand):
+    public_name = "recall.record_destroyed"
+    purpose = "Count recalled units destroyed."
+    units: int = Units
+
+
+class RecordLossRecovered(RecallCommand):
+    public_name = "recall.record_loss_recovered"
+    purpose = "Record a loss recovered."
+    amount_yuan: Decimal = Yuan
+    source: str = Text
+
+
+class CompleteRecall(RecallCommand):
+    public_name = "recall.complete"
+    purpose = "Complete the recall."
+    note: str = Note
+
+
+class OpenImprovement(Command):
+    public_name = "improvement.open"
+    purpose = "Open an improvement project."
+    enterprise_id: UUID
+    title: str = Text
+    department: str = Code
+    supplier_id: UUID | None = Field(default=None, description="Supply-chain work: the "
+                                                               "supplier, with its problem.")
+    problem: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class ImprovementCommand(Command):
+    target = "improvement_id"
+    improvement_id: UUID
+
+
+class RecordInvestment(ImprovementCommand):
+    public_name = "improvement.record_investment"
+    purpose = "Record money invested."
+    amount_yuan: Decimal = Yuan
+    note: str = Note
+
+
+class ExpectBenefit(ImprovementCommand):
+    public_name = "improvement.expect_benefit"
+    purpose = "Set the expected benefit."
+    amount_yuan: Decimal = Yuan
+
+
+class RealiseBenefit(ImprovementCommand):
+    public_name = "improvement.realise_benefit"
+    purpose = "Record a benefit realised."
+    amount_yuan: Decimal = Yuan
+    note: str = Note
+
+
+class CompleteImprovement(ImprovementCommand):
+    public_name = "improvement.complete"
+    purpose = "Complete the project with its outcome."
+    outcome: str = Text
