@@ -32,6 +32,7 @@ from bus.identity import feed_stream, inbox_prefix
 from bus import queries
 from bus.operations import OPERATIONS
 from bus.services import DEFAULT_STREAM
+from domain.authority import Authority, load_authority
 from domain.base import DomainEvent
 from domain.mapping import ORIGINATOR_FIELDS
 from domain.reference import load_reference
@@ -266,21 +267,31 @@ def add_replies(doc: Document) -> None:
 
 
 def add_commands(doc: Document) -> None:
+    authority = load_authority(load_reference(), OPERATIONS)
     for name, operation in OPERATIONS.items():
         schema = operation.schema
         payload = doc.schemas.of_model(schema)
-        # One schema may serve several commands (ReleaseBooking): its message names them all.
-        users = [other for other, op in OPERATIONS.items() if op.schema is schema]
-        doc.message(schema.__name__, payload, "The command " + ", ".join(users) + ".")
+        who = f" {who_may_send(authority, name)}"
+        doc.message(schema.__name__, payload, f"The command {name}.{who}")
         doc.channel(f"cmd.{name}", subjects.command(PRINCIPAL, name), [schema.__name__],
-                    f"{operation.summary} Request/reply: answered with Done or Refused.")
-        doc.operation(f"send.cmd.{name}", "send", f"cmd.{name}", operation.summary,
+                    f"{operation.summary}{who} Request/reply: answered with Done or Refused.")
+        doc.operation(f"send.cmd.{name}", "send", f"cmd.{name}", f"{operation.summary}{who}",
                       reply=("inbox", ["Done", "Refused"]))
         doc.channel(f"intake.{name}", subjects.intake(PRINCIPAL, name), [schema.__name__],
-                    f"{operation.summary} Durable intake: the outcome comes later on the "
+                    f"{operation.summary}{who} Durable intake: the outcome comes later on the "
                     f"principal's feed ({subjects.feed_outcome(PRINCIPAL)}).")
         doc.operation(f"send.intake.{name}", "send", f"intake.{name}",
-                      f"{operation.summary} (durable intake)")
+                      f"{operation.summary} (durable intake){who}")
+
+
+def who_may_send(authority: Authority, name: str) -> str:
+    """The rule in words: who may send the command (from domain/authority.toml)."""
+    roles = authority.roles_for(name)
+    says = [role.says for role in roles]
+    listed = says[0] if len(says) == 1 else ", ".join(says[:-1]) + " or " + says[-1]
+    codes = ", ".join(role.name for role in roles)
+    return (f"Who may send it: {listed} ({codes}); anyone else is refused with "
+            "command.not_permitted or <record>.not_yours, and the refusal is audited.")
 
 
 def add_queries(doc: Document) -> None:

@@ -37,7 +37,10 @@ from bus import subjects
 from bus.identity import inbox_prefix
 from domain.application import OneStop
 from domain.base import Actor, CommandContext
-from domain.case_events import Finding
+from domain.commands import (AcceptCase, AssignExpert, BookEquipment, CloseCase, PlanImprovement,
+                             RateCase, RecordVisit, RegisterEnterprise, RegisterEquipment,
+                             RegisterExpert, ReleaseEquipment, ResolveCase, ScheduleAppointment,
+                             SubmitCase, VisitFinding)
 from domain.credit_code import ALPHABET, check_character
 
 CST = timezone(timedelta(hours=8))
@@ -67,46 +70,62 @@ def run_scenario(app: OneStop, lead: str | None, collaborators: tuple[str, ...])
     """A brick maker's case from the online order to closure, with an expert visit; without
     a lead, it stays submitted; led by the bureau itself, it stays open on its desk."""
     now = START
-    enterprise_id = app.register_enterprise(_ctx(now, "portal", "厂长"), _credit_code(),
-                                            "永川来苏页岩砖厂", "small_micro",
-                                            "building_bricks", "laisu").id
-    case_id = app.submit_case(_ctx(now, "portal", "厂长"), enterprise_id, "quality_management",
-                              "Bricks turn to powder since the coal-gangue supply stopped",
-                              "online_platform").id
+    enterprise_id = app.register_enterprise(_ctx(now, "portal", "厂长"), RegisterEnterprise(
+        credit_code=_credit_code(), name="永川来苏页岩砖厂", scale="small_micro",
+        industry="building_bricks", town="laisu")).id
+    case_id = app.submit_case(_ctx(now, "portal", "厂长"), SubmitCase(
+        enterprise_id=enterprise_id, service_type="quality_management",
+        description="Bricks turn to powder since the coal-gangue supply stopped",
+        channel="online_platform")).id
     if lead is None:
         return
-    app.accept_case(_ctx(now, "samr", "王科长"), case_id, lead=lead,
-                    collaborators=collaborators)
+    app.accept_case(_ctx(now, "samr", "王科长"), AcceptCase(case_id=case_id, lead=lead,
+                                                           collaborators=collaborators))
     def officer() -> CommandContext:  # a fresh command id each: ids derive from it
         return _ctx(now + timedelta(days=1), lead, "陈干事")
 
-    app.schedule_appointment(officer(), case_id, START + timedelta(days=7), "factory yard")
+    app.schedule_appointment(officer(), ScheduleAppointment(
+        case_id=case_id, at=START + timedelta(days=7), place="factory yard"))
     if lead == PRINCIPAL:
         return
-    expert_id = app.register_expert(_ctx(now, "samr", "王科长"), "李教授", "重庆文理学院",
-                                     ("building_materials",)).id
-    equipment_id = app.register_equipment(
-        _ctx(now, "samr", "王科长"), "X-ray fluorescence spectrometer", "永川区检验检测中心",
-        ("chemical_composition",), now + timedelta(days=365)).id
+    expert_id = app.register_expert(_ctx(now, "samr", "王科长"), RegisterExpert(
+        name="李教授", affiliation="重庆文理学院", specialties=("building_materials",))).id
+    equipment_id = app.register_equipment(_ctx(now, "samr", "王科长"), RegisterEquipment(
+        name="X-ray fluorescence spectrometer", owner_institution="永川区检验检测中心",
+        capabilities=("chemical_composition",),
+        calibration_valid_until=now + timedelta(days=365))).id
     start, end = START + timedelta(days=7), START + timedelta(days=7, hours=4)
-    app.assign_expert(officer(), case_id, expert_id, start, end)
-    booking = app.book_equipment(officer(), case_id, equipment_id, start, end)
-    app.record_visit(_ctx(end, lead, "李教授"), case_id, start, (expert_id,), (
-        Finding(stage="raw_materials", finding="shale replaces coal gangue; no fuel value"),
-        Finding(stage="production", finding="firing curve unchanged, underfired cores"),
-    ), ("add internal fuel to the mix", "raise firing temperature", "test every batch"))
-    app.plan_improvement(_ctx(end, lead, "陈干事"), case_id,
-                         ("adjust the formula", "retrain kiln operators"), date(2026, 4, 30))
-    app.release_equipment(_ctx(end, lead, "陈干事"), case_id, booking.booking_id)
+    app.assign_expert(officer(), AssignExpert(case_id=case_id, expert_id=expert_id,
+                                              start=start, end=end))
+    booking = app.book_equipment(officer(), BookEquipment(
+        case_id=case_id, equipment_id=equipment_id, start=start, end=end))
+    app.record_visit(_ctx(end, lead, "李教授"), RecordVisit(
+        case_id=case_id, visited_at=start, experts=(expert_id,), findings=(
+            VisitFinding(stage="raw_materials",
+                         finding="shale replaces coal gangue; no fuel value"),
+            VisitFinding(stage="production", finding="firing curve unchanged, underfired cores"),
+        ), recommendations=("add internal fuel to the mix", "raise firing temperature",
+                            "test every batch")))
+    app.plan_improvement(_ctx(end, lead, "陈干事"), PlanImprovement(
+        case_id=case_id, actions=("adjust the formula", "retrain kiln operators"),
+        target_date=date(2026, 4, 30)))
+    app.release_equipment(_ctx(end, lead, "陈干事"), ReleaseEquipment(
+        case_id=case_id, booking_id=booking.booking_id))
     later = START + timedelta(days=20)
-    app.resolve_case(_ctx(later, lead, "陈干事"), case_id, "Formula adjusted, bricks pass",
-                     Decimal("120000.00"), Decimal("350000.50"), Decimal("2000000"))
-    app.rate_case(_ctx(later, "portal", "厂长"), case_id, 2, "still some powder in winter")
+    app.resolve_case(_ctx(later, lead, "陈干事"), ResolveCase(
+        case_id=case_id, outcome="Formula adjusted, bricks pass",
+        invested_yuan=Decimal("120000.00"), saved_per_year_yuan=Decimal("350000.50"),
+        expected_benefit_yuan=Decimal("2000000")))
+    app.rate_case(_ctx(later, "portal", "厂长"), RateCase(
+        case_id=case_id, score=2, comment="still some powder in winter"))
     later = START + timedelta(days=35)
-    app.resolve_case(_ctx(later, lead, "陈干事"), case_id, "Winter firing schedule added",
-                     Decimal("150000.00"), Decimal("400000.00"), Decimal("2000000.00"))
-    app.rate_case(_ctx(later, "portal", "厂长"), case_id, 5, "满意")
-    app.close_case(_ctx(later, "samr", "王科长"), case_id)
+    app.resolve_case(_ctx(later, lead, "陈干事"), ResolveCase(
+        case_id=case_id, outcome="Winter firing schedule added",
+        invested_yuan=Decimal("150000.00"), saved_per_year_yuan=Decimal("400000.00"),
+        expected_benefit_yuan=Decimal("2000000.00")))
+    app.rate_case(_ctx(later, "portal", "厂长"), RateCase(case_id=case_id, score=5,
+                                                         comment="满意"))
+    app.close_case(_ctx(later, "samr", "王科长"), CloseCase(case_id=case_id))
 
 
 async def read_all(connection: Client, stream: str) -> list[Outgoing]:

@@ -38,8 +38,8 @@ from adapters.audit.trail import AuditTrail
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream import onloop
 from adapters.outcomes import CommandOutcomes, FirstOutcome
-from bus.messages import ErrorBody, Refused
-from bus.operations import OPERATIONS
+from bus.messages import ErrorBody, Refused, unwrapped
+from bus.operations import OPERATIONS, Operation
 from bus.replies import refusal
 from domain.application import OneStop
 from domain.base import Actor, CommandContext
@@ -140,19 +140,19 @@ class Dispatcher:
         if not isinstance(payload, dict):
             return refused("command.malformed_json", "The body must be a JSON object.")
         try:
-            command = operation.schema.model_validate(payload)
+            message = operation.schema.model_validate(payload)
         except ValidationError as error:
             command_id = payload.get("command_id")
             return refused("command.invalid", "Some fields are missing or wrong.",
                            command_id if isinstance(command_id, str) else None,
                            _invalid_fields(error))
         fingerprint = _fingerprint(payload)
-        key = (principal, command.command_id)
+        key = (principal, message.command_id)
         first = await self._first(key)
         if first is None:
-            qualified = f"{principal}/{command.command_id}"
+            qualified = f"{principal}/{message.command_id}"
             with ce.written_for_command(qualified, fingerprint):
-                reply = await self._execute(principal, operation, command)
+                reply = await self._execute(principal, operation, message)
             if reply["ok"] and reply["replayed"]:
                 # Applied before: answer as the first time, from the log.
                 first = self._recent.get(key) or await self._first_in_log(qualified, reply)
@@ -168,7 +168,7 @@ class Dispatcher:
                 return reply
         if first.fingerprint != fingerprint:
             return refused("command.id_reused", "This command id was already used for a "
-                           "different command; choose a new id.", command.command_id)
+                           "different command; choose a new id.", message.command_id)
         return first.reply
 
     async def _first(self, key: tuple[str, str]) -> FirstOutcome | None:
@@ -191,28 +191,36 @@ class Dispatcher:
         return FirstOutcome(write.digest,
                             {**replayed, "position": write.last_sequence, "replayed": False})
 
-    async def _execute(self, principal: str, operation, command) -> dict:
+    async def _execute(self, principal: str, operation: Operation, message) -> dict:
         ctx = CommandContext(
-            actor=Actor(principal=principal, person=command.person), at=self.clock(),
+            actor=Actor(principal=principal, person=message.person), at=self.clock(),
             # Qualified by the principal: two systems may pick the same id independently.
-            command_id=f"{principal}/{command.command_id}",
-            correlation_id=command.correlation_id, causation_id=command.causation_id,
+            command_id=f"{principal}/{message.command_id}",
+            correlation_id=message.correlation_id, causation_id=message.causation_id,
         )
+        command = unwrapped(operation.command, message)
         try:
             try:
                 outcome = await onloop.decide(
-                    self.app, lambda: operation.execute(self.app, ctx, command), _positioned)
+                    self.app, lambda: self.app.execute(ctx, command), _positioned)
             except onloop.Fallback:
-                outcome = await asyncio.to_thread(operation.execute, self.app, ctx, command)
+                outcome = await asyncio.to_thread(self.app.execute, ctx, command)
         except DomainError as error:
-            return refused(error.code, error.message, command.command_id,
-                           {key: str(value) for key, value in error.fields.items()})
+            return refused(error.code, error.message, message.command_id,
+                           {key: _field(value) for key, value in error.fields.items()})
         except Exception as error:
             log.exception("command %s from %s failed", operation.name, principal)
             raise Unexpected(f"{type(error).__name__}: {error}") from error
-        return {"ok": True, "command_id": command.command_id, "id": str(outcome.id),
+        return {"ok": True, "command_id": message.command_id, "id": str(outcome.id),
                 "booking_id": None if outcome.booking_id is None else str(outcome.booking_id),
                 "position": outcome.position, "replayed": outcome.replayed}
+
+
+def _field(value: Any) -> Any:
+    """A refusal's detail as JSON: lists of names stay lists (the roles a rule names)."""
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return str(value)
 
 
 def _positioned(outcome: Outcome, sequences: list[int]) -> Outcome:

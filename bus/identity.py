@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bus.operations import OPERATIONS
+
 Kind = Literal["lead", "department", "station", "portal", "auditor", "operator", "service"]
 
 ROOT = "onestop"
@@ -97,9 +99,12 @@ def _reader_api(stream: str) -> list[Imported]:
 def imports_of(principal: Principal, event_stream: str) -> list[Imported]:
     """Everything a principal's account imports from the service's account."""
     me = principal.id
-    imports = [
-        Imported(f"{ROOT}.cmd.{me}.>", shared=True),
-        Imported(f"{ROOT}.intake.{me}.>", shared=True),
+    # Each command of the service's table (bus/operations.py) by request and by the intake;
+    # whether this principal may send it about a record is the service's to decide (and to
+    # audit when it refuses), so every command is reachable: only its subject is checked here.
+    imports = [Imported(f"{ROOT}.{way}.{me}.{name}", shared=True)
+               for way in ("cmd", "intake") for name in OPERATIONS]
+    imports += [
         Imported(f"{ROOT}.query.{me}.>", shared=True),
         Imported(f"{ROOT}.sys.health"),
         # Clients ask it to learn that JetStream is there (nats.js' jetstreamManager does).

@@ -15,6 +15,8 @@ Stage = Literal["raw_materials", "production", "inspection", "finished_products"
 Status = Literal["submitted", "accepted", "rejected", "withdrawn", "resolved", "reopened",
                  "closed"]
 Yuan = Annotated[Decimal, Field(ge=0, decimal_places=2)]
+# The enterprise's rating of a service: one rule for the command that asks and the fact stored.
+Score = Annotated[int, Field(ge=1, le=5)]
 
 
 class Finding(Value):
@@ -37,6 +39,7 @@ class Submitted(CaseEvent):
     def apply(self, case: Any) -> None:
         case.enterprise_id, case.service_type = self.enterprise_id, self.service_type
         case.channel, case.station, case.status = self.channel, self.station, "submitted"
+        case.taker = self.station or self.actor.principal
         case.lead = None
         case.collaborators, case.due, case.sla_days, case.escalations = (), None, 0, 0
         case.appointment, case.experts, case.equipment = None, {}, {}
@@ -179,7 +182,7 @@ class Resolved(CaseEvent):
 
 class Rated(CaseEvent):
     public_name = "case.rated"
-    score: int = Field(ge=1, le=5)
+    score: Score
     comment: str = ""
 
     def apply(self, case: Any) -> None:

@@ -24,6 +24,9 @@ class Case(Aggregate):
     service_type: str
     channel: str
     station: str | None
+    # Who took the order: its station, or whoever submitted it (the portal online). It may
+    # withdraw and rate the case (domain/authority.py). None in a snapshot older than it.
+    taker: str | None = None
     status: e.Status
     lead: str | None
     collaborators: tuple[str, ...]
@@ -145,8 +148,6 @@ class Case(Aggregate):
 
     def rate(self, ctx: CommandContext, score: int, comment: str) -> None:
         self._require({"resolved"}, "rated")
-        if not 1 <= score <= 5:
-            raise refuse("case.invalid_rating", "A rating is from 1 to 5.", score=score)
         if self.rating is not None:
             raise refuse("case.already_rated", "The enterprise has already rated this service.")
         self.trigger(e.Rated, ctx, score=score, comment=comment)

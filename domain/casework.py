@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from uuid import UUID
 
 from pydantic import AwareDatetime
 
 from domain.base import CommandContext
-from domain.case_events import Finding
 from domain.cases import Case
+from domain.catalogue import handles
+from domain.commands import (AcceptCase, AssignExpert, BookEquipment, CancelAppointment,
+                             CloseCase, PlanImprovement, RateCase, RecordVisit, RejectCase,
+                             ReleaseEquipment, ReleaseExpert, RescheduleAppointment,
+                             ResolveCase, ScheduleAppointment, SubmitCase, TransferCase,
+                             WithdrawCase)
 from domain.enterprises import Enterprise
 from domain.errors import refuse
 from domain.resources import Booking, Equipment, Expert
@@ -18,9 +21,10 @@ from domain.service import Outcome, Service
 
 
 class CaseUseCases(Service):
-    def submit_case(self, ctx: CommandContext, enterprise_id: UUID, service_type: str,
-                    description: str, channel: str, station: str | None = None) -> Outcome:
-        self._get(ctx, Enterprise, enterprise_id)
+    @handles(SubmitCase)
+    def submit_case(self, ctx: CommandContext, command: SubmitCase) -> Outcome:
+        self._get(ctx, Enterprise, command.enterprise_id)
+        service_type, channel, station = command.service_type, command.channel, command.station
         if self.reference.service(service_type) is None:
             raise refuse("case.unknown_service", f"{service_type!r} is not in the service "
                          "catalogue.", service_type=service_type)
@@ -31,53 +35,66 @@ class CaseUseCases(Service):
             raise refuse("case.unknown_station", f"{station!r} is not a service station.",
                          station=station)
         case = Case.submit(ctx, self.derived_id("case", ctx),
-                          enterprise_id=enterprise_id, service_type=service_type,
-                          description=description, channel=channel, station=station)
+                           enterprise_id=command.enterprise_id, service_type=service_type,
+                           description=command.description, channel=channel, station=station)
         return self._create(ctx, case)
 
-    def accept_case(self, ctx: CommandContext, case_id: UUID, lead: str | None = None,
-                    collaborators: tuple[str, ...] = ()) -> Outcome:
+    @handles(AcceptCase)
+    def accept_case(self, ctx: CommandContext, command: AcceptCase) -> Outcome:
         def accept(case: Case) -> None:
             service = self.reference.service(case.service_type)
             assert service is not None
-            for department in (lead or service.lead, *collaborators):
+            lead = command.lead or service.lead
+            for department in (lead, *command.collaborators):
                 self._check_department(department)
-            case.accept(ctx, lead or service.lead, collaborators, service.sla_days)
-        return self._change(ctx, Case, case_id, accept)
+            case.accept(ctx, lead, command.collaborators, service.sla_days)
+        return self._change(ctx, Case, command.case_id, accept)
 
     def _check_department(self, code: str) -> None:
         if code not in self.reference.department_codes:
             raise refuse("case.unknown_department", f"{code!r} is not a department.", code=code)
 
-    def reject_case(self, ctx: CommandContext, case_id: UUID, reason: str) -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.reject(ctx, reason))
+    @handles(RejectCase)
+    def reject_case(self, ctx: CommandContext, command: RejectCase) -> Outcome:
+        return self._change(ctx, Case, command.case_id,
+                            lambda case: case.reject(ctx, command.reason))
 
-    def withdraw_case(self, ctx: CommandContext, case_id: UUID, reason: str = "") -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.withdraw(ctx, reason))
+    @handles(WithdrawCase)
+    def withdraw_case(self, ctx: CommandContext, command: WithdrawCase) -> Outcome:
+        return self._change(ctx, Case, command.case_id,
+                            lambda case: case.withdraw(ctx, command.reason))
 
-    def transfer_case(self, ctx: CommandContext, case_id: UUID, to: str, reason: str) -> Outcome:
-        self._check_department(to)
-        return self._change(ctx, Case, case_id, lambda case: case.transfer(ctx, to, reason))
+    @handles(TransferCase)
+    def transfer_case(self, ctx: CommandContext, command: TransferCase) -> Outcome:
+        self._check_department(command.to)
+        return self._change(ctx, Case, command.case_id,
+                            lambda case: case.transfer(ctx, command.to, command.reason))
 
-    def schedule_appointment(self, ctx: CommandContext, case_id: UUID, at: AwareDatetime,
-                             place: str) -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.schedule(ctx, at, place))
+    @handles(ScheduleAppointment)
+    def schedule_appointment(self, ctx: CommandContext, command: ScheduleAppointment) -> Outcome:
+        return self._change(ctx, Case, command.case_id,
+                            lambda case: case.schedule(ctx, command.at, command.place))
 
-    def reschedule_appointment(self, ctx: CommandContext, case_id: UUID, at: AwareDatetime,
-                               place: str, reason: str) -> Outcome:
-        return self._change(ctx, Case, case_id,
-                            lambda case: case.reschedule(ctx, at, place, reason))
+    @handles(RescheduleAppointment)
+    def reschedule_appointment(self, ctx: CommandContext,
+                               command: RescheduleAppointment) -> Outcome:
+        return self._change(ctx, Case, command.case_id, lambda case: case.reschedule(
+            ctx, command.at, command.place, command.reason))
 
-    def cancel_appointment(self, ctx: CommandContext, case_id: UUID, reason: str) -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.cancel_appointment(ctx, reason))
+    @handles(CancelAppointment)
+    def cancel_appointment(self, ctx: CommandContext, command: CancelAppointment) -> Outcome:
+        return self._change(ctx, Case, command.case_id,
+                            lambda case: case.cancel_appointment(ctx, command.reason))
 
-    def assign_expert(self, ctx: CommandContext, case_id: UUID, expert_id: UUID,
-                      start: AwareDatetime, end: AwareDatetime) -> Outcome:
-        return self._book(ctx, case_id, Expert, expert_id, start, end)
+    @handles(AssignExpert)
+    def assign_expert(self, ctx: CommandContext, command: AssignExpert) -> Outcome:
+        return self._book(ctx, command.case_id, Expert, command.expert_id, command.start,
+                          command.end)
 
-    def book_equipment(self, ctx: CommandContext, case_id: UUID, equipment_id: UUID,
-                       start: AwareDatetime, end: AwareDatetime) -> Outcome:
-        return self._book(ctx, case_id, Equipment, equipment_id, start, end)
+    @handles(BookEquipment)
+    def book_equipment(self, ctx: CommandContext, command: BookEquipment) -> Outcome:
+        return self._book(ctx, command.case_id, Equipment, command.equipment_id, command.start,
+                          command.end)
 
     def _book(self, ctx: CommandContext, case_id: UUID, cls: type[Expert] | type[Equipment],
               resource_id: UUID, start: AwareDatetime, end: AwareDatetime) -> Outcome:
@@ -95,11 +112,13 @@ class CaseUseCases(Service):
         # Both aggregates in one save: the store writes the two bookings or neither.
         return self._commit(case, resource, id=case.id, booking_id=booking_id)
 
-    def release_expert(self, ctx: CommandContext, case_id: UUID, booking_id: UUID) -> Outcome:
-        return self._release(ctx, case_id, booking_id, Expert)
+    @handles(ReleaseExpert)
+    def release_expert(self, ctx: CommandContext, command: ReleaseExpert) -> Outcome:
+        return self._release(ctx, command.case_id, command.booking_id, Expert)
 
-    def release_equipment(self, ctx: CommandContext, case_id: UUID, booking_id: UUID) -> Outcome:
-        return self._release(ctx, case_id, booking_id, Equipment)
+    @handles(ReleaseEquipment)
+    def release_equipment(self, ctx: CommandContext, command: ReleaseEquipment) -> Outcome:
+        return self._release(ctx, command.case_id, command.booking_id, Equipment)
 
     def _release(self, ctx: CommandContext, case_id: UUID, booking_id: UUID,
                  cls: type[Expert] | type[Equipment]) -> Outcome:
@@ -114,28 +133,31 @@ class CaseUseCases(Service):
         resource.release(ctx, booking_id)
         return self._commit(case, resource, id=case.id, booking_id=booking_id)
 
-    def record_visit(self, ctx: CommandContext, case_id: UUID, visited_at: AwareDatetime,
-                     experts: tuple[UUID, ...], findings: tuple[Finding, ...],
-                     recommendations: tuple[str, ...]) -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.record_visit(
-            ctx, visited_at, experts, findings, recommendations))
+    @handles(RecordVisit)
+    def record_visit(self, ctx: CommandContext, command: RecordVisit) -> Outcome:
+        return self._change(ctx, Case, command.case_id, lambda case: case.record_visit(
+            ctx, command.visited_at, command.experts, command.findings,
+            command.recommendations))
 
-    def plan_improvement(self, ctx: CommandContext, case_id: UUID, actions: tuple[str, ...],
-                         target_date: date) -> Outcome:
-        return self._change(ctx, Case, case_id,
-                            lambda case: case.plan_improvement(ctx, actions, target_date))
+    @handles(PlanImprovement)
+    def plan_improvement(self, ctx: CommandContext, command: PlanImprovement) -> Outcome:
+        return self._change(ctx, Case, command.case_id, lambda case: case.plan_improvement(
+            ctx, command.actions, command.target_date))
 
-    def resolve_case(self, ctx: CommandContext, case_id: UUID, outcome: str, invested: Decimal,
-                     saved_per_year: Decimal, expected_benefit: Decimal) -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.resolve(
-            ctx, outcome, invested, saved_per_year, expected_benefit))
+    @handles(ResolveCase)
+    def resolve_case(self, ctx: CommandContext, command: ResolveCase) -> Outcome:
+        return self._change(ctx, Case, command.case_id, lambda case: case.resolve(
+            ctx, command.outcome, command.invested_yuan, command.saved_per_year_yuan,
+            command.expected_benefit_yuan))
 
-    def rate_case(self, ctx: CommandContext, case_id: UUID, score: int,
-                  comment: str = "") -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.rate(ctx, score, comment))
+    @handles(RateCase)
+    def rate_case(self, ctx: CommandContext, command: RateCase) -> Outcome:
+        return self._change(ctx, Case, command.case_id,
+                            lambda case: case.rate(ctx, command.score, command.comment))
 
-    def close_case(self, ctx: CommandContext, case_id: UUID) -> Outcome:
-        return self._change(ctx, Case, case_id, lambda case: case.close(ctx))
+    @handles(CloseCase)
+    def close_case(self, ctx: CommandContext, command: CloseCase) -> Outcome:
+        return self._change(ctx, Case, command.case_id, lambda case: case.close(ctx))
 
     def escalate_case(self, ctx: CommandContext, case_id: UUID) -> Outcome:
         """Escalates the case if it is overdue at `ctx.at`; otherwise writes nothing."""

@@ -18,7 +18,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from domain.base import Value
-from domain.case_events import Finding
+from domain.case_events import Finding, Score
 
 Text = Field(min_length=1, max_length=2000)
 Code = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
@@ -247,7 +247,7 @@ class ResolveCase(CaseCommand):
 class RateCase(CaseCommand):
     public_name = "case.rate"
     purpose = "The enterprise rates the service (1-5)."
-    score: int = Field(ge=1, le=5)
+    score: Score
     comment: str = Note
 
 

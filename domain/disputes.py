@@ -31,6 +31,7 @@ class Dispute(Aggregate):
             dispute.buyer, dispute.buyer_id = self.buyer, self.buyer_id
             dispute.producer_id, dispute.product = self.producer_id, self.product
             dispute.campaign_id, dispute.status = self.campaign_id, "filed"
+            dispute.filed_by = self.actor.principal
             dispute.mediation, dispute.outcome = None, None
 
     class MediationScheduled(DomainEvent):
@@ -73,6 +74,7 @@ class Dispute(Aggregate):
     status: Status
     mediation: MediationScheduled | None
     outcome: Mediated | None
+    filed_by: str | None = None  # who filed it: a department that did acts on it
 
     def schedule_mediation(self, ctx: CommandContext, at: AwareDatetime, place: str,
                            mediator_department: str) -> None:

@@ -3,16 +3,18 @@ improvement projects. Each loads, decides, and saves in one write."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
 from uuid import UUID
-
-from pydantic import AwareDatetime
 
 from domain.base import CommandContext
 from domain.campaigns import Campaign
-from domain.case_events import Finding
 from domain.cases import Case
+from domain.catalogue import handles
+from domain.commands import (AmendRecall, CloseCampaign, CloseDispute, CollectOpinion,
+                             CompleteImprovement, CompleteRecall, DiagnoseEnterprise,
+                             EnrollEnterprise, ExpectBenefit, FileDispute, IssueReport,
+                             LaunchCampaign, LinkCase, MediateDispute, OpenImprovement,
+                             OrderRecall, RealiseBenefit, RecordInvestment, RecordLossRecovered,
+                             RecordUnitsDestroyed, RecordUnitsRecalled, ScheduleMediation)
 from domain.disputes import Dispute
 from domain.enterprises import Enterprise
 from domain.errors import refuse
@@ -20,8 +22,6 @@ from domain.improvements import Improvement
 from domain.recalls import Recall
 from domain.resources import Expert
 from domain.service import Outcome, Service
-
-NO_MONEY = Decimal("0.00")
 
 
 class ProgrammeUseCases(Service):
@@ -33,144 +33,158 @@ class ProgrammeUseCases(Service):
 
     # Campaigns (巡回问诊)
 
-    def launch_campaign(self, ctx: CommandContext, title: str, industry: str, department: str,
-                        dimensions: tuple[str, ...], scale_min: int = 0,
-                        scale_max: int = 100) -> Outcome:
+    @handles(LaunchCampaign)
+    def launch_campaign(self, ctx: CommandContext, command: LaunchCampaign) -> Outcome:
         self._check(ctx)
-        self._department("campaign", department)
-        campaign = Campaign.launch(ctx, self.derived_id("campaign", ctx), title, industry,
-                                   department, dimensions, scale_min, scale_max)
+        self._department("campaign", command.department)
+        campaign = Campaign.launch(ctx, self.derived_id("campaign", ctx), command.title,
+                                   command.industry, command.department, command.dimensions,
+                                   command.scale_min, command.scale_max)
         return self._create(ctx, campaign)
 
-    def enroll_enterprise(self, ctx: CommandContext, campaign_id: UUID,
-                          enterprise_id: UUID) -> Outcome:
-        self._get(ctx, Enterprise, enterprise_id)
-        return self._change(ctx, Campaign, campaign_id, lambda c: c.enroll(ctx, enterprise_id))
+    @handles(EnrollEnterprise)
+    def enroll_enterprise(self, ctx: CommandContext, command: EnrollEnterprise) -> Outcome:
+        self._get(ctx, Enterprise, command.enterprise_id)
+        return self._change(ctx, Campaign, command.campaign_id,
+                            lambda c: c.enroll(ctx, command.enterprise_id))
 
-    def diagnose_enterprise(self, ctx: CommandContext, campaign_id: UUID, enterprise_id: UUID,
-                            scores: Mapping[str, int], findings: tuple[Finding, ...],
-                            experts: tuple[UUID, ...] = ()) -> Outcome:
-        for expert_id in experts:
+    @handles(DiagnoseEnterprise)
+    def diagnose_enterprise(self, ctx: CommandContext, command: DiagnoseEnterprise) -> Outcome:
+        for expert_id in command.experts:
             self._get(ctx, Expert, expert_id)
-        return self._change(ctx, Campaign, campaign_id, lambda c: c.diagnose(
-            ctx, enterprise_id, scores, findings, experts))
+        return self._change(ctx, Campaign, command.campaign_id, lambda c: c.diagnose(
+            ctx, command.enterprise_id, command.scores, command.findings, command.experts))
 
-    def collect_opinion(self, ctx: CommandContext, campaign_id: UUID, buyer: str, opinion: str,
-                        enterprise_id: UUID | None = None) -> Outcome:
-        return self._change(ctx, Campaign, campaign_id, lambda c: c.collect_opinion(
-            ctx, buyer, opinion, enterprise_id))
+    @handles(CollectOpinion)
+    def collect_opinion(self, ctx: CommandContext, command: CollectOpinion) -> Outcome:
+        return self._change(ctx, Campaign, command.campaign_id, lambda c: c.collect_opinion(
+            ctx, command.buyer, command.opinion, command.enterprise_id))
 
-    def issue_report(self, ctx: CommandContext, campaign_id: UUID, enterprise_id: UUID,
-                     improvements: tuple[str, ...], summary: str = "") -> Outcome:
-        return self._change(ctx, Campaign, campaign_id, lambda c: c.issue_report(
-            ctx, enterprise_id, improvements, summary))
+    @handles(IssueReport)
+    def issue_report(self, ctx: CommandContext, command: IssueReport) -> Outcome:
+        return self._change(ctx, Campaign, command.campaign_id, lambda c: c.issue_report(
+            ctx, command.enterprise_id, command.improvements, command.summary))
 
-    def link_case(self, ctx: CommandContext, campaign_id: UUID, case_id: UUID) -> Outcome:
-        self._get(ctx, Case, case_id)
-        return self._change(ctx, Campaign, campaign_id, lambda c: c.link_case(ctx, case_id))
+    @handles(LinkCase)
+    def link_case(self, ctx: CommandContext, command: LinkCase) -> Outcome:
+        self._get(ctx, Case, command.case_id)
+        return self._change(ctx, Campaign, command.campaign_id,
+                            lambda c: c.link_case(ctx, command.case_id))
 
-    def close_campaign(self, ctx: CommandContext, campaign_id: UUID, summary: str) -> Outcome:
-        return self._change(ctx, Campaign, campaign_id, lambda c: c.close(ctx, summary))
+    @handles(CloseCampaign)
+    def close_campaign(self, ctx: CommandContext, command: CloseCampaign) -> Outcome:
+        return self._change(ctx, Campaign, command.campaign_id,
+                            lambda c: c.close(ctx, command.summary))
 
     def get_campaign(self, campaign_id: UUID) -> Campaign:
         return self.repository.get(campaign_id)
 
     # Quality disputes (质量纠纷)
 
-    def file_dispute(self, ctx: CommandContext, buyer: str, producer_id: UUID, product: str,
-                     description: str, buyer_id: UUID | None = None,
-                     campaign_id: UUID | None = None) -> Outcome:
-        self._registered(ctx, producer_id, buyer_id, campaign_id)
+    @handles(FileDispute)
+    def file_dispute(self, ctx: CommandContext, command: FileDispute) -> Outcome:
+        self._registered(ctx, command.producer_id, command.buyer_id, command.campaign_id)
         dispute = Dispute.start(self.derived_id("dispute", ctx), Dispute.Filed, ctx,
-                                buyer=buyer, buyer_id=buyer_id, producer_id=producer_id,
-                                product=product, description=description,
-                                campaign_id=campaign_id)
+                                buyer=command.buyer, buyer_id=command.buyer_id,
+                                producer_id=command.producer_id, product=command.product,
+                                description=command.description,
+                                campaign_id=command.campaign_id)
         return self._create(ctx, dispute)
 
-    def schedule_mediation(self, ctx: CommandContext, dispute_id: UUID, at: AwareDatetime,
-                           place: str, mediator_department: str) -> Outcome:
-        self._department("dispute", mediator_department)
-        return self._change(ctx, Dispute, dispute_id, lambda d: d.schedule_mediation(
-            ctx, at, place, mediator_department))
+    @handles(ScheduleMediation)
+    def schedule_mediation(self, ctx: CommandContext, command: ScheduleMediation) -> Outcome:
+        self._department("dispute", command.mediator_department)
+        return self._change(ctx, Dispute, command.dispute_id, lambda d: d.schedule_mediation(
+            ctx, command.at, command.place, command.mediator_department))
 
-    def mediate_dispute(self, ctx: CommandContext, dispute_id: UUID, agreement: bool,
-                        terms: str, compensation: Decimal = NO_MONEY) -> Outcome:
-        return self._change(ctx, Dispute, dispute_id,
-                            lambda d: d.mediate(ctx, agreement, terms, compensation))
+    @handles(MediateDispute)
+    def mediate_dispute(self, ctx: CommandContext, command: MediateDispute) -> Outcome:
+        return self._change(ctx, Dispute, command.dispute_id, lambda d: d.mediate(
+            ctx, command.agreement, command.terms, command.compensation_yuan))
 
-    def close_dispute(self, ctx: CommandContext, dispute_id: UUID, note: str = "") -> Outcome:
-        return self._change(ctx, Dispute, dispute_id, lambda d: d.close(ctx, note))
+    @handles(CloseDispute)
+    def close_dispute(self, ctx: CommandContext, command: CloseDispute) -> Outcome:
+        return self._change(ctx, Dispute, command.dispute_id,
+                            lambda d: d.close(ctx, command.note))
 
     def get_dispute(self, dispute_id: UUID) -> Dispute:
         return self.repository.get(dispute_id)
 
     # Recalls (召回 / 销毁)
 
-    def order_recall(self, ctx: CommandContext, enterprise_id: UUID, product: str, reason: str,
-                     quantity: int, department: str,
-                     campaign_id: UUID | None = None) -> Outcome:
-        self._registered(ctx, enterprise_id, None, campaign_id)
-        self._department("recall", department)
+    @handles(OrderRecall)
+    def order_recall(self, ctx: CommandContext, command: OrderRecall) -> Outcome:
+        self._registered(ctx, command.enterprise_id, None, command.campaign_id)
+        self._department("recall", command.department)
         recall = Recall.start(self.derived_id("recall", ctx), Recall.Ordered, ctx,
-                              enterprise_id=enterprise_id, product=product, reason=reason,
-                              quantity=quantity, department=department,
-                              campaign_id=campaign_id)
+                              enterprise_id=command.enterprise_id, product=command.product,
+                              reason=command.reason, quantity=command.quantity,
+                              department=command.department, campaign_id=command.campaign_id)
         return self._create(ctx, recall)
 
-    def amend_recall(self, ctx: CommandContext, recall_id: UUID, quantity: int,
-                     reason: str) -> Outcome:
-        return self._change(ctx, Recall, recall_id, lambda r: r.amend(ctx, quantity, reason))
+    @handles(AmendRecall)
+    def amend_recall(self, ctx: CommandContext, command: AmendRecall) -> Outcome:
+        return self._change(ctx, Recall, command.recall_id,
+                            lambda r: r.amend(ctx, command.quantity, command.reason))
 
-    def record_units_recalled(self, ctx: CommandContext, recall_id: UUID, units: int) -> Outcome:
-        return self._change(ctx, Recall, recall_id, lambda r: r.record_recalled(ctx, units))
+    @handles(RecordUnitsRecalled)
+    def record_units_recalled(self, ctx: CommandContext,
+                              command: RecordUnitsRecalled) -> Outcome:
+        return self._change(ctx, Recall, command.recall_id,
+                            lambda r: r.record_recalled(ctx, command.units))
 
-    def record_units_destroyed(self, ctx: CommandContext, recall_id: UUID,
-                               units: int) -> Outcome:
-        return self._change(ctx, Recall, recall_id, lambda r: r.record_destroyed(ctx, units))
+    @handles(RecordUnitsDestroyed)
+    def record_units_destroyed(self, ctx: CommandContext,
+                               command: RecordUnitsDestroyed) -> Outcome:
+        return self._change(ctx, Recall, command.recall_id,
+                            lambda r: r.record_destroyed(ctx, command.units))
 
-    def record_loss_recovered(self, ctx: CommandContext, recall_id: UUID, amount: Decimal,
-                              source: str) -> Outcome:
-        return self._change(ctx, Recall, recall_id,
-                            lambda r: r.recover_loss(ctx, amount, source))
+    @handles(RecordLossRecovered)
+    def record_loss_recovered(self, ctx: CommandContext,
+                              command: RecordLossRecovered) -> Outcome:
+        return self._change(ctx, Recall, command.recall_id,
+                            lambda r: r.recover_loss(ctx, command.amount_yuan, command.source))
 
-    def complete_recall(self, ctx: CommandContext, recall_id: UUID, note: str = "") -> Outcome:
-        return self._change(ctx, Recall, recall_id, lambda r: r.complete(ctx, note))
+    @handles(CompleteRecall)
+    def complete_recall(self, ctx: CommandContext, command: CompleteRecall) -> Outcome:
+        return self._change(ctx, Recall, command.recall_id,
+                            lambda r: r.complete(ctx, command.note))
 
     def get_recall(self, recall_id: UUID) -> Recall:
         return self.repository.get(recall_id)
 
     # Improvement projects (专项改进项目)
 
-    def open_improvement(self, ctx: CommandContext, enterprise_id: UUID, title: str,
-                         department: str, supplier_id: UUID | None = None,
-                         problem: str | None = None) -> Outcome:
-        self._registered(ctx, enterprise_id, supplier_id, None)
-        self._department("improvement", department)
+    @handles(OpenImprovement)
+    def open_improvement(self, ctx: CommandContext, command: OpenImprovement) -> Outcome:
+        self._registered(ctx, command.enterprise_id, command.supplier_id, None)
+        self._department("improvement", command.department)
         project = Improvement.start(self.derived_id("improvement", ctx), Improvement.Opened,
-                                    ctx, enterprise_id=enterprise_id, title=title,
-                                    department=department, supplier_id=supplier_id,
-                                    problem=problem)
+                                    ctx, enterprise_id=command.enterprise_id,
+                                    title=command.title, department=command.department,
+                                    supplier_id=command.supplier_id, problem=command.problem)
         return self._create(ctx, project)
 
-    def record_investment(self, ctx: CommandContext, improvement_id: UUID, amount: Decimal,
-                          note: str = "") -> Outcome:
-        return self._change(ctx, Improvement, improvement_id,
-                            lambda p: p.record_investment(ctx, amount, note))
+    @handles(RecordInvestment)
+    def record_investment(self, ctx: CommandContext, command: RecordInvestment) -> Outcome:
+        return self._change(ctx, Improvement, command.improvement_id,
+                            lambda p: p.record_investment(ctx, command.amount_yuan,
+                                                          command.note))
 
-    def expect_benefit(self, ctx: CommandContext, improvement_id: UUID,
-                       amount: Decimal) -> Outcome:
-        return self._change(ctx, Improvement, improvement_id,
-                            lambda p: p.expect_benefit(ctx, amount))
+    @handles(ExpectBenefit)
+    def expect_benefit(self, ctx: CommandContext, command: ExpectBenefit) -> Outcome:
+        return self._change(ctx, Improvement, command.improvement_id,
+                            lambda p: p.expect_benefit(ctx, command.amount_yuan))
 
-    def realise_benefit(self, ctx: CommandContext, improvement_id: UUID, amount: Decimal,
-                        note: str = "") -> Outcome:
-        return self._change(ctx, Improvement, improvement_id,
-                            lambda p: p.realise_benefit(ctx, amount, note))
+    @handles(RealiseBenefit)
+    def realise_benefit(self, ctx: CommandContext, command: RealiseBenefit) -> Outcome:
+        return self._change(ctx, Improvement, command.improvement_id,
+                            lambda p: p.realise_benefit(ctx, command.amount_yuan, command.note))
 
-    def complete_improvement(self, ctx: CommandContext, improvement_id: UUID,
-                             outcome: str) -> Outcome:
-        return self._change(ctx, Improvement, improvement_id,
-                            lambda p: p.complete(ctx, outcome))
+    @handles(CompleteImprovement)
+    def complete_improvement(self, ctx: CommandContext, command: CompleteImprovement) -> Outcome:
+        return self._change(ctx, Improvement, command.improvement_id,
+                            lambda p: p.complete(ctx, command.outcome))
 
     def get_improvement(self, improvement_id: UUID) -> Improvement:
         return self.repository.get(improvement_id)

@@ -14,6 +14,9 @@ from domain.base import CODE, Value
 DEFAULT = "reference.toml"
 
 
+PrincipalKind = Literal["lead", "department", "station", "portal"]
+
+
 class ReferenceDataError(ValueError):
     pass
 
@@ -67,7 +70,20 @@ class Reference(Value):
         return {s.town for s in self.stations if s.town}
 
     def is_principal(self, code: str) -> bool:
-        return code == "portal" or code in self.department_codes or code in self.station_codes
+        return self.kind_of(code) is not None
+
+    def kind_of(self, code: str) -> PrincipalKind | None:
+        """What a principal who may act on the district's records is; None for anyone else
+        (an auditor reads, the operator runs the service: neither acts)."""
+        if code == self.lead.code:
+            return "lead"
+        if code == "portal":
+            return "portal"
+        if any(d.code == code for d in self.departments):
+            return "department"
+        if any(s.code == code for s in self.stations):
+            return "station"
+        return None
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)

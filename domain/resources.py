@@ -17,6 +17,7 @@ class Expert(Bookable):
     affiliation: str
     specialties: tuple[str, ...]
     active: bool
+    owner: str | None = None  # the department that registered it (domain/authority.py)
 
     class Registered(DomainEvent):
         public_name = "expert.registered"
@@ -27,6 +28,7 @@ class Expert(Bookable):
         def apply(self, expert: Expert) -> None:
             expert.name, expert.affiliation = self.name, self.affiliation
             expert.specialties, expert.active, expert.bookings = self.specialties, True, {}
+            expert.owner = self.actor.principal
 
     class Deactivated(DomainEvent):
         public_name = "expert.deactivated"
@@ -71,6 +73,7 @@ class Equipment(Bookable):
     capabilities: tuple[str, ...]
     calibration_valid_until: AwareDatetime
     in_service: bool
+    owner: str | None = None  # the department that registered it (domain/authority.py)
 
     class Registered(DomainEvent):
         public_name = "equipment.registered"
@@ -84,6 +87,7 @@ class Equipment(Bookable):
             equipment.capabilities = self.capabilities
             equipment.calibration_valid_until = self.calibration_valid_until
             equipment.in_service, equipment.bookings = True, {}
+            equipment.owner = self.actor.principal
 
     class Recalibrated(DomainEvent):
         public_name = "equipment.recalibrated"

@@ -1,9 +1,9 @@
 """Who is asking, what they may see, and the errors a query answers with.
 
-A department sees the cases it is involved in (lead or collaborator; a lead the case was
-transferred away from sees it as it stood at the transfer); a station sees the cases taken at
-its window; the portal those it submitted. The lead bureau, auditors, the operator and the
-service itself see everything.
+A department sees the cases it may act on (lead or collaborator) or acted on (a lead the case
+was transferred away from sees it as it stood at the transfer); a station sees the cases taken
+at its window; the portal those it submitted: the relations of domain/authority.py. The lead
+bureau, auditors, the operator and the service itself see everything.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from domain.authority import case_roles
 from projections.times import utc
 
 SEES_ALL = frozenset({"lead", "auditor", "operator", "service"})
@@ -50,6 +51,14 @@ class Asker:
     def require(self, *kinds: str, what: str) -> None:
         if not self.sees_all and self.kind not in kinds:
             raise forbidden(what)
+
+    def stands_in(self, case: dict[str, Any]) -> bool:
+        """Whether the asker leads, collaborates on or took the case (a view's document of
+        it): the relations that let it act on the case (domain/authority.py), so the rule
+        to see and the rule to act cannot drift apart."""
+        taker = case.get("station") or case.get("submitted_by")
+        return bool(case_roles(self.id, case.get("lead"), case.get("collaborators") or (),
+                               taker))
 
 
 def page(limit: int | None, offset: int | None) -> tuple[int, int]:

@@ -20,9 +20,7 @@ def visible_case(asker: Asker, case: dict[str, Any], steps: list[dict[str, Any]]
                  ) -> dict[str, Any]:
     """The case as `asker` may see it: all of it, as it stood when it was transferred away
     from `asker`, or nothing (query.forbidden)."""
-    if (asker.sees_all or asker.id in case["departments"]
-            or (asker.kind == "station" and asker.id == case["station"])
-            or (asker.kind == "portal" and case["submitted_by"] == asker.id)):
+    if asker.sees_all or asker.stands_in(case):
         return {"case": state_of(case), "timeline": steps}
     handed_over = case["former_leads"].get(asker.id)
     if asker.kind == "department" and handed_over is not None:

@@ -10,9 +10,7 @@ from projections.reader import ViewReader
 
 
 def _sees_case(asker: Asker, case: dict[str, Any]) -> bool:
-    return (asker.sees_all or asker.id in case["departments"]
-            or (asker.kind == "station" and asker.id == case["station"])
-            or (asker.kind == "portal" and asker.id == case["submitted_by"]))
+    return asker.sees_all or asker.stands_in(case)
 
 
 def enterprise_history(reader: ViewReader, asker: Asker, enterprise_id: str, *,

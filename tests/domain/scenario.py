@@ -14,7 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain.application import OneStop
-from domain.case_events import Finding
+from domain.commands import (AcceptCase, AssignExpert, BookEquipment, CloseCase, PlanImprovement,
+                             RateCase, RecordVisit, RegisterEnterprise, ReleaseEquipment,
+                             ResolveCase, ScheduleAppointment, SubmitCase, VisitFinding)
 from tests.domain.support import START, World, credit_code
 
 
@@ -24,57 +26,70 @@ def run_case_scenario(app: OneStop) -> dict[str, Any]:
     positions = []
 
     # A brick maker in Laisu registers with its credit code, on the online platform.
-    enterprise_id = app.register_enterprise(
-        world.ctx("portal", "厂长"), credit_code(), "永川来苏页岩砖厂", "small_micro",
-        "building_bricks", "laisu").id
+    enterprise_id = app.register_enterprise(world.ctx("portal", "厂长"), RegisterEnterprise(
+        credit_code=credit_code(), name="永川来苏页岩砖厂", scale="small_micro",
+        industry="building_bricks", town="laisu")).id
     # It orders a quality-management service online: its bricks are crumbling.
     order = world.ctx("portal", "厂长")
-    case_id = app.submit_case(order, enterprise_id, "quality_management",
-                              "Bricks turn to powder since the coal-gangue supply stopped",
-                              "online_platform").id
+    case_id = app.submit_case(order, SubmitCase(
+        enterprise_id=enterprise_id, service_type="quality_management",
+        description="Bricks turn to powder since the coal-gangue supply stopped",
+        channel="online_platform")).id
     # The market-regulation bureau accepts it, routes it to the economy and IT commission with
     # the bureau collaborating, due in the catalogue's 30 days.
-    routed = app.accept_case(world.ctx(causation_id=order.command_id), case_id, lead="jxw",
-                             collaborators=("samr", "zjw"))
+    routed = app.accept_case(world.ctx(causation_id=order.command_id), AcceptCase(
+        case_id=case_id, lead="jxw", collaborators=("samr", "zjw")))
     positions.append(routed.position)
     # The lead department makes an appointment at the factory for the next week.
     world.now = START + timedelta(days=1)
-    app.schedule_appointment(world.ctx("jxw", "陈干事"), case_id, START + timedelta(days=7),
-                             "来苏镇 factory yard")
+    app.schedule_appointment(world.ctx("jxw", "陈干事"), ScheduleAppointment(
+        case_id=case_id, at=START + timedelta(days=7), place="来苏镇 factory yard"))
     # An expert from the expert library and a spectrometer from the instrument library are
     # booked for that day; each booking writes the case and the resource together.
     expert_id, equipment_id = world.expert(), world.equipment()
     visit_start, visit_end = START + timedelta(days=7), START + timedelta(days=7, hours=4)
-    expert_booking = app.assign_expert(world.ctx("jxw", "陈干事"), case_id, expert_id,
-                                       visit_start, visit_end)
-    equipment_booking = app.book_equipment(world.ctx("jxw", "陈干事"), case_id, equipment_id,
-                                           visit_start, visit_end)
+    expert_booking = app.assign_expert(world.ctx("jxw", "陈干事"), AssignExpert(
+        case_id=case_id, expert_id=expert_id, start=visit_start, end=visit_end))
+    equipment_booking = app.book_equipment(world.ctx("jxw", "陈干事"), BookEquipment(
+        case_id=case_id, equipment_id=equipment_id, start=visit_start, end=visit_end))
     positions += [expert_booking.position, equipment_booking.position]
     # The expert walks the whole process and reports findings per stage.
     world.now = visit_end
-    app.record_visit(world.ctx("jxw", "李教授"), case_id, visit_start, (expert_id,), (
-        Finding(stage="raw_materials", finding="shale replaces coal gangue; no fuel value"),
-        Finding(stage="production", finding="firing curve unchanged, underfired cores"),
-        Finding(stage="inspection", finding="compressive strength not tested per batch"),
-        Finding(stage="finished_products", finding="bricks crumble within weeks"),
-    ), ("add internal fuel to the mix", "raise firing temperature", "test every batch"))
+    findings = (
+        ("raw_materials", "shale replaces coal gangue; no fuel value"),
+        ("production", "firing curve unchanged, underfired cores"),
+        ("inspection", "compressive strength not tested per batch"),
+        ("finished_products", "bricks crumble within weeks"),
+    )
+    app.record_visit(world.ctx("jxw", "李教授"), RecordVisit(
+        case_id=case_id, visited_at=visit_start, experts=(expert_id,),
+        findings=tuple(VisitFinding(stage=stage, finding=found) for stage, found in findings),
+        recommendations=("add internal fuel to the mix", "raise firing temperature",
+                         "test every batch")))
     # An improvement plan follows; the instrument is released early.
-    app.plan_improvement(world.ctx("jxw", "陈干事"), case_id,
-                         ("adjust the formula", "retrain kiln operators"), date(2026, 4, 30))
-    app.release_equipment(world.ctx("jxw", "陈干事"), case_id, equipment_booking.booking_id)
+    app.plan_improvement(world.ctx("jxw", "陈干事"), PlanImprovement(
+        case_id=case_id, actions=("adjust the formula", "retrain kiln operators"),
+        target_date=date(2026, 4, 30)))
+    app.release_equipment(world.ctx("jxw", "陈干事"), ReleaseEquipment(
+        case_id=case_id, booking_id=equipment_booking.booking_id))
     # The case is resolved with its money figures, in yuan.
     world.now = START + timedelta(days=20)
-    app.resolve_case(world.ctx("jxw", "陈干事"), case_id, "Formula adjusted, bricks pass",
-                     Decimal("120000.00"), Decimal("350000.50"), Decimal("2000000"))
+    app.resolve_case(world.ctx("jxw", "陈干事"), ResolveCase(
+        case_id=case_id, outcome="Formula adjusted, bricks pass",
+        invested_yuan=Decimal("120000.00"), saved_per_year_yuan=Decimal("350000.50"),
+        expected_benefit_yuan=Decimal("2000000")))
     # The enterprise rates it 2 of 5: the case reopens with a new due date.
-    app.rate_case(world.ctx("portal", "厂长"), case_id, 2, "still some powder in winter")
+    app.rate_case(world.ctx("portal", "厂长"), RateCase(
+        case_id=case_id, score=2, comment="still some powder in winter"))
     reopened = app.get_case(case_id)
     # The department follows up and resolves it again; now it is rated 5 and closed.
     world.now = START + timedelta(days=35)
-    app.resolve_case(world.ctx("jxw", "陈干事"), case_id, "Winter firing schedule added",
-                     Decimal("150000.00"), Decimal("400000.00"), Decimal("2000000.00"))
-    app.rate_case(world.ctx("portal", "厂长"), case_id, 5, "满意")
-    closed = app.close_case(world.ctx("samr", "王科长"), case_id)
+    app.resolve_case(world.ctx("jxw", "陈干事"), ResolveCase(
+        case_id=case_id, outcome="Winter firing schedule added",
+        invested_yuan=Decimal("150000.00"), saved_per_year_yuan=Decimal("400000.00"),
+        expected_benefit_yuan=Decimal("2000000.00")))
+    app.rate_case(world.ctx("portal", "厂长"), RateCase(case_id=case_id, score=5, comment="满意"))
+    closed = app.close_case(world.ctx("samr", "王科长"), CloseCase(case_id=case_id))
     positions.append(closed.position)
     return {"case_id": case_id, "expert_id": expert_id, "equipment_id": equipment_id,
             "expert_booking": expert_booking, "equipment_booking": equipment_booking,

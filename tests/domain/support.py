@@ -10,6 +10,8 @@ from uuid import UUID, uuid4
 
 from domain.application import OneStop
 from domain.base import Actor, CommandContext
+from domain.commands import (AcceptCase, RegisterEnterprise, RegisterEquipment, RegisterExpert,
+                             SubmitCase)
 from domain.credit_code import ALPHABET, check_character
 
 CST = timezone(timedelta(hours=8))
@@ -41,23 +43,27 @@ class World:
     def enterprise(self, **overrides: Any) -> UUID:
         fields = dict(credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
                       industry="building_bricks", town="laisu") | overrides
-        return self.app.register_enterprise(self.ctx("portal", "厂长"), **fields).id
+        return self.app.register_enterprise(self.ctx("portal", "厂长"),
+                                            RegisterEnterprise(**fields)).id
 
     def case(self, accepted: bool = True, service_type: str = "quality_management") -> UUID:
-        case_id = self.app.submit_case(
-            self.ctx("portal", "厂长"), self.enterprise(), service_type,
-            "Bricks crumble to powder since coal gangue supply stopped", "online_platform").id
+        case_id = self.app.submit_case(self.ctx("portal", "厂长"), SubmitCase(
+            enterprise_id=self.enterprise(), service_type=service_type,
+            description="Bricks crumble to powder since coal gangue supply stopped",
+            channel="online_platform")).id
         if accepted:
-            self.app.accept_case(self.ctx(), case_id)
+            self.app.accept_case(self.ctx(), AcceptCase(case_id=case_id))
         return case_id
 
     def expert(self, name: str = "李教授") -> UUID:
-        return self.app.register_expert(self.ctx(), name, "重庆文理学院", ("building_materials",)).id
+        return self.app.register_expert(self.ctx(), RegisterExpert(
+            name=name, affiliation="重庆文理学院", specialties=("building_materials",))).id
 
     def equipment(self, valid_for: timedelta = timedelta(days=365)) -> UUID:
-        return self.app.register_equipment(
-            self.ctx(), "X-ray fluorescence spectrometer", "永川区检验检测中心",
-            ("chemical_composition",), self.now + valid_for).id
+        return self.app.register_equipment(self.ctx(), RegisterEquipment(
+            name="X-ray fluorescence spectrometer", owner_institution="永川区检验检测中心",
+            capabilities=("chemical_composition",),
+            calibration_valid_until=self.now + valid_for)).id
 
     def slot(self, day: int, hours: int = 3) -> tuple[datetime, datetime]:
         start = START + timedelta(days=day)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from copy import deepcopy
 
 from domain.cases import Case
+from domain.commands import AssignExpert
 from domain.resources import Expert
 
 
 def test_deciding_on_a_copy_leaves_the_original_as_it_was(world):
     # Given a case with an expert booked, as the aggregate cache would hold them
     case_id, expert_id = world.case(), world.expert()
-    world.app.assign_expert(world.ctx(), case_id, expert_id, *world.slot(7))
+    start, end = world.slot(7)
+    world.app.assign_expert(world.ctx(), AssignExpert(case_id=case_id, expert_id=expert_id,
+                                                      start=start, end=end))
     case: Case = world.app.repository.get(case_id)
     expert: Expert = world.app.repository.get(expert_id)
     case_before, expert_before = vars(deepcopy(case)).copy(), vars(deepcopy(expert)).copy()

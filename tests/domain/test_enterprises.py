@@ -3,6 +3,7 @@ import json
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
+from domain.commands import ChangeEnterpriseProfile, RegisterEnterprise
 from domain.enterprises import Enterprise, enterprise_id
 from domain.errors import DomainError
 from tests.domain.support import START, credit_code
@@ -14,7 +15,7 @@ def register(world, code=CODE, command_id=None, **overrides):
     fields = dict(credit_code=code, name="Andes Motorcycle", scale="above_scale",
                   industry="motorcycles", town="shenglilu") | overrides
     ctx = world.ctx("portal", "经理", **({"command_id": command_id} if command_id else {}))
-    return world.app.register_enterprise(ctx, **fields)
+    return world.app.register_enterprise(ctx, RegisterEnterprise(**fields))
 
 
 def test_registers_an_enterprise_under_an_id_derived_from_its_credit_code(world):
@@ -64,8 +65,8 @@ def test_refuses_a_town_outside_the_district(world):
 def test_a_profile_change_records_only_what_changed(world):
     enterprise = register(world).id
 
-    world.app.change_enterprise_profile(world.ctx(), enterprise, scale="small_micro",
-                                        name="Andes Motorcycle")
+    world.app.change_enterprise_profile(world.ctx(), ChangeEnterpriseProfile(
+        enterprise_id=enterprise, scale="small_micro", name="Andes Motorcycle"))
 
     events = list(world.app.events.get(enterprise))
     assert isinstance(events[-1], Enterprise.ProfileChanged)
@@ -77,7 +78,8 @@ def test_a_profile_change_records_only_what_changed(world):
 def test_a_profile_change_that_changes_nothing_writes_nothing(world):
     enterprise = register(world).id
 
-    outcome = world.app.change_enterprise_profile(world.ctx(), enterprise, town="shenglilu")
+    outcome = world.app.change_enterprise_profile(world.ctx(), ChangeEnterpriseProfile(
+        enterprise_id=enterprise, town="shenglilu"))
 
     assert outcome.position is None
     assert world.app.repository.get(enterprise).version == 1
@@ -112,6 +114,7 @@ def test_refuses_moving_an_enterprise_to_a_town_outside_the_district(world):
     enterprise = register(world).id
 
     with pytest.raises(DomainError) as refused:
-        world.app.change_enterprise_profile(world.ctx(), enterprise, town="jiangbei")
+        world.app.change_enterprise_profile(world.ctx(), ChangeEnterpriseProfile(
+            enterprise_id=enterprise, town="jiangbei"))
 
     assert refused.value.code == "enterprise.unknown_town"

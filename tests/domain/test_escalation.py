@@ -1,8 +1,15 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from domain.commands import RateCase, RejectCase, ResolveCase, WithdrawCase
 from domain.escalation import OverdueEscalation
 from tests.domain.support import START
+
+
+def resolve(world, case_id):
+    world.app.resolve_case(world.ctx(), ResolveCase(
+        case_id=case_id, outcome="fixed", invested_yuan=Decimal(0),
+        saved_per_year_yuan=Decimal(0), expected_benefit_yuan=Decimal(0)))
 
 
 def test_a_case_past_its_due_date_is_escalated_once(world):
@@ -28,9 +35,9 @@ def test_a_case_within_its_due_date_is_not_escalated(world):
 def test_resolved_rejected_and_withdrawn_cases_are_not_escalated(world):
     resolved, withdrawn = world.case(), world.case()
     rejected = world.case(accepted=False)
-    world.app.resolve_case(world.ctx(), resolved, "fixed", Decimal(0), Decimal(0), Decimal(0))
-    world.app.withdraw_case(world.ctx("portal"), withdrawn, "")
-    world.app.reject_case(world.ctx(), rejected, "out of scope")
+    resolve(world, resolved)
+    world.app.withdraw_case(world.ctx("portal"), WithdrawCase(case_id=withdrawn, reason=""))
+    world.app.reject_case(world.ctx(), RejectCase(case_id=rejected, reason="out of scope"))
     world.now = START + timedelta(days=90)
 
     assert OverdueEscalation(world.app, clock=world.clock).run() == []
@@ -41,8 +48,9 @@ def test_a_reopened_case_is_escalated_again_when_its_new_due_date_passes(world):
     watch = OverdueEscalation(world.app, clock=world.clock)
     world.now = START + timedelta(days=31)
     watch.run()
-    world.app.resolve_case(world.ctx(), case_id, "fixed", Decimal(0), Decimal(0), Decimal(0))
-    world.app.rate_case(world.ctx("portal"), case_id, 1, "nothing changed")
+    resolve(world, case_id)
+    world.app.rate_case(world.ctx("portal"), RateCase(case_id=case_id, score=1,
+                                                      comment="nothing changed"))
 
     world.now += timedelta(days=31)
 

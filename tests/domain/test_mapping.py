@@ -7,6 +7,7 @@ from eventsourcing.utils import resolve_topic
 from domain import case_events
 from domain.application import OneStop
 from domain.base import Aggregate, DomainEvent
+from domain.commands import AcceptCase, ResolveCase, SubmitCase
 from tests.domain.scenario import run_case_scenario
 from tests.domain.support import IN_MEMORY
 
@@ -28,8 +29,9 @@ def stored(app, position):
 
 def test_events_are_stored_as_plain_json_under_their_public_name(world):
     case_id = world.case()
-    outcome = world.app.resolve_case(world.ctx(), case_id, "fixed", Decimal("38810000.00"),
-                                     Decimal("1000000"), Decimal("240000000"))
+    outcome = world.app.resolve_case(world.ctx(), ResolveCase(
+        case_id=case_id, outcome="fixed", invested_yuan=Decimal("38810000.00"),
+        saved_per_year_yuan=Decimal("1000000"), expected_benefit_yuan=Decimal("240000000")))
 
     record = stored(world.app, outcome.position)
     state = json.loads(record.state)
@@ -41,8 +43,9 @@ def test_events_are_stored_as_plain_json_under_their_public_name(world):
 
 def test_money_round_trips_exactly(world):
     case_id = world.case()
-    world.app.resolve_case(world.ctx(), case_id, "fixed", Decimal("0.10"), Decimal("999999.99"),
-                           Decimal("240000000.00"))
+    world.app.resolve_case(world.ctx(), ResolveCase(
+        case_id=case_id, outcome="fixed", invested_yuan=Decimal("0.10"),
+        saved_per_year_yuan=Decimal("999999.99"), expected_benefit_yuan=Decimal("240000000.00")))
 
     resolution = world.app.repository.get(case_id).resolution
     assert (resolution.invested_yuan, resolution.saved_per_year_yuan) == \
@@ -91,10 +94,11 @@ def test_a_public_name_survives_a_python_rename():
 def test_every_event_says_who_when_and_why(world):
     order = world.ctx("portal", "厂长", correlation_id="order-42")
     enterprise = world.enterprise()
-    case_id = world.app.submit_case(order, enterprise, "metrology", "calibrate our gauges",
-                                    "offline_window", station="asc_window").id
+    case_id = world.app.submit_case(order, SubmitCase(
+        enterprise_id=enterprise, service_type="metrology", description="calibrate our gauges",
+        channel="offline_window", station="asc_window")).id
     world.app.accept_case(world.ctx(causation_id=order.command_id,
-                                    correlation_id="order-42"), case_id)
+                                    correlation_id="order-42"), AcceptCase(case_id=case_id))
 
     submitted, accepted = world.app.events.get(case_id)
     assert isinstance(submitted, DomainEvent)

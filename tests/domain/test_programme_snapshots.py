@@ -5,7 +5,10 @@ from eventsourcing.application import project_aggregate
 
 from domain.application import OneStop
 from domain.campaigns import Campaign
-from domain.case_events import Finding
+from domain.commands import (DiagnoseEnterprise, EnrollEnterprise, ExpectBenefit, FileDispute,
+                             IssueReport, LaunchCampaign, MediateDispute, OpenImprovement,
+                             OrderRecall, RecordInvestment, RecordLossRecovered,
+                             RecordUnitsRecalled, ScheduleMediation, VisitFinding)
 from domain.disputes import Dispute
 from domain.improvements import Improvement
 from domain.recalls import Recall
@@ -21,23 +24,36 @@ def test_programmes_loaded_from_snapshots_equal_programmes_replayed_from_their_e
     world = World(SnapshottingOneStop(env=IN_MEMORY))
     app, ctx, maker = world.app, world.ctx, world.enterprise()
     # A campaign diagnoses and reports on a maker.
-    campaign = app.launch_campaign(ctx(), "tour", "bricks", "samr", ("firing",)).id
-    app.enroll_enterprise(ctx(), campaign, maker)
-    app.diagnose_enterprise(ctx(), campaign, maker, {"firing": 40},
-                            (Finding(stage="production", finding="kiln too cool"),))
-    app.issue_report(ctx(), campaign, maker, ("raise the kiln temperature",))
+    campaign = app.launch_campaign(ctx(), LaunchCampaign(
+        title="tour", industry="bricks", department="samr", dimensions=("firing",))).id
+    app.enroll_enterprise(ctx(), EnrollEnterprise(campaign_id=campaign, enterprise_id=maker))
+    app.diagnose_enterprise(ctx(), DiagnoseEnterprise(
+        campaign_id=campaign, enterprise_id=maker, scores={"firing": 40},
+        findings=(VisitFinding(stage="production", finding="kiln too cool"),)))
+    app.issue_report(ctx(), IssueReport(campaign_id=campaign, enterprise_id=maker,
+                                        improvements=("raise the kiln temperature",)))
     # A buyer's dispute with the maker is settled.
-    dispute = app.file_dispute(ctx(), "buyer", maker, "bricks", "crumbled").id
-    app.schedule_mediation(ctx(), dispute, world.now, "来苏镇", "sfj")
-    app.mediate_dispute(ctx(), dispute, True, "replace", Decimal("3000.00"))
+    dispute = app.file_dispute(ctx(), FileDispute(buyer="buyer", producer_id=maker,
+                                                  product="bricks", description="crumbled")).id
+    app.schedule_mediation(ctx(), ScheduleMediation(dispute_id=dispute, at=world.now,
+                                                    place="来苏镇", mediator_department="sfj"))
+    app.mediate_dispute(ctx(), MediateDispute(dispute_id=dispute, agreement=True,
+                                              terms="replace",
+                                              compensation_yuan=Decimal("3000.00")))
     # Its bricks are recalled and part of the loss recovered.
-    recall = app.order_recall(ctx(), maker, "bricks", "weak", 10, "samr").id
-    app.record_units_recalled(ctx(), recall, 5)
-    app.record_loss_recovered(ctx(), recall, Decimal("2.50"), "producer")
+    recall = app.order_recall(ctx(), OrderRecall(enterprise_id=maker, product="bricks",
+                                                 reason="weak", quantity=10,
+                                                 department="samr")).id
+    app.record_units_recalled(ctx(), RecordUnitsRecalled(recall_id=recall, units=5))
+    app.record_loss_recovered(ctx(), RecordLossRecovered(
+        recall_id=recall, amount_yuan=Decimal("2.50"), source="producer"))
     # It invests in an improvement expected to pay back.
-    project = app.open_improvement(ctx(), maker, "new formula", "samr").id
-    app.record_investment(ctx(), project, Decimal("1.00"))
-    app.expect_benefit(ctx(), project, Decimal("5.00"))
+    project = app.open_improvement(ctx(), OpenImprovement(
+        enterprise_id=maker, title="new formula", department="samr")).id
+    app.record_investment(ctx(), RecordInvestment(improvement_id=project,
+                                                  amount_yuan=Decimal("1.00")))
+    app.expect_benefit(ctx(), ExpectBenefit(improvement_id=project,
+                                            amount_yuan=Decimal("5.00")))
 
     for aggregate_id in (campaign, dispute, recall, project):
         assert list(app.snapshots.get(aggregate_id))

@@ -1,7 +1,10 @@
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
+from domain.commands import (AmendRecall, CompleteRecall, OrderRecall, RecordLossRecovered,
+                             RecordUnitsDestroyed, RecordUnitsRecalled)
 from domain.errors import DomainError
 
 
@@ -12,9 +15,18 @@ def refusal(call, *args, **kwargs):
 
 
 def ordered(world, quantity=800_000, **kwargs):
-    return world.app.order_recall(world.ctx(), world.enterprise(), "MU10 shale bricks",
-                                  "compressive strength below GB/T 5101", quantity, "samr",
-                                  **kwargs).id
+    return world.app.order_recall(world.ctx(), OrderRecall(
+        enterprise_id=world.enterprise(), product="MU10 shale bricks",
+        reason="compressive strength below GB/T 5101", quantity=quantity, department="samr",
+        **kwargs)).id
+
+
+def recalled(recall_id, units):
+    return RecordUnitsRecalled(recall_id=recall_id, units=units)
+
+
+def destroyed(recall_id, units):
+    return RecordUnitsDestroyed(recall_id=recall_id, units=units)
 
 
 def events_of(world, recall_id):
@@ -24,12 +36,14 @@ def events_of(world, recall_id):
 def test_units_are_recalled_destroyed_and_losses_recovered_until_completion(world):
     recall_id = ordered(world)
 
-    world.app.record_units_recalled(world.ctx(), recall_id, 500_000)
-    world.app.record_units_recalled(world.ctx(), recall_id, 300_000)
-    world.app.record_units_destroyed(world.ctx(), recall_id, 800_000)
-    world.app.record_loss_recovered(world.ctx(), recall_id, Decimal("1200000.00"), "producer")
-    world.app.record_loss_recovered(world.ctx(), recall_id, Decimal("800000.00"), "insurer")
-    world.app.complete_recall(world.ctx(), recall_id)
+    world.app.record_units_recalled(world.ctx(), recalled(recall_id, 500_000))
+    world.app.record_units_recalled(world.ctx(), recalled(recall_id, 300_000))
+    world.app.record_units_destroyed(world.ctx(), destroyed(recall_id, 800_000))
+    world.app.record_loss_recovered(world.ctx(), RecordLossRecovered(
+        recall_id=recall_id, amount_yuan=Decimal("1200000.00"), source="producer"))
+    world.app.record_loss_recovered(world.ctx(), RecordLossRecovered(
+        recall_id=recall_id, amount_yuan=Decimal("800000.00"), source="insurer"))
+    world.app.complete_recall(world.ctx(), CompleteRecall(recall_id=recall_id))
 
     recall = world.app.get_recall(recall_id)
     assert (recall.status, recall.ordered, recall.recalled, recall.destroyed) \
@@ -39,9 +53,9 @@ def test_units_are_recalled_destroyed_and_losses_recovered_until_completion(worl
 
 def test_refuses_recalling_more_than_ordered(world):
     recall_id = ordered(world, 1000)
-    world.app.record_units_recalled(world.ctx(), recall_id, 900)
+    world.app.record_units_recalled(world.ctx(), recalled(recall_id, 900))
 
-    refused = refusal(world.app.record_units_recalled, world.ctx(), recall_id, 101)
+    refused = refusal(world.app.record_units_recalled, world.ctx(), recalled(recall_id, 101))
 
     assert refused.code == "recall.over_recall" and refused.fields["recalled"] == 900
     assert events_of(world, recall_id) == 2
@@ -49,65 +63,71 @@ def test_refuses_recalling_more_than_ordered(world):
 
 def test_an_amended_order_allows_recalling_more(world):
     recall_id = ordered(world, 1000)
-    world.app.record_units_recalled(world.ctx(), recall_id, 1000)
+    world.app.record_units_recalled(world.ctx(), recalled(recall_id, 1000))
 
-    world.app.amend_recall(world.ctx(), recall_id, 1500, "a second batch found at a site")
-    world.app.record_units_recalled(world.ctx(), recall_id, 500)
+    world.app.amend_recall(world.ctx(), AmendRecall(
+        recall_id=recall_id, quantity=1500, reason="a second batch found at a site"))
+    world.app.record_units_recalled(world.ctx(), recalled(recall_id, 500))
 
     assert world.app.get_recall(recall_id).recalled == 1500
 
 
 @pytest.mark.parametrize("quantity", [1000, 999])
 def test_refuses_an_amendment_that_does_not_raise_the_order(world, quantity):
-    assert refusal(world.app.amend_recall, world.ctx(), ordered(world, 1000), quantity,
-                   "x").code == "recall.quantity_not_raised"
+    assert refusal(world.app.amend_recall, world.ctx(), AmendRecall(
+        recall_id=ordered(world, 1000), quantity=quantity, reason="x")).code \
+        == "recall.quantity_not_raised"
 
 
 def test_refuses_destroying_more_than_recalled(world):
     recall_id = ordered(world, 1000)
-    world.app.record_units_recalled(world.ctx(), recall_id, 400)
-    world.app.record_units_destroyed(world.ctx(), recall_id, 300)
+    world.app.record_units_recalled(world.ctx(), recalled(recall_id, 400))
+    world.app.record_units_destroyed(world.ctx(), destroyed(recall_id, 300))
 
-    refused = refusal(world.app.record_units_destroyed, world.ctx(), recall_id, 101)
+    refused = refusal(world.app.record_units_destroyed, world.ctx(), destroyed(recall_id, 101))
 
     assert refused.code == "recall.over_destruction"
     assert world.app.get_recall(recall_id).destroyed == 300
     assert events_of(world, recall_id) == 3
 
 
-@pytest.mark.parametrize("use_case", ["record_units_recalled", "record_units_destroyed"])
+@pytest.mark.parametrize("count", [recalled, destroyed])
 @pytest.mark.parametrize("units", [0, -5])
-def test_refuses_counts_that_are_not_positive(world, use_case, units):
-    assert refusal(getattr(world.app, use_case), world.ctx(), ordered(world), units).code \
-        == "recall.invalid_input"
+def test_refuses_counts_that_are_not_positive(world, count, units):
+    with pytest.raises(ValidationError, match="units"):
+        count(ordered(world), units)
 
 
 def test_refuses_an_order_without_a_positive_quantity(world):
-    assert refusal(ordered, world, 0).code == "recall.invalid_input"
+    with pytest.raises(ValidationError, match="quantity"):
+        ordered(world, 0)
 
 
 def test_refuses_an_order_for_an_unregistered_enterprise(world):
-    assert refusal(world.app.order_recall, world.ctx(), world.expert(), "bricks", "x", 10,
-                   "samr").code == "enterprise.not_found"
+    assert refusal(world.app.order_recall, world.ctx(), OrderRecall(
+        enterprise_id=world.expert(), product="bricks", reason="x", quantity=10,
+        department="samr")).code == "enterprise.not_found"
 
 
 def test_refuses_an_order_from_an_unknown_department(world):
-    assert refusal(world.app.order_recall, world.ctx(), world.enterprise(), "bricks", "x", 10,
-                   "cia").code == "recall.unknown_department"
+    assert refusal(world.app.order_recall, world.ctx(), OrderRecall(
+        enterprise_id=world.enterprise(), product="bricks", reason="x", quantity=10,
+        department="cia")).code == "recall.unknown_department"
 
 
 def test_refuses_recording_units_after_completion(world):
     recall_id = ordered(world, 10)
-    world.app.complete_recall(world.ctx(), recall_id, "nothing found on the market")
+    world.app.complete_recall(world.ctx(), CompleteRecall(
+        recall_id=recall_id, note="nothing found on the market"))
 
-    assert refusal(world.app.record_units_recalled, world.ctx(), recall_id, 1).code \
+    assert refusal(world.app.record_units_recalled, world.ctx(), recalled(recall_id, 1)).code \
         == "recall.invalid_transition"
 
 
 def test_a_retried_count_is_counted_once(world):
     recall_id, ctx = ordered(world, 1000), world.ctx(command_id="truck-17")
-    world.app.record_units_recalled(ctx, recall_id, 600)
+    world.app.record_units_recalled(ctx, recalled(recall_id, 600))
 
-    again = world.app.record_units_recalled(ctx, recall_id, 600)
+    again = world.app.record_units_recalled(ctx, recalled(recall_id, 600))
 
     assert again.replayed and world.app.get_recall(recall_id).recalled == 600

@@ -4,6 +4,12 @@ from datetime import timedelta
 
 import pytest
 
+from domain.commands import (
+    ChangeEnterpriseProfile,
+    RescheduleAppointment,
+    ScheduleAppointment,
+    TransferCase,
+)
 from projections.audit import (
     CHANGES,
     CONCERNS,
@@ -48,10 +54,11 @@ def test_every_event_is_a_change_with_who_when_and_which_command(world):
 
 def test_a_change_shows_before_and_after_for_the_fields_it_touched(world):
     case_id = world.case()
-    world.app.schedule_appointment(world.ctx("jxw", "刘工"), case_id, world.now, "factory")
+    world.app.schedule_appointment(world.ctx("jxw", "刘工"), ScheduleAppointment(
+        case_id=case_id, at=world.now, place="factory"))
     world.now += timedelta(days=1)
-    world.app.reschedule_appointment(world.ctx("jxw", "刘工"), case_id, world.now, "lab",
-                                     "kiln down")
+    world.app.reschedule_appointment(world.ctx("jxw", "刘工"), RescheduleAppointment(
+        case_id=case_id, at=world.now, place="lab", reason="kiln down"))
     events = logged_since(world)
     views = InMemoryViews().fold(AuditTrail(), events)
 
@@ -64,7 +71,8 @@ def test_a_change_shows_before_and_after_for_the_fields_it_touched(world):
 
 def test_a_field_left_null_is_not_a_change(world):
     enterprise_id = world.enterprise(name="旧名")
-    world.app.change_enterprise_profile(world.ctx("portal", "厂长"), enterprise_id, name="新名")
+    world.app.change_enterprise_profile(world.ctx("portal", "厂长"), ChangeEnterpriseProfile(
+        enterprise_id=enterprise_id, name="新名"))
     events = logged_since(world)
     views = InMemoryViews().fold(AuditTrail(), events)
 
@@ -75,8 +83,10 @@ def test_a_field_left_null_is_not_a_change(world):
 
 def test_a_case_change_concerns_the_involved_departments_and_the_actor(world):
     case_id = world.case()  # accepted by samr: quality management goes to jxw
-    world.app.transfer_case(world.ctx(), case_id, "zjw", "housing materials")
-    world.app.schedule_appointment(world.ctx("zjw", "刘工"), case_id, world.now, "site")
+    world.app.transfer_case(world.ctx(), TransferCase(case_id=case_id, to="zjw",
+                                                      reason="housing materials"))
+    world.app.schedule_appointment(world.ctx("zjw", "刘工"), ScheduleAppointment(
+        case_id=case_id, at=world.now, place="site"))
     events = logged_since(world)
     views = InMemoryViews().fold(AuditTrail(), events)
 
@@ -139,9 +149,11 @@ def test_what_a_department_could_see_before_and_after_a_transfer(world):
     case_id = world.case()
     accepted_at = world.now
     world.now += timedelta(days=1)
-    world.app.transfer_case(world.ctx(), case_id, "zjw", "housing materials")
+    world.app.transfer_case(world.ctx(), TransferCase(case_id=case_id, to="zjw",
+                                                      reason="housing materials"))
     world.now += timedelta(days=1)
-    world.app.schedule_appointment(world.ctx("zjw", "刘工"), case_id, world.now, "site")
+    world.app.schedule_appointment(world.ctx("zjw", "刘工"), ScheduleAppointment(
+        case_id=case_id, at=world.now, place="site"))
     events = [e for e in logged_since(world) if e.originator_id == str(case_id)]
     jxw, zjw = Asker("jxw", "department"), Asker("zjw", "department")
 
@@ -161,9 +173,10 @@ def test_what_a_department_could_see_before_and_after_a_transfer(world):
 
 def test_a_principals_changes_are_each_change_it_made_once(world):
     case_id = world.case()  # submitted by the portal, accepted by samr for jxw
-    world.app.schedule_appointment(world.ctx("jxw", "刘工"), case_id, world.now, "factory")
-    world.app.reschedule_appointment(world.ctx("jxw", "刘工"), case_id, world.now, "lab",
-                                     "kiln down")
+    world.app.schedule_appointment(world.ctx("jxw", "刘工"), ScheduleAppointment(
+        case_id=case_id, at=world.now, place="factory"))
+    world.app.reschedule_appointment(world.ctx("jxw", "刘工"), RescheduleAppointment(
+        case_id=case_id, at=world.now, place="lab", reason="kiln down"))
     events = logged_since(world)
     reader = Reader(InMemoryViews().fold(AuditTrail(), events))
 

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from domain.commands import ScheduleAppointment, TransferCase
 from projections.cases import CASES, STEPS, CaseView
 from projections.memory import InMemoryViews
 from projections.queries import Asker, QueryError, case_as_it_stood, visible_case
@@ -41,10 +42,12 @@ def test_the_scenario_ends_closed_with_every_step_and_who_took_it(world):
 
 def test_a_lead_transferred_away_sees_the_case_as_it_stood_at_the_transfer(world):
     case_id = world.case()  # accepted: quality management goes to jxw
-    world.app.transfer_case(world.ctx(), case_id, "zjw", "housing materials")
+    world.app.transfer_case(world.ctx(), TransferCase(case_id=case_id, to="zjw",
+                                                      reason="housing materials"))
     transfer_version = world.app.get_case(case_id).version
     world.now += timedelta(days=1)
-    world.app.schedule_appointment(world.ctx("zjw", "刘工"), case_id, world.now, "site")
+    world.app.schedule_appointment(world.ctx("zjw", "刘工"), ScheduleAppointment(
+        case_id=case_id, at=world.now, place="site"))
     views = fold(world)
     case, steps = views.get(CASES, str(case_id)), steps_of(views, case_id)
 

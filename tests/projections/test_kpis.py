@@ -7,6 +7,23 @@ from decimal import Decimal
 import pytest
 
 from adapters.views import SqliteViewStore
+from domain.commands import (
+    DiagnoseEnterprise,
+    EnrollEnterprise,
+    ExpectBenefit,
+    FileDispute,
+    IssueReport,
+    LaunchCampaign,
+    MediateDispute,
+    OpenImprovement,
+    OrderRecall,
+    RealiseBenefit,
+    RecordInvestment,
+    RecordLossRecovered,
+    RecordUnitsDestroyed,
+    RecordUnitsRecalled,
+    ScheduleMediation,
+)
 from projections.kpis import KPIS
 from projections.memory import InMemoryViews
 from projections.programme_kpis import Kpis
@@ -86,25 +103,42 @@ def test_programmes_add_their_results(world, tmp_path):
     # Given a campaign, a mediated dispute, a recall and a supply-chain improvement project
     brickworks, buyer_site = world.enterprise(), world.enterprise(scale="above_scale")
     ctx, app = world.ctx, world.app
-    campaign = app.launch_campaign(ctx(), "Shale brick tour", "building_bricks", "samr",
-                                   ("raw_materials", "production")).id
-    app.enroll_enterprise(ctx(), campaign, brickworks)
-    app.diagnose_enterprise(ctx(), campaign, brickworks,
-                            {"raw_materials": 40, "production": 55}, ())
-    app.issue_report(ctx(), campaign, brickworks, ("add internal fuel",))
-    dispute = app.file_dispute(ctx(), "长城汽车", brickworks, "bricks", "crumbled").id
-    app.schedule_mediation(ctx(), dispute, world.now, "来苏镇", "samr")
-    app.mediate_dispute(ctx(), dispute, True, "replace the batch", Decimal("20000.00"))
-    recall = app.order_recall(ctx(), brickworks, "bricks", "strength", 800, "samr").id
-    app.record_units_recalled(ctx(), recall, 500)
-    app.record_units_destroyed(ctx(), recall, 450)
-    app.record_loss_recovered(ctx(), recall, Decimal("200000.00"), "insurer")
-    project = app.open_improvement(ctx(), buyer_site, "Supplier quality", "jxw",
-                                   supplier_id=brickworks, problem="weak bricks").id
-    app.record_investment(ctx(), project, Decimal("388100.00"))
-    app.expect_benefit(ctx(), project, Decimal("1000000.00"))
-    app.expect_benefit(ctx(), project, Decimal("2400000.00"))  # the estimate is revised
-    app.realise_benefit(ctx(), project, Decimal("500000.00"))
+    campaign = app.launch_campaign(ctx(), LaunchCampaign(
+        title="Shale brick tour", industry="building_bricks", department="samr",
+        dimensions=("raw_materials", "production"))).id
+    app.enroll_enterprise(ctx(), EnrollEnterprise(campaign_id=campaign,
+                                                  enterprise_id=brickworks))
+    app.diagnose_enterprise(ctx(), DiagnoseEnterprise(
+        campaign_id=campaign, enterprise_id=brickworks,
+        scores={"raw_materials": 40, "production": 55}))
+    app.issue_report(ctx(), IssueReport(campaign_id=campaign, enterprise_id=brickworks,
+                                        improvements=("add internal fuel",)))
+    dispute = app.file_dispute(ctx(), FileDispute(
+        buyer="长城汽车", producer_id=brickworks, product="bricks", description="crumbled")).id
+    app.schedule_mediation(ctx(), ScheduleMediation(dispute_id=dispute, at=world.now,
+                                                    place="来苏镇", mediator_department="samr"))
+    app.mediate_dispute(ctx(), MediateDispute(dispute_id=dispute, agreement=True,
+                                              terms="replace the batch",
+                                              compensation_yuan=Decimal("20000.00")))
+    recall = app.order_recall(ctx(), OrderRecall(
+        enterprise_id=brickworks, product="bricks", reason="strength", quantity=800,
+        department="samr")).id
+    app.record_units_recalled(ctx(), RecordUnitsRecalled(recall_id=recall, units=500))
+    app.record_units_destroyed(ctx(), RecordUnitsDestroyed(recall_id=recall, units=450))
+    app.record_loss_recovered(ctx(), RecordLossRecovered(
+        recall_id=recall, amount_yuan=Decimal("200000.00"), source="insurer"))
+    project = app.open_improvement(ctx(), OpenImprovement(
+        enterprise_id=buyer_site, title="Supplier quality", department="jxw",
+        supplier_id=brickworks, problem="weak bricks")).id
+    app.record_investment(ctx(), RecordInvestment(improvement_id=project,
+                                                  amount_yuan=Decimal("388100.00")))
+    app.expect_benefit(ctx(), ExpectBenefit(improvement_id=project,
+                                            amount_yuan=Decimal("1000000.00")))
+    # the estimate is revised
+    app.expect_benefit(ctx(), ExpectBenefit(improvement_id=project,
+                                            amount_yuan=Decimal("2400000.00")))
+    app.realise_benefit(ctx(), RealiseBenefit(improvement_id=project,
+                                              amount_yuan=Decimal("500000.00")))
 
     # When the KPIs are folded from the log
     store = SqliteViewStore(tmp_path / "views.sqlite3")

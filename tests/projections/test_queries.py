@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.views import SqliteViewStore
+from domain.commands import AcceptCase, TransferCase
 from projections import ALL_PROJECTIONS
 from projections.queries import (
     Asker,
@@ -33,8 +34,10 @@ def district(world, tmp_path):
     facts = run_case_scenario(world.app)
     world.now = START
     open_cases = [world.case() for _ in range(3)]  # jxw leads, due in 30 days
-    world.app.accept_case(world.ctx(), waiting := world.case(accepted=False), lead="zjw")
-    world.app.transfer_case(world.ctx(), open_cases[2], "jtj", "a transport firm")
+    waiting = world.case(accepted=False)
+    world.app.accept_case(world.ctx(), AcceptCase(case_id=waiting, lead="zjw"))
+    world.app.transfer_case(world.ctx(), TransferCase(case_id=open_cases[2], to="jtj",
+                                                      reason="a transport firm"))
     with SqliteViewStore(tmp_path / "views.sqlite3") as store:
         store.open(ALL_PROJECTIONS)
         for projection in ALL_PROJECTIONS:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from domain.commands import AcceptCase, ChangeEnterpriseProfile, SubmitCase, TransferCase
 from projections.enterprises import CASES as ENTERPRISE_CASES
 from projections.enterprises import ENTERPRISES, EnterpriseHistory
 from projections.equipment import EQUIPMENT, EquipmentBookings
@@ -20,8 +21,10 @@ def test_a_submitted_case_waits_on_the_bureau_desk_then_moves_to_its_departments
     assert list(triage.rows(ENTRIES)) == [f"samr:{case_id}"]
     assert triage.get(ENTRIES, f"samr:{case_id}")["role"] == "triage"
 
-    world.app.accept_case(world.ctx(), case_id, lead="jxw", collaborators=("zjw",))
-    world.app.transfer_case(world.ctx(), case_id, "jtj", "transport firm")
+    world.app.accept_case(world.ctx(), AcceptCase(case_id=case_id, lead="jxw",
+                                                  collaborators=("zjw",)))
+    world.app.transfer_case(world.ctx(), TransferCase(case_id=case_id, to="jtj",
+                                                      reason="transport firm"))
     routed = InMemoryViews().fold(Worklists(), logged_since(world))
     roles = {key: doc["role"] for key, doc in routed.rows(ENTRIES).items()}
     assert roles == {f"jtj:{case_id}": "lead", f"zjw:{case_id}": "collaborator"}
@@ -37,8 +40,8 @@ def test_a_closed_case_leaves_every_desk(world):
 def test_an_enterprise_history_holds_its_profile_changes_and_cases(world):
     facts = run_case_scenario(world.app)
     enterprise_id = world.app.get_case(facts["case_id"]).enterprise_id
-    world.app.change_enterprise_profile(world.ctx("portal", "厂长"), enterprise_id,
-                                        scale="above_scale")
+    world.app.change_enterprise_profile(world.ctx("portal", "厂长"), ChangeEnterpriseProfile(
+        enterprise_id=enterprise_id, scale="above_scale"))
     views = InMemoryViews().fold(EnterpriseHistory(), logged_since(world))
 
     enterprise = views.get(ENTERPRISES, str(enterprise_id))
@@ -83,8 +86,9 @@ def test_intake_counts_by_day_channel_station_and_service(world):
     world.now += timedelta(days=1)
     enterprise = world.enterprise()
     for _ in range(2):
-        world.app.submit_case(world.ctx("ipc_gangqiao", "窗口"), enterprise, "metrology",
-                              "calibrate", "offline_window", station="ipc_gangqiao")
+        world.app.submit_case(world.ctx("ipc_gangqiao", "窗口"), SubmitCase(
+            enterprise_id=enterprise, service_type="metrology", description="calibrate",
+            channel="offline_window", station="ipc_gangqiao"))
     views = InMemoryViews().fold(Intake(), logged_since(world))
     counts = {key: doc["submitted"] for key, doc in views.rows(INTAKE).items()}
     assert counts == {"2026-03-02|online_platform|-|quality_management": 1,
