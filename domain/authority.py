@@ -89,16 +89,17 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("any_department", frozenset({"department"}), "a department", _always),
     Role("any_station", frozenset({"station"}), "a service station", _always),
     Role("portal", frozenset({"portal"}), "the online portal", _always),
-    Role("case_lead", frozenset({"department"}), "the department leading the case",
+    # The lead bureau can lead a case, or collaborate on one, as a department does.
+    Role("case_lead", frozenset({"department", "lead"}), "the department leading the case",
          _case_role("case_lead")),
-    Role("case_collaborator", frozenset({"department"}),
+    Role("case_collaborator", frozenset({"department", "lead"}),
          "a department collaborating on the case", _case_role("case_collaborator")),
     Role("case_taker", frozenset({"station", "portal"}),
          "the station that took the case (the portal for an online order)",
          _case_role("case_taker")),
     Role("owner", frozenset({"department", "lead"}),
          "the department that registered it", _owner),
-    Role("programme_department", frozenset({"department"}),
+    Role("programme_department", frozenset({"department", "lead"}),
          "the department the programme names", _programme_department),
 )}
 

@@ -3,9 +3,10 @@
 A command is what a principal asks the service to do: its public name (`public_name`: the
 subject it is sent on, the intake's and the contract's name for it), a line saying what it
 does (`purpose`), the aggregate it acts on (`target`: the field holding its id) and its
-fields with their rules. The use case that handles it is marked `@handles(TheCommand)` (domain/catalogue.py); who may send it is in
-the district's authority rules (domain/authority.toml). The bus adds only the envelope every
-command travels in (its id, the person acting, correlation): bus/messages.py.
+fields with their rules. The use case that handles it is marked `@handles(TheCommand)`
+(domain/catalogue.py); who may send it is in the district's rules of authority
+(domain/authority.toml). The bus adds only the envelope every command travels in (its id, the
+person acting, correlation): bus/messages.py.
 """
 
 from __future__ import annotations

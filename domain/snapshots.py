@@ -18,7 +18,8 @@ def state_model(cls: type[Aggregate]) -> type[BaseModel]:
     hints = {name: hint for name, hint in get_type_hints(cls).items()
              if not name.startswith("_") and get_origin(hint) is not ClassVar}
     # An attribute with a class default may be missing from a snapshot taken before it was.
-    fields: dict[str, Any] = {name: (hint, getattr(cls, name, ...)) for name, hint in hints.items()}
+    fields: dict[str, Any] = {name: (hint, getattr(cls, name, ...))
+                              for name, hint in hints.items()}
     fields["created_on"] = (AwareDatetime, ...)
     fields["commands"] = (dict[str, int], ...)
     return create_model(f"{cls.__name__}State", **fields)

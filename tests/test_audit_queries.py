@@ -54,7 +54,7 @@ def test_the_trail_records_accepted_refused_and_read_actions_with_the_right_acto
                  at="2026-03-10T09:00:00+08:00", place="lab", reason="kiln down")
     # kjj tries to close a case it has nothing to do with; the bureau reads the case.
     refused = send(service, "kjj", "case.close", "赵干事", case_id=case_id)
-    assert refused["error"]["code"] == "case.invalid_transition"
+    assert refused["error"]["code"] == "case.not_yours"
     asked(service, "samr", "case.get", case_id=case_id, min_position=moved["position"])
 
     changes = asked(service, "auditor", "audit.changes", case_id=case_id,
@@ -71,7 +71,7 @@ def test_the_trail_records_accepted_refused_and_read_actions_with_the_right_acto
 
     [refusal] = asked(service, "auditor", "audit.refusals", principal="kjj")["items"]
     assert (refusal["command"], refusal["person"], refusal["code"]) == (
-        "case.close", "赵干事", "case.invalid_transition")
+        "case.close", "赵干事", "case.not_yours")
     [read] = asked(service, "auditor", "audit.reads", principal="samr")["items"]
     assert (read["query"], read["case_ids"]) == ("case.get", [case_id])
 

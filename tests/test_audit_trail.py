@@ -55,7 +55,7 @@ def test_a_refused_command_is_recorded_with_who_and_why(service):
     [record] = [r for r in trail(service) if r["kind"] == "refused"]
     assert record["principal"] == "jxw" and record["command"] == "case.close"
     assert record["command_id"] == close["command_id"]
-    assert record["code"] == reply["error"]["code"] == "case.invalid_transition"
+    assert record["code"] == reply["error"]["code"] == "case.not_yours"
 
 
 def test_bad_input_is_recorded_as_refused_too(service):

@@ -45,6 +45,9 @@ EVERYONE_WHO_ACTS = {"samr", LEAD, COLLABORATOR, UNINVOLVED, TAKER, OTHER_STATIO
 CASE_WORKERS = {LEAD, COLLABORATOR}
 # The programmes, the experts and the instruments of these tests are all jxw's.
 PROGRAMME = {"samr", LEAD}
+# The lead bureau may lead or collaborate on a case as a department does: about a case it has
+# no part in, case work is "not yours" to it, not "not permitted".
+LEADS_CASES_TOO = frozenset({"lead"})
 
 
 class District:
@@ -157,6 +160,11 @@ class Probe:
     elsewhere: frozenset[str] = frozenset()
 
 
+def _work(allowed: set[str], fields: Callable[[District], dict]) -> Probe:
+    """Case work: the lead bureau may do it too, on a case it leads or collaborates on."""
+    return Probe(allowed, fields, LEADS_CASES_TOO)
+
+
 def _case(state: str = "open", **more) -> Callable[[District], dict]:
     return lambda district: {"case_id": district.case(state), **more}
 
@@ -188,24 +196,24 @@ PROBES: dict[str, Probe] = {
     "case.reject": Probe({"samr"}, _case("submitted", reason="not ours")),
     "case.withdraw": Probe({TAKER}, _case("submitted"), frozenset({"portal"})),
     "case.transfer": Probe({"samr", LEAD}, _case(to=UNINVOLVED, reason="technology")),
-    "case.schedule_appointment": Probe(CASE_WORKERS, _case(at=SLOT["start"], place="x")),
-    "case.reschedule_appointment": Probe(CASE_WORKERS, lambda d: {
+    "case.schedule_appointment": _work(CASE_WORKERS, _case(at=SLOT["start"], place="x")),
+    "case.reschedule_appointment": _work(CASE_WORKERS, lambda d: {
         "case_id": d.with_appointment(), "at": SLOT["end"], "place": "y", "reason": "rain"}),
-    "case.cancel_appointment": Probe(CASE_WORKERS, lambda d: {
+    "case.cancel_appointment": _work(CASE_WORKERS, lambda d: {
         "case_id": d.with_appointment(), "reason": "ill"}),
-    "case.assign_expert": Probe(CASE_WORKERS, lambda d: {
+    "case.assign_expert": _work(CASE_WORKERS, lambda d: {
         "case_id": d.case(), "expert_id": d.expert(), **SLOT}),
-    "case.release_expert": Probe(CASE_WORKERS, lambda d: d.booked("case.release_expert")),
-    "case.book_equipment": Probe(CASE_WORKERS, lambda d: {
+    "case.release_expert": _work(CASE_WORKERS, lambda d: d.booked("case.release_expert")),
+    "case.book_equipment": _work(CASE_WORKERS, lambda d: {
         "case_id": d.case(), "equipment_id": d.instrument(), **SLOT}),
-    "case.release_equipment": Probe(CASE_WORKERS, lambda d: d.booked("case.release_equipment")),
-    "case.record_visit": Probe(CASE_WORKERS, lambda d: _visit(d)),
-    "case.plan_improvement": Probe(CASE_WORKERS, lambda d: {
+    "case.release_equipment": _work(CASE_WORKERS, lambda d: d.booked("case.release_equipment")),
+    "case.record_visit": _work(CASE_WORKERS, lambda d: _visit(d)),
+    "case.plan_improvement": _work(CASE_WORKERS, lambda d: {
         "case_id": d.case("visited"), "actions": ["train"], "target_date": "2026-06-30"}),
-    "case.resolve": Probe({LEAD}, _case(outcome="fixed", invested_yuan="1",
+    "case.resolve": _work({LEAD}, _case(outcome="fixed", invested_yuan="1",
                                         saved_per_year_yuan="1", expected_benefit_yuan="1")),
     "case.rate": Probe({TAKER}, _case("resolved", score=5), frozenset({"portal"})),
-    "case.close": Probe({LEAD}, _case("resolved")),
+    "case.close": _work({LEAD}, _case("resolved")),
     "campaign.launch": Probe(PROGRAMME, lambda d: {
         "title": "巡回问诊", "industry": "building_bricks", "department": LEAD,
         "dimensions": ["process"]}),

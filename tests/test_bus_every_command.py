@@ -81,8 +81,8 @@ def test_every_command_goes_through_the_bus(service):
          target_date="2026-06-30")
     send("kjj", "case.resolve", case_id=case, outcome="model adopted", invested_yuan="50000",
          saved_per_year_yuan="120000.50", expected_benefit_yuan="1000000")
-    send("portal", "case.rate", case_id=case, score=5, comment="很好")
-    send("samr", "case.close", case_id=case)
+    send("post_laisu", "case.rate", case_id=case, score=5, comment="很好")
+    send("kjj", "case.close", case_id=case)
 
     # Programmes: each command once; tests/test_bus_programmes.py walks them in depth.
     campaign = send("samr", "campaign.launch", title="Plastics touring diagnosis",

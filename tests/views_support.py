@@ -87,11 +87,11 @@ def run_story(send: Send, day: int = 9) -> list[int]:
     do("jxw", "case.release_equipment", case_id=case, booking_id=booking["booking_id"])
     do("jxw", "case.resolve", case_id=case, outcome="formula adjusted",
        invested_yuan="120000", saved_per_year_yuan="350000.50", expected_benefit_yuan="2000000")
-    do("portal", "case.rate", case_id=case, score=2, comment="still some powder")  # reopens
+    do("post_laisu", "case.rate", case_id=case, score=2, comment="still some powder")  # reopens
     do("jxw", "case.resolve", case_id=case, outcome="winter firing schedule",
        invested_yuan="150000", saved_per_year_yuan="400000", expected_benefit_yuan="2000000")
-    do("portal", "case.rate", case_id=case, score=5, comment="满意")
-    do("samr", "case.close", case_id=case)
+    do("post_laisu", "case.rate", case_id=case, score=5, comment="满意")
+    do("jxw", "case.close", case_id=case)
     return [reply["position"] for reply in replies]
 
 
