@@ -9,6 +9,7 @@ it sends commands and receives feeds.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from pydantic import BaseModel
@@ -267,11 +268,12 @@ def add_replies(doc: Document) -> None:
 
 
 def add_commands(doc: Document) -> None:
-    authority = load_authority(load_reference(), OPERATIONS)
+    authority = load_authority(load_reference(), OPERATIONS,
+                               os.environ.get("AUTHORITY_RULES") or None)
     for name, operation in OPERATIONS.items():
         schema = operation.schema
         payload = doc.schemas.of_model(schema)
-        who = f" {who_may_send(authority, name)}"
+        who = f" {who_may_send(authority, name)}{in_which_states(operation)}"
         doc.message(schema.__name__, payload, f"The command {name}.{who}")
         doc.channel(f"cmd.{name}", subjects.command(PRINCIPAL, name), [schema.__name__],
                     f"{operation.summary}{who} Request/reply: answered with Done or Refused.")
@@ -282,6 +284,15 @@ def add_commands(doc: Document) -> None:
                     f"principal's feed ({subjects.feed_outcome(PRINCIPAL)}).")
         doc.operation(f"send.intake.{name}", "send", f"intake.{name}",
                       f"{operation.summary} (durable intake){who}")
+
+
+def in_which_states(operation) -> str:
+    states = sorted(operation.command.states)
+    if not states:
+        return ""
+    record = operation.name.split(".")[0]
+    return (f" When the {record} is {' or '.join(states)} (else "
+            f"{record}.invalid_transition).")
 
 
 def who_may_send(authority: Authority, name: str) -> str:

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field
 from domain.base import DomainEvent, Value
 
 Stage = Literal["raw_materials", "production", "inspection", "finished_products"]
+OPEN = frozenset({"accepted", "reopened"})  # being worked on
 Status = Literal["submitted", "accepted", "rejected", "withdrawn", "resolved", "reopened",
                  "closed"]
 Yuan = Annotated[Decimal, Field(ge=0, decimal_places=2)]

@@ -10,11 +10,12 @@ from uuid import UUID
 from pydantic import AwareDatetime
 
 from domain import case_events as e
+from domain import commands as c
+from domain.case_events import OPEN
 from domain.base import Aggregate, CommandContext
 from domain.errors import refuse
 from domain.resources import Booking
 
-OPEN = {"accepted", "reopened"}
 LOW_RATING = 2
 
 
@@ -45,7 +46,8 @@ class Case(Aggregate):
     def submit(cls, ctx: CommandContext, case_id: UUID, **fields: Any) -> Case:
         return cls.start(case_id, e.Submitted, ctx, **fields)
 
-    def _require(self, allowed: set[str], doing: str) -> None:
+    def _require(self, allowed: frozenset[str], doing: str) -> None:
+        """The states each command allows are declared with it (domain/commands.py)."""
         if self.status not in allowed:
             raise refuse("case.invalid_transition",
                          f"This case is {self.status}; it cannot be {doing} now.",
@@ -53,39 +55,39 @@ class Case(Aggregate):
 
     def accept(self, ctx: CommandContext, lead: str, collaborators: tuple[str, ...],
                sla_days: int) -> None:
-        self._require({"submitted"}, "accepted")
+        self._require(c.AcceptCase.states, "accepted")
         self.trigger(e.Accepted, ctx, lead_department=lead, sla_days=sla_days,
                      collaborators=tuple(c for c in collaborators if c != lead),
                      due=ctx.at + timedelta(days=sla_days))
 
     def reject(self, ctx: CommandContext, reason: str) -> None:
-        self._require({"submitted"}, "rejected")
+        self._require(c.RejectCase.states, "rejected")
         self.trigger(e.Rejected, ctx, reason=reason)
 
     def withdraw(self, ctx: CommandContext, reason: str) -> None:
-        self._require({"submitted"} | OPEN, "withdrawn")
+        self._require(c.WithdrawCase.states, "withdrawn")
         self.trigger(e.Withdrawn, ctx, reason=reason)
 
     def transfer(self, ctx: CommandContext, to: str, reason: str) -> None:
-        self._require(OPEN, "transferred")
+        self._require(c.TransferCase.states, "transferred")
         if to == self.lead:
             raise refuse("case.same_department", f"The case is already led by {to}.", to=to)
         self.trigger(e.Transferred, ctx, from_department=self.lead, to_department=to, reason=reason)
 
     def schedule(self, ctx: CommandContext, at: AwareDatetime, place: str) -> None:
-        self._require(OPEN, "given an appointment")
+        self._require(c.ScheduleAppointment.states, "given an appointment")
         if self.appointment is not None:
             raise refuse("case.appointment_exists",
                           "The case already has an appointment: reschedule or cancel it.")
         self.trigger(e.AppointmentScheduled, ctx, at=at, place=place)
 
     def reschedule(self, ctx: CommandContext, at: AwareDatetime, place: str, reason: str) -> None:
-        self._require(OPEN, "rescheduled")
+        self._require(c.RescheduleAppointment.states, "rescheduled")
         self._require_appointment()
         self.trigger(e.AppointmentRescheduled, ctx, at=at, place=place, reason=reason)
 
     def cancel_appointment(self, ctx: CommandContext, reason: str) -> None:
-        self._require(OPEN, "have its appointment cancelled")
+        self._require(c.CancelAppointment.states, "have its appointment cancelled")
         self._require_appointment()
         self.trigger(e.AppointmentCancelled, ctx, reason=reason)
 
@@ -94,7 +96,7 @@ class Case(Aggregate):
             raise refuse("case.no_appointment", "The case has no appointment.")
 
     def assign_expert(self, ctx: CommandContext, expert_id: UUID, booking: Booking) -> None:
-        self._require(OPEN, "given an expert")
+        self._require(c.AssignExpert.states, "given an expert")
         self.trigger(e.ExpertAssigned, ctx, expert_id=expert_id, booking_id=booking.booking_id,
                      start=booking.start, end=booking.end)
 
@@ -104,7 +106,7 @@ class Case(Aggregate):
         return expert_id
 
     def book_equipment(self, ctx: CommandContext, equipment_id: UUID, booking: Booking) -> None:
-        self._require(OPEN, "given equipment")
+        self._require(c.BookEquipment.states, "given equipment")
         self.trigger(e.EquipmentBooked, ctx, equipment_id=equipment_id,
                      booking_id=booking.booking_id, start=booking.start, end=booking.end)
 
@@ -114,7 +116,7 @@ class Case(Aggregate):
         return equipment_id
 
     def _booked(self, bookings: dict[UUID, UUID], booking_id: UUID) -> UUID:
-        self._require(OPEN | {"resolved", "closed"}, "released from a booking")
+        self._require(c.BOOKINGS_KEPT, "released from a booking")
         if booking_id not in bookings:
             raise refuse("booking.not_found", "The case has no such booking.",
                          booking_id=booking_id)
@@ -123,7 +125,7 @@ class Case(Aggregate):
     def record_visit(self, ctx: CommandContext, visited_at: AwareDatetime,
                      experts: tuple[UUID, ...], findings: tuple[e.Finding, ...],
                      recommendations: tuple[str, ...]) -> None:
-        self._require(OPEN, "given a visit report")
+        self._require(c.RecordVisit.states, "given a visit report")
         strangers = set(experts) - set(self.experts.values())
         if strangers:
             raise refuse("case.expert_not_assigned",
@@ -134,7 +136,7 @@ class Case(Aggregate):
 
     def plan_improvement(self, ctx: CommandContext, actions: tuple[str, ...],
                          target_date: date) -> None:
-        self._require(OPEN, "given an improvement plan")
+        self._require(c.PlanImprovement.states, "given an improvement plan")
         if not self.visits:
             raise refuse("case.no_visit", "An improvement plan follows an on-site visit; "
                          "record the visit first.")
@@ -142,12 +144,12 @@ class Case(Aggregate):
 
     def resolve(self, ctx: CommandContext, outcome: str, invested: Decimal,
                 saved_per_year: Decimal, expected_benefit: Decimal) -> None:
-        self._require(OPEN, "resolved")
+        self._require(c.ResolveCase.states, "resolved")
         self.trigger(e.Resolved, ctx, outcome=outcome, invested_yuan=invested,
                      saved_per_year_yuan=saved_per_year, expected_benefit_yuan=expected_benefit)
 
     def rate(self, ctx: CommandContext, score: int, comment: str) -> None:
-        self._require({"resolved"}, "rated")
+        self._require(c.RateCase.states, "rated")
         if self.rating is not None:
             raise refuse("case.already_rated", "The enterprise has already rated this service.")
         self.trigger(e.Rated, ctx, score=score, comment=comment)
@@ -162,7 +164,7 @@ class Case(Aggregate):
         return True
 
     def close(self, ctx: CommandContext) -> None:
-        self._require({"resolved"}, "closed")
+        self._require(c.CloseCase.states, "closed")
         self.trigger(e.Closed, ctx)
 
 

@@ -19,7 +19,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from domain.base import Value
-from domain.case_events import Finding, Score
+from domain.case_events import OPEN, Finding, Score
 
 Text = Field(min_length=1, max_length=2000)
 Code = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
@@ -39,6 +39,9 @@ class Command(Value):
     public_name: ClassVar[str] = ""
     purpose: ClassVar[str] = ""
     target: ClassVar[str | None] = None
+    # The states of its record in which it can be done (none said: any); the aggregate
+    # enforces them from here, and the published contract says them.
+    states: ClassVar[frozenset[str]] = frozenset()
 
     def target_id(self) -> UUID | None:
         return None if self.target is None else getattr(self, self.target)
@@ -134,6 +137,11 @@ class SubmitCase(Command):
     station: str | None = OptionalCode
 
 
+SUBMITTED, RESOLVED = frozenset({"submitted"}), frozenset({"resolved"})
+# A booking outlives the work: it may be released after the case is resolved or closed.
+BOOKINGS_KEPT = OPEN | RESOLVED | {"closed"}
+
+
 class CaseCommand(Command):
     target = "case_id"
     case_id: UUID
@@ -142,6 +150,7 @@ class CaseCommand(Command):
 class AcceptCase(CaseCommand):
     public_name = "case.accept"
     purpose = "Accept a case and route it to a lead department."
+    states = SUBMITTED
     lead: str | None = OptionalCode
     collaborators: tuple[str, ...] = Field(default=(), max_length=15)
 
@@ -149,18 +158,21 @@ class AcceptCase(CaseCommand):
 class RejectCase(CaseCommand):
     public_name = "case.reject"
     purpose = "Reject a case with a reason."
+    states = SUBMITTED
     reason: str = Text
 
 
 class WithdrawCase(CaseCommand):
     public_name = "case.withdraw"
     purpose = "The enterprise withdraws its order."
+    states = SUBMITTED | OPEN
     reason: str = Note
 
 
 class TransferCase(CaseCommand):
     public_name = "case.transfer"
     purpose = "Transfer a case to another department."
+    states = OPEN
     to: str = Code
     reason: str = Text
 
@@ -168,6 +180,7 @@ class TransferCase(CaseCommand):
 class ScheduleAppointment(CaseCommand):
     public_name = "case.schedule_appointment"
     purpose = "Agree a time and place."
+    states = OPEN
     at: AwareDatetime
     place: str = Text
 
@@ -175,6 +188,7 @@ class ScheduleAppointment(CaseCommand):
 class RescheduleAppointment(CaseCommand):
     public_name = "case.reschedule_appointment"
     purpose = "Move the appointment."
+    states = OPEN
     at: AwareDatetime
     place: str = Text
     reason: str = Text
@@ -183,12 +197,14 @@ class RescheduleAppointment(CaseCommand):
 class CancelAppointment(CaseCommand):
     public_name = "case.cancel_appointment"
     purpose = "Cancel the appointment."
+    states = OPEN
     reason: str = Text
 
 
 class AssignExpert(CaseCommand):
     public_name = "case.assign_expert"
     purpose = "Book an expert for the case."
+    states = OPEN
     expert_id: UUID
     start: AwareDatetime
     end: AwareDatetime
@@ -197,12 +213,14 @@ class AssignExpert(CaseCommand):
 class ReleaseExpert(CaseCommand):
     public_name = "case.release_expert"
     purpose = "Release an expert booking."
+    states = BOOKINGS_KEPT
     booking_id: UUID
 
 
 class BookEquipment(CaseCommand):
     public_name = "case.book_equipment"
     purpose = "Book a shared instrument for the case."
+    states = OPEN
     equipment_id: UUID
     start: AwareDatetime
     end: AwareDatetime
@@ -211,6 +229,7 @@ class BookEquipment(CaseCommand):
 class ReleaseEquipment(CaseCommand):
     public_name = "case.release_equipment"
     purpose = "Release an instrument booking."
+    states = BOOKINGS_KEPT
     booking_id: UUID
 
 
@@ -223,6 +242,7 @@ class VisitFinding(Finding):
 class RecordVisit(CaseCommand):
     public_name = "case.record_visit"
     purpose = "Record an on-site diagnosis visit."
+    states = OPEN
     visited_at: AwareDatetime
     experts: tuple[UUID, ...] = Field(min_length=1, max_length=20)
     findings: tuple[VisitFinding, ...] = Field(min_length=1, max_length=50)
@@ -232,6 +252,7 @@ class RecordVisit(CaseCommand):
 class PlanImprovement(CaseCommand):
     public_name = "case.plan_improvement"
     purpose = "Agree an improvement plan."
+    states = OPEN
     actions: tuple[str, ...] = Field(min_length=1, max_length=50)
     target_date: date
 
@@ -239,6 +260,7 @@ class PlanImprovement(CaseCommand):
 class ResolveCase(CaseCommand):
     public_name = "case.resolve"
     purpose = "Resolve the case with its money figures."
+    states = OPEN
     outcome: str = Text
     invested_yuan: Decimal = Yuan
     saved_per_year_yuan: Decimal = Yuan
@@ -248,6 +270,7 @@ class ResolveCase(CaseCommand):
 class RateCase(CaseCommand):
     public_name = "case.rate"
     purpose = "The enterprise rates the service (1-5)."
+    states = RESOLVED
     score: Score
     comment: str = Note
 
@@ -255,6 +278,7 @@ class RateCase(CaseCommand):
 class CloseCase(CaseCommand):
     public_name = "case.close"
     purpose = "Close the case."
+    states = RESOLVED
 
 
 # Programmes: campaigns, disputes, recalls, improvement projects.
