@@ -27,8 +27,12 @@ class OneStop(CaseUseCases, RegistryUseCases, ProgrammeUseCases):
                  reference: Reference | None = None,
                  authority: Authority | None = None) -> None:
         super().__init__(env, reference)
-        self.authority = authority or load_authority(
-            self.reference, COMMANDS, self.env.get("AUTHORITY_RULES") or None)
+        try:
+            self.authority = authority or load_authority(
+                self.reference, COMMANDS, self.env.get("AUTHORITY_RULES") or None)
+        except BaseException:
+            self.close()  # its store is open already: not left to the garbage collector
+            raise
 
     def execute(self, ctx: CommandContext, command: Command) -> Outcome:
         """Any command, as a principal sends it: decided by the rules of authority, with the

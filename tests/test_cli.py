@@ -170,6 +170,20 @@ def test_up_on_a_taken_port_fails_with_one_line_and_exit_code_2(tmp_path, onesto
     assert "Traceback" not in errors[0]
 
 
+def test_up_with_rules_of_authority_that_miss_a_command_fails_with_one_line(
+        tmp_path, onestop_processes):
+    rules = tmp_path / "authority.toml"
+    rules.write_text('[commands]\n"case.accept" = ["lead_bureau"]\n')
+    onestop = start_onestop(tmp_path, env=environment(AUTHORITY_RULES=str(rules)))
+    onestop_processes.append(onestop)
+
+    assert onestop.process.wait(timeout=START_TIMEOUT) == 2
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("onestop: ") and "commands.case.close: missing" in last
+
+
 def test_up_with_nats_url_uses_that_server_and_starts_none(
         tmp_path, onestop_processes, nats_url, unique_name):
     # Its own event stream, so the shared session server stays as other tests expect it.
