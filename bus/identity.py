@@ -64,6 +64,13 @@ class Imported:
     subject: str
     streamed: bool = False  # answered with many messages: a pull, a batched direct get
     shared: bool = False  # the service is told who asked (the `Nats-Request-Info` header)
+    # The export it is taken from, when one export serves many imports of one principal
+    # (its commands): the server config stays small, and the export is still its alone.
+    exported: str | None = None
+
+    @property
+    def export(self) -> str:
+        return self.exported or self.subject
 
 
 def _consumer_api(stream: str) -> list[Imported]:
@@ -102,7 +109,8 @@ def imports_of(principal: Principal, event_stream: str) -> list[Imported]:
     # Each command of the service's table (bus/operations.py) by request and by the intake;
     # whether this principal may send it about a record is the service's to decide (and to
     # audit when it refuses), so every command is reachable: only its subject is checked here.
-    imports = [Imported(f"{ROOT}.{way}.{me}.{name}", shared=True)
+    imports = [Imported(f"{ROOT}.{way}.{me}.{name}", shared=True,
+                        exported=f"{ROOT}.{way}.{me}.>")
                for way in ("cmd", "intake") for name in OPERATIONS]
     imports += [
         Imported(f"{ROOT}.query.{me}.>", shared=True),
@@ -163,10 +171,11 @@ def render_accounts(principals: list[Principal], passwords: dict[str, str],
             continue
         imports = []
         for imported in imports_of(principal, event_stream):
-            export = exports.setdefault(imported.subject, {
-                "service": imported.subject, "accounts": [],
+            export = exports.setdefault(imported.export, {
+                "service": imported.export, "accounts": [],
                 **({"response_type": "stream"} if imported.streamed else {})})
-            export["accounts"].append(principal.id)
+            if principal.id not in export["accounts"]:
+                export["accounts"].append(principal.id)
             imports.append({"service": {"account": SERVICE_ACCOUNT, "subject": imported.subject},
                             **({"share": True} if imported.shared else {})})
         accounts[principal.id] = {"users": [user(principal)], "imports": imports}
