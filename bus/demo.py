@@ -22,7 +22,6 @@ from domain.credit_code import ALPHABET, check_character
 Send = Callable[[str, str, dict], Awaitable[dict]]  # principal, command, body -> reply
 
 CST = timezone(timedelta(hours=8))
-START = datetime(2022, 3, 1, 9, 0, tzinfo=CST)
 STAGES = ("raw_materials", "production", "inspection", "finished_products")
 BRICK_TOWNS = ("laisu", "xianlong", "jinlong", "linjiang", "hegeng", "songgai", "wujian",
                "baofeng", "shuangshi", "honglu", "sanjiao", "banqiao", "zhutuo", "qingfeng")
@@ -42,15 +41,25 @@ def credit_codes(seed: int) -> Callable[[], str]:
     return next_code
 
 
-def at(days: float) -> str:
-    return (START + timedelta(days=days)).isoformat()
+def first_day(today: datetime | None = None) -> datetime:
+    """09:00 of a day, Chongqing time: where the stories' appointments start from."""
+    today = (today or datetime.now(CST)).astimezone(CST)
+    return today.replace(hour=9, minute=0, second=0, microsecond=0)
 
 
 class Story:
-    def __init__(self, send: Send) -> None:
+    """The stories, their appointments counted from `start` (a day the demo was first run:
+    the service holds every time near the moment it is given, and a second run must send
+    the very same commands to change nothing)."""
+
+    def __init__(self, send: Send, start: datetime) -> None:
         self.send = send
+        self.start = start
         self.last_position = 0
         self.steps = 0
+
+    def at(self, days: float) -> str:
+        return (self.start + timedelta(days=days)).isoformat()
 
     async def step(self, principal: str, command: str, step: str, **fields) -> dict:
         body = {"command_id": f"demo2022-{step}", "person": PEOPLE.get(principal, "经办人"),
@@ -79,7 +88,7 @@ class Story:
                                         name=f"高精尖设备{n:02d}",
                                         owner_institution="永川区检验检测中心",
                                         capabilities=["compressive_strength"],
-                                        calibration_valid_until=at(700)))["id"]
+                                        calibration_valid_until=self.at(700)))["id"]
                        for n in range(1, 33)]
         return experts, instruments
 
@@ -144,7 +153,7 @@ class Story:
                 "samr", "dispute.file", f"dispute-{n:02d}", buyer=f"购砖单位{n + 1:02d}",
                 producer_id=producer, product="页岩砖", description="砖块粉化，要求退赔"))["id"]
             await self.step("samr", "dispute.schedule_mediation", f"dispute-meet-{n:02d}",
-                            dispute_id=dispute, at=at(40 + n), place="永川区市场监管局调解室",
+                            dispute_id=dispute, at=self.at(40 + n), place="永川区市场监管局调解室",
                             mediator_department="samr")
             await self.step("samr", "dispute.mediate", f"dispute-mediate-{n:02d}",
                             dispute_id=dispute, agreement=True, terms="更换同批次合格产品",
@@ -197,11 +206,11 @@ class Story:
                                station="asc_window")
         await self.step("samr", "case.accept", "gw-metrology-accept", case_id=case["id"])
         await self.step("samr", "case.assign_expert", "gw-metrology-expert",
-                        case_id=case["id"], expert_id=experts[0], start=at(60),
-                        end=at(60.25))
+                        case_id=case["id"], expert_id=experts[0], start=self.at(60),
+                        end=self.at(60.25))
         await self.step("samr", "case.book_equipment", "gw-metrology-instrument",
-                        case_id=case["id"], equipment_id=instruments[0], start=at(60),
-                        end=at(60.25))
+                        case_id=case["id"], equipment_id=instruments[0], start=self.at(60),
+                        end=self.at(60.25))
         await self.step("samr", "case.resolve", "gw-metrology-resolve", case_id=case["id"],
                         outcome="计量室建成，自主检定", invested_yuan="500000.00",
                         saved_per_year_yuan="1000000.00", expected_benefit_yuan="1000000.00")

@@ -10,23 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.bounds import Day, Moment
 from projections import queries as q
 from projections.queries import Asker
 from projections.reader import ViewReader
 
 MAX_WAIT_MS = 30_000
+# Bounds that keep every number a view store can compare (SQLite's are 64-bit).
+MAX_POSITION = 2**63 - 1
+MAX_OFFSET = 1_000_000
+MAX_VERSION = 1_000_000
+Short = Field(None, max_length=100)
+Statuses = Field(None, max_length=20)
 
 
 class QueryParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min_position: int | None = Field(None, ge=0, description=(
+    min_position: int | None = Field(None, ge=0, le=MAX_POSITION, description=(
         "Answer only once the view has applied the log up to here (a command reply's "
         "`position`), so that a client reads its own writes."))
     wait_ms: int = Field(2000, ge=0, le=MAX_WAIT_MS,
@@ -35,7 +41,7 @@ class QueryParams(BaseModel):
 
 class Paged(QueryParams):
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class GetCase(QueryParams):
@@ -44,24 +50,26 @@ class GetCase(QueryParams):
 
 class CaseAsOf(QueryParams):
     case_id: UUID
-    version: int | None = Field(None, ge=1, description="The case after this many events.")
-    at: AwareDatetime | None = Field(None, description="The case as it stood at this time.")
+    version: int | None = Field(None, ge=1, le=MAX_VERSION,
+                                description="The case after this many events.")
+    at: Moment | None = Field(None, description="The case as it stood at this time.")
 
 
 class ListCases(Paged):
-    status: str | list[str] | None = None
-    lead: str | None = None
-    station: str | None = None
-    submitted_since: AwareDatetime | None = None
-    submitted_before: AwareDatetime | None = None
+    status: str | list[Annotated[str, Field(max_length=40)]] | None = Statuses
+    lead: str | None = Short
+    station: str | None = Short
+    submitted_since: Moment | None = None
+    submitted_before: Moment | None = None
 
 
 class ListWorklist(Paged):
-    department: str | None = Field(None, description="Default: the asking department.")
-    status: str | list[str] | None = None
+    department: str | None = Field(None, max_length=100,
+                                   description="Default: the asking department.")
+    status: str | list[Annotated[str, Field(max_length=40)]] | None = Statuses
     role: Literal["lead", "collaborator"] | None = None
-    due_before: AwareDatetime | None = None
-    overdue_as_of: AwareDatetime | None = None
+    due_before: Moment | None = None
+    overdue_as_of: Moment | None = None
 
 
 class EnterpriseHistory(Paged):
@@ -73,8 +81,8 @@ class EnterpriseByCreditCode(QueryParams):
 
 
 class Period(QueryParams):
-    since: AwareDatetime
-    until: AwareDatetime
+    since: Moment
+    until: Moment
 
 
 class ExpertSchedule(Period, Paged):
@@ -88,11 +96,11 @@ class EquipmentBookings(Period, Paged):
 
 
 class IntakeCounts(QueryParams):
-    since: date | None = None
-    until: date | None = None
-    channel: str | None = None
-    station: str | None = None
-    service_type: str | None = None
+    since: Day | None = None
+    until: Day | None = None
+    channel: str | None = Short
+    station: str | None = Short
+    service_type: str | None = Short
     group_by: list[Literal["channel", "station", "service_type", "day"]] = ["channel", "station"]
 
 
@@ -108,22 +116,22 @@ class AuditChanges(Paged):
         "enterprise, expert, instrument, ...)."))
     principal: str | None = Field(None, pattern=PRINCIPAL_CODE,
                                   description="Only the changes this principal made.")
-    since: AwareDatetime | None = Field(None, description="From this time (included).")
-    until: AwareDatetime | None = Field(None, description="Up to this time (excluded).")
+    since: Moment | None = Field(None, description="From this time (included).")
+    until: Moment | None = Field(None, description="Up to this time (excluded).")
 
 
 class AuditRecords(Paged):
     principal: str | None = Field(None, pattern=PRINCIPAL_CODE,
                                   description="Only this principal's records.")
-    since: AwareDatetime | None = Field(None, description="Recorded from this time (included).")
-    until: AwareDatetime | None = Field(None, description="Recorded before this time.")
+    since: Moment | None = Field(None, description="Recorded from this time (included).")
+    until: Moment | None = Field(None, description="Recorded before this time.")
 
 
 class CaseVisibility(QueryParams):
     department: str = Field(pattern=PRINCIPAL_CODE, description=(
         "The department (or station, portal) whose view of the case is asked for."))
     case_id: UUID
-    at: AwareDatetime = Field(description="The time it is asked for.")
+    at: Moment = Field(description="The time it is asked for.")
 
 
 class ViewsStatus(QueryParams):
@@ -151,7 +159,8 @@ class QueryRefused(BaseModel):
 
 class KpiSummary(QueryParams):
     by: Literal["district", "department", "town", "channel", "industry", "month"] = "district"
-    value: str | None = Field(None, description="One town, department...; default: all.")
+    value: str | None = Field(None, max_length=100,
+                              description="One town, department...; default: all.")
     since_month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
     until_month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
 

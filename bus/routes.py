@@ -35,11 +35,12 @@ class CommandEndpoint:
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self._subscription: Subscription | None = None
+        self._connection = None  # the application's, where commands arrive
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._answering: set[asyncio.Task] = set()
 
     async def start(self) -> None:
-        connection = self.dispatcher.app.factory.bridge.connection
+        connection = self._connection = self.dispatcher.app.factory.bridge.connection
         self._subscription = await connection.subscribe(
             subjects.ALL_COMMANDS, queue=subjects.COMMAND_WORKERS, cb=self._on_command)
 
@@ -70,7 +71,10 @@ class CommandEndpoint:
                 reply = refused("internal.error", "The service could not process this "
                                 "command; it wrote nothing. Please try again later.")
             if message.reply:
-                await message.respond(orjson.dumps(reply))
+                # Not `message.respond`: nats-py sends the request's headers back with it,
+                # and a `Status: 503` a client put in its request then reads as "no
+                # responders" to a command that was applied.
+                await self._connection.publish(message.reply, orjson.dumps(reply))
         except Exception:  # one bad message must never stop the others
             log.exception("answering %s failed", message.subject)
         finally:

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import AwareDatetime
 
 from domain.base import CommandContext
+from domain.bounds import AHEAD, DONE, PLANNED, require_within
 from domain.cases import Case
 from domain.catalogue import handles
 from domain.commands import (AcceptCase, AssignExpert, BookEquipment, CancelAppointment,
@@ -72,14 +73,18 @@ class CaseUseCases(Service):
 
     @handles(ScheduleAppointment)
     def schedule_appointment(self, ctx: CommandContext, command: ScheduleAppointment) -> Outcome:
-        return self._change(ctx, Case, command.case_id,
-                            lambda case: case.schedule(ctx, command.at, command.place))
+        def schedule(case: Case) -> None:
+            require_within(ctx, command.at, "at", "case", AHEAD)
+            case.schedule(ctx, command.at, command.place)
+        return self._change(ctx, Case, command.case_id, schedule)
 
     @handles(RescheduleAppointment)
     def reschedule_appointment(self, ctx: CommandContext,
                                command: RescheduleAppointment) -> Outcome:
-        return self._change(ctx, Case, command.case_id, lambda case: case.reschedule(
-            ctx, command.at, command.place, command.reason))
+        def reschedule(case: Case) -> None:
+            require_within(ctx, command.at, "at", "case", AHEAD)
+            case.reschedule(ctx, command.at, command.place, command.reason)
+        return self._change(ctx, Case, command.case_id, reschedule)
 
     @handles(CancelAppointment)
     def cancel_appointment(self, ctx: CommandContext, command: CancelAppointment) -> Outcome:
@@ -102,6 +107,8 @@ class CaseUseCases(Service):
         booking_id = self.derived_id("booking", ctx, case.id)
         if case.has_applied(ctx.command_id):
             return self._replay(case.id, booking_id)
+        require_within(ctx, start, "start", "booking", AHEAD)
+        require_within(ctx, end, "end", "booking", AHEAD)
         resource = self._get(ctx, cls, resource_id)
         booking = Booking(booking_id=booking_id, case_id=case.id, start=start, end=end)
         if cls is Expert:
@@ -135,14 +142,18 @@ class CaseUseCases(Service):
 
     @handles(RecordVisit)
     def record_visit(self, ctx: CommandContext, command: RecordVisit) -> Outcome:
-        return self._change(ctx, Case, command.case_id, lambda case: case.record_visit(
-            ctx, command.visited_at, command.experts, command.findings,
-            command.recommendations))
+        def record(case: Case) -> None:
+            require_within(ctx, command.visited_at, "visited_at", "case", DONE)
+            case.record_visit(ctx, command.visited_at, command.experts, command.findings,
+                              command.recommendations)
+        return self._change(ctx, Case, command.case_id, record)
 
     @handles(PlanImprovement)
     def plan_improvement(self, ctx: CommandContext, command: PlanImprovement) -> Outcome:
-        return self._change(ctx, Case, command.case_id, lambda case: case.plan_improvement(
-            ctx, command.actions, command.target_date))
+        def plan(case: Case) -> None:
+            require_within(ctx, command.target_date, "target_date", "case", PLANNED)
+            case.plan_improvement(ctx, command.actions, command.target_date)
+        return self._change(ctx, Case, command.case_id, plan)
 
     @handles(ResolveCase)
     def resolve_case(self, ctx: CommandContext, command: ResolveCase) -> Outcome:

@@ -11,14 +11,14 @@ person acting, correlation): bus/messages.py.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from domain.base import Value
+from domain.bounds import Day, Moment
 from domain.case_events import OPEN, Finding, Score
 
 Text = Field(min_length=1, max_length=2000)
@@ -100,7 +100,7 @@ class RegisterEquipment(Command):
     name: str = Text
     owner_institution: str = Text
     capabilities: tuple[str, ...] = Field(min_length=1, max_length=20)
-    calibration_valid_until: AwareDatetime
+    calibration_valid_until: Moment
 
 
 class EquipmentCommand(Command):
@@ -111,7 +111,7 @@ class EquipmentCommand(Command):
 class RecalibrateEquipment(EquipmentCommand):
     public_name = "equipment.recalibrate"
     purpose = "Record a new calibration."
-    valid_until: AwareDatetime
+    valid_until: Moment
 
 
 class TakeEquipmentOutOfService(EquipmentCommand):
@@ -181,7 +181,7 @@ class ScheduleAppointment(CaseCommand):
     public_name = "case.schedule_appointment"
     purpose = "Agree a time and place."
     states = OPEN
-    at: AwareDatetime
+    at: Moment
     place: str = Text
 
 
@@ -189,7 +189,7 @@ class RescheduleAppointment(CaseCommand):
     public_name = "case.reschedule_appointment"
     purpose = "Move the appointment."
     states = OPEN
-    at: AwareDatetime
+    at: Moment
     place: str = Text
     reason: str = Text
 
@@ -206,8 +206,8 @@ class AssignExpert(CaseCommand):
     purpose = "Book an expert for the case."
     states = OPEN
     expert_id: UUID
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
 
 
 class ReleaseExpert(CaseCommand):
@@ -222,8 +222,8 @@ class BookEquipment(CaseCommand):
     purpose = "Book a shared instrument for the case."
     states = OPEN
     equipment_id: UUID
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
 
 
 class ReleaseEquipment(CaseCommand):
@@ -243,7 +243,7 @@ class RecordVisit(CaseCommand):
     public_name = "case.record_visit"
     purpose = "Record an on-site diagnosis visit."
     states = OPEN
-    visited_at: AwareDatetime
+    visited_at: Moment
     experts: tuple[UUID, ...] = Field(min_length=1, max_length=20)
     findings: tuple[VisitFinding, ...] = Field(min_length=1, max_length=50)
     recommendations: tuple[str, ...] = Field(default=(), max_length=50)
@@ -254,7 +254,7 @@ class PlanImprovement(CaseCommand):
     purpose = "Agree an improvement plan."
     states = OPEN
     actions: tuple[str, ...] = Field(min_length=1, max_length=50)
-    target_date: date
+    target_date: Day
 
 
 class ResolveCase(CaseCommand):
@@ -364,7 +364,7 @@ class DisputeCommand(Command):
 class ScheduleMediation(DisputeCommand):
     public_name = "dispute.schedule_mediation"
     purpose = "Schedule or move the mediation."
-    at: AwareDatetime
+    at: Moment
     place: str = Text
     mediator_department: str = Code
 

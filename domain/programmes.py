@@ -6,6 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.base import CommandContext
+from domain.bounds import AHEAD, require_within
 from domain.campaigns import Campaign
 from domain.cases import Case
 from domain.catalogue import handles
@@ -94,8 +95,11 @@ class ProgrammeUseCases(Service):
     @handles(ScheduleMediation)
     def schedule_mediation(self, ctx: CommandContext, command: ScheduleMediation) -> Outcome:
         self._department("dispute", command.mediator_department)
-        return self._change(ctx, Dispute, command.dispute_id, lambda d: d.schedule_mediation(
-            ctx, command.at, command.place, command.mediator_department))
+        def schedule(dispute: Dispute) -> None:
+            require_within(ctx, command.at, "at", "dispute", AHEAD)
+            dispute.schedule_mediation(ctx, command.at, command.place,
+                                       command.mediator_department)
+        return self._change(ctx, Dispute, command.dispute_id, schedule)
 
     @handles(MediateDispute)
     def mediate_dispute(self, ctx: CommandContext, command: MediateDispute) -> Outcome:

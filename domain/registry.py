@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.base import CommandContext
+from domain.bounds import VALIDITY, require_within
 from domain.catalogue import handles
 from domain.commands import (ChangeEnterpriseProfile, DeactivateExpert, ReactivateExpert,
                              RecalibrateEquipment, RegisterEnterprise, RegisterEquipment,
@@ -70,6 +71,8 @@ class RegistryUseCases(Service):
     @handles(RegisterEquipment)
     def register_equipment(self, ctx: CommandContext, command: RegisterEquipment) -> Outcome:
         self._check(ctx)
+        require_within(ctx, command.calibration_valid_until, "calibration_valid_until",
+                       "equipment", VALIDITY)
         equipment = Equipment.start(
             self.derived_id("equipment", ctx), Equipment.Registered, ctx, name=command.name,
             owner_institution=command.owner_institution, capabilities=command.capabilities,
@@ -79,8 +82,10 @@ class RegistryUseCases(Service):
     @handles(RecalibrateEquipment)
     def recalibrate_equipment(self, ctx: CommandContext,
                               command: RecalibrateEquipment) -> Outcome:
-        return self._change(ctx, Equipment, command.equipment_id,
-                            lambda x: x.recalibrate(ctx, command.valid_until))
+        def recalibrate(equipment: Equipment) -> None:
+            require_within(ctx, command.valid_until, "valid_until", "equipment", VALIDITY)
+            equipment.recalibrate(ctx, command.valid_until)
+        return self._change(ctx, Equipment, command.equipment_id, recalibrate)
 
     @handles(TakeEquipmentOutOfService)
     def take_equipment_out_of_service(self, ctx: CommandContext,

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nats
@@ -22,6 +23,20 @@ from bus.app import build_bus
 from bus.identity import CredentialStore, inbox_prefix
 from bus.security import OPERATOR, SERVICE, credential_store, secured
 from domain.reference import load_reference
+
+CST = timezone(timedelta(hours=8))
+
+
+def when(days: float = 0) -> str:
+    """A time `days` from now (before now if negative), Chongqing time, on the hour: the
+    service holds every time a command gives near the moment it is sent."""
+    now = datetime.now(CST).replace(minute=0, second=0, microsecond=0)
+    return (now + timedelta(days=days)).isoformat()
+
+
+def day(days: int = 0) -> str:
+    """The date `days` from today."""
+    return (datetime.now(CST) + timedelta(days=days)).date().isoformat()
 
 
 class LoopThread:

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.bus_support import Service
+from tests.bus_support import Service, when
 from tests.domain.support import credit_code
 
 AUDIT_QUERIES = ("audit.changes", "audit.refusals", "audit.reads", "audit.case_visibility")
@@ -47,11 +47,12 @@ def asked(service: Service, principal: str, query: str, /, **body) -> dict:
 
 def test_the_trail_records_accepted_refused_and_read_actions_with_the_right_actor(service):
     case_id, _ = accepted_case(service)
+    first, second = when(7), when(8)
     # jxw books the factory, then moves the visit to the lab.
     send(service, "jxw", "case.schedule_appointment", "刘工", case_id=case_id,
-         at="2026-03-09T09:00:00+08:00", place="factory")
+         at=first, place="factory")
     moved = send(service, "jxw", "case.reschedule_appointment", "刘工", case_id=case_id,
-                 at="2026-03-10T09:00:00+08:00", place="lab", reason="kiln down")
+                 at=second, place="lab", reason="kiln down")
     # kjj tries to close a case it has nothing to do with; the bureau reads the case.
     refused = send(service, "kjj", "case.close", "赵干事", case_id=case_id)
     assert refused["error"]["code"] == "case.not_yours"
@@ -66,8 +67,7 @@ def test_the_trail_records_accepted_refused_and_read_actions_with_the_right_acto
     last = changes["items"][-1]
     assert last["position"] == moved["position"] and last["case_id"] == case_id
     assert last["changes"]["place"] == {"before": "factory", "after": "lab"}
-    assert last["changes"]["at"] == {"before": "2026-03-09T09:00:00+08:00",
-                                     "after": "2026-03-10T09:00:00+08:00"}
+    assert last["changes"]["at"] == {"before": first, "after": second}
 
     [refusal] = asked(service, "auditor", "audit.refusals", principal="kjj")["items"]
     assert (refusal["command"], refusal["person"], refusal["code"]) == (
@@ -108,7 +108,7 @@ def test_what_a_department_could_see_of_a_case_before_and_after_a_transfer(servi
     send(service, "samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
          reason="housing materials")
     send(service, "zjw", "case.schedule_appointment", "刘工", case_id=case_id,
-         at="2026-03-09T09:00:00+08:00", place="site")
+         at=when(7), place="site")
     afterwards = datetime.now(timezone.utc).isoformat()
 
     def seen(department: str, at: str) -> dict:

@@ -21,7 +21,7 @@ import pytest
 from adapters.audit.trail import audit_stream
 from bus.operations import OPERATIONS
 from bus.security import OPERATOR
-from tests.bus_support import Service, service_on_its_own_server
+from tests.bus_support import Service, day, service_on_its_own_server, when
 from tests.domain.support import credit_code
 
 LEAD, COLLABORATOR, UNINVOLVED = "jxw", "zjw", "kjj"
@@ -40,7 +40,8 @@ PRINCIPALS = {
 KIND = {"samr": "lead", LEAD: "department", COLLABORATOR: "department",
         UNINVOLVED: "department", TAKER: "station", OTHER_STATION: "station",
         "portal": "portal", "auditor": None, OPERATOR: None}
-SLOT = {"start": "2026-03-09T09:00:00+08:00", "end": "2026-03-09T12:00:00+08:00"}
+SLOT = {"start": when(7), "end": when(7.125)}
+DONE = when(-1)  # a visit is reported once it has happened
 EVERYONE_WHO_ACTS = {"samr", LEAD, COLLABORATOR, UNINVOLVED, TAKER, OTHER_STATION, "portal"}
 CASE_WORKERS = {LEAD, COLLABORATOR}
 # The programmes, the experts and the instruments of these tests are all jxw's.
@@ -75,7 +76,7 @@ class District:
     def instrument(self) -> str:
         return self.send(LEAD, "equipment.register", name="Press", owner_institution="检测所",
                          capabilities=["compression"],
-                         calibration_valid_until="2027-01-01T00:00:00+08:00")["id"]
+                         calibration_valid_until=when(365))["id"]
 
     def case(self, state: str = "open") -> str:
         """A case taken at TAKER: submitted, open (led by LEAD with COLLABORATOR), or
@@ -89,7 +90,7 @@ class District:
         if state == "visited":
             expert = self.expert()
             self.send(LEAD, "case.assign_expert", case_id=case, expert_id=expert, **SLOT)
-            self.send(LEAD, "case.record_visit", case_id=case, visited_at=SLOT["start"],
+            self.send(LEAD, "case.record_visit", case_id=case, visited_at=DONE,
                       experts=[expert], findings=[{"stage": "production", "finding": "x"}])
         if state == "resolved":
             self.send(LEAD, "case.resolve", case_id=case, outcome="fixed", invested_yuan="1",
@@ -182,9 +183,9 @@ PROBES: dict[str, Probe] = {
     "expert.reactivate": Probe({"samr", LEAD}, lambda d: {"expert_id": d.expert()}),
     "equipment.register": Probe({"samr", LEAD, COLLABORATOR, UNINVOLVED}, lambda d: {
         "name": "Press", "owner_institution": "检测所", "capabilities": ["compression"],
-        "calibration_valid_until": "2027-01-01T00:00:00+08:00"}),
+        "calibration_valid_until": when(365)}),
     "equipment.recalibrate": Probe({"samr", LEAD}, lambda d: {
-        "equipment_id": d.instrument(), "valid_until": "2027-06-01T00:00:00+08:00"}),
+        "equipment_id": d.instrument(), "valid_until": when(500)}),
     "equipment.take_out_of_service": Probe({"samr", LEAD}, lambda d: {
         "equipment_id": d.instrument(), "reason": "repair"}),
     "equipment.return_to_service": Probe({"samr", LEAD}, lambda d: {
@@ -209,7 +210,7 @@ PROBES: dict[str, Probe] = {
     "case.release_equipment": _work(CASE_WORKERS, lambda d: d.booked("case.release_equipment")),
     "case.record_visit": _work(CASE_WORKERS, lambda d: _visit(d)),
     "case.plan_improvement": _work(CASE_WORKERS, lambda d: {
-        "case_id": d.case("visited"), "actions": ["train"], "target_date": "2026-06-30"}),
+        "case_id": d.case("visited"), "actions": ["train"], "target_date": day(60)}),
     "case.resolve": _work({LEAD}, _case(outcome="fixed", invested_yuan="1",
                                         saved_per_year_yuan="1", expected_benefit_yuan="1")),
     "case.rate": Probe({TAKER}, _case("resolved", score=5), frozenset({"portal"})),
@@ -265,7 +266,7 @@ PROBES: dict[str, Probe] = {
 def _visit(district: District) -> dict:
     case, expert = district.case(), district.expert()
     district.send(LEAD, "case.assign_expert", case_id=case, expert_id=expert, **SLOT)
-    return {"case_id": case, "visited_at": SLOT["start"], "experts": [expert],
+    return {"case_id": case, "visited_at": DONE, "experts": [expert],
             "findings": [{"stage": "production", "finding": "no SPC"}]}
 
 

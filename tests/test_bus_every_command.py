@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 
 from bus.operations import OPERATIONS
-from tests.bus_support import Service
+from tests.bus_support import Service, day, when
 from tests.domain.support import credit_code
 
 
@@ -33,7 +33,7 @@ class Walk:
 
 def test_every_command_goes_through_the_bus(service):
     send = Walk(service)
-    slot = {"start": "2026-03-09T09:00:00+08:00", "end": "2026-03-09T12:00:00+08:00"}
+    slot = {"start": when(7), "end": when(7.125)}
 
     enterprise = send("portal", "enterprise.register", credit_code=credit_code(),
                       name="重庆永高塑业", scale="above_scale", industry="plastics",
@@ -45,9 +45,9 @@ def test_every_command_goes_through_the_bus(service):
     send("samr", "expert.reactivate", expert_id=expert)
     instrument = send("samr", "equipment.register", name="Tensile tester",
                       owner_institution="永川区检验检测中心", capabilities=["tensile"],
-                      calibration_valid_until="2027-01-01T00:00:00+08:00")["id"]
+                      calibration_valid_until=when(365))["id"]
     send("samr", "equipment.recalibrate", equipment_id=instrument,
-         valid_until="2027-06-01T00:00:00+08:00")
+         valid_until=when(500))
     send("samr", "equipment.take_out_of_service", equipment_id=instrument, reason="repair")
     send("samr", "equipment.return_to_service", equipment_id=instrument)
 
@@ -74,11 +74,11 @@ def test_every_command_goes_through_the_bus(service):
                               equipment_id=instrument, **slot)
     send("kjj", "case.release_equipment", case_id=case,
          booking_id=instrument_booking["booking_id"])
-    send("kjj", "case.record_visit", case_id=case, visited_at=slot["start"], experts=[expert],
+    send("kjj", "case.record_visit", case_id=case, visited_at=when(-1), experts=[expert],
          findings=[{"stage": "production", "finding": "no process control charts"}],
          recommendations=["adopt performance excellence"])
     send("kjj", "case.plan_improvement", case_id=case, actions=["train staff"],
-         target_date="2026-06-30")
+         target_date=day(60))
     send("kjj", "case.resolve", case_id=case, outcome="model adopted", invested_yuan="50000",
          saved_per_year_yuan="120000.50", expected_benefit_yuan="1000000")
     send("post_laisu", "case.rate", case_id=case, score=5, comment="很好")

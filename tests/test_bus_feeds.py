@@ -8,7 +8,7 @@ import pytest
 
 from bus import subjects
 from bus.identity import feed_stream
-from tests.bus_support import Service, service_on_its_own_server
+from tests.bus_support import Service, service_on_its_own_server, when
 from tests.domain.support import credit_code
 from tests.test_bus_intake import read_stream
 
@@ -51,7 +51,7 @@ def test_each_department_sees_the_cases_it_is_involved_in(service):
     send(service, "samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
     send(service, "jxw", "case.transfer", case_id=case, to="jtj", reason="transport bricks")
     last = send(service, "jtj", "case.schedule_appointment", case_id=case,
-                at="2026-03-09T09:00:00+08:00", place="factory")
+                at=when(7), place="factory")
 
     # The new lead gets the history it missed, then what happens next.
     assert feed_types(service, "jtj", 4) == ["submitted", "accepted", "transferred",

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from tests.bus_support import Service
+from tests.bus_support import Service, when
 from tests.domain.support import credit_code
 
 DIMENSIONS = ["raw_materials", "formula", "firing", "inspection"]
@@ -114,10 +114,10 @@ def test_a_dispute_is_filed_mediated_with_compensation_and_closed_over_the_bus(s
                       producer_id=producer, product="MU10 shale bricks",
                       description="bricks cracked within a month", campaign_id=campaign_id)
     done(service, "samr", "dispute.schedule_mediation", dispute_id=dispute_id,
-         at="2026-04-01T09:00:00+08:00", place="区市场监管局调解室",
+         at=when(20), place="区市场监管局调解室",
          mediator_department="samr")
     done(service, "samr", "dispute.schedule_mediation", dispute_id=dispute_id,
-         at="2026-04-02T09:00:00+08:00", place="区市场监管局调解室",
+         at=when(21), place="区市场监管局调解室",
          mediator_department="swj")
     # The parties agree on compensation; the dispute is closed.
     done(service, "swj", "dispute.mediate", dispute_id=dispute_id, agreement=True,

@@ -9,15 +9,18 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from bus.demo import Story
+from bus.demo import Story, first_day
 from tests.bus_support import Service, service_on_its_own_server
+
+
+START = first_day()
 
 
 def run_story(service: Service) -> Story:
     async def send(principal: str, command: str, body: dict) -> dict:
         return await asyncio.to_thread(service.request, principal, command, body)
 
-    story = Story(send)
+    story = Story(send, START)
     asyncio.run(story.run())
     return story
 

@@ -12,6 +12,7 @@ from adapters.jetstream.onloop import install_cache
 from bus import dispatch
 from bus.dispatch import MAX_COMMAND_BYTES, Dispatcher
 from domain.application import OneStop
+from tests.bus_support import when
 from tests.domain.support import credit_code
 
 
@@ -128,7 +129,7 @@ def test_unknown_things_and_invalid_transitions_are_refused_plainly(desk):
     unknown_enterprise = submit(desk, str(uuid4()))
     unknown_expert = desk.send("jxw", "case.assign_expert", command(
         case_id=submit(desk, enterprise_id)["id"], expert_id=str(uuid4()),
-        start="2026-03-09T09:00:00+08:00", end="2026-03-09T12:00:00+08:00"))
+        start=when(7), end=when(7.125)))
     assert unknown_case["error"]["code"] == "case.not_found"
     assert unknown_enterprise["error"]["code"] == "enterprise.not_found"
     # The case has no lead yet: jxw may not book for it, whatever the expert.
@@ -150,8 +151,8 @@ def test_two_racing_commands_one_wins_and_the_loser_can_retry(desk):
     enterprise_id = register(desk)
     case_id = submit(desk, enterprise_id)["id"]
     desk.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))
-    a = command(case_id=case_id, at="2026-03-09T09:00:00+08:00", place="factory")
-    b = command(case_id=case_id, at="2026-03-10T09:00:00+08:00", place="office")
+    a = command(case_id=case_id, at=when(7), place="factory")
+    b = command(case_id=case_id, at=when(8), place="office")
 
     async def race():
         return await asyncio.gather(
@@ -214,7 +215,7 @@ def test_a_refusal_from_a_stale_cache_is_decided_again_on_the_log(two_desks):
 
     # `one`'s cached case is not accepted yet, so it alone would refuse an appointment
     reply = one.send("jxw", "case.schedule_appointment", command(
-        case_id=case_id, at="2026-03-09T09:00:00+08:00", place="factory"))
+        case_id=case_id, at=when(7), place="factory"))
 
     assert reply["ok"], reply
     assert one.log_length() == 4
@@ -240,7 +241,7 @@ def test_after_a_restart_the_first_reply_is_rebuilt_from_the_log(restarted):
     before.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))
     # A command that writes two aggregates at once: its reply's position is its last event.
     booking = command(case_id=case_id, expert_id=expert["id"],
-                      start="2026-03-09T09:00:00+08:00", end="2026-03-09T12:00:00+08:00")
+                      start=when(7), end=when(7.125))
     first = before.send("jxw", "case.assign_expert", booking)
     assert first["ok"], first
 

@@ -22,7 +22,7 @@ from adapters.views.rebuild import open_reader, read_rows
 from bus import subjects
 from bus.dispatch import _fingerprint
 from bus.identity import feed_stream
-from tests.bus_support import Service, district_server, service_on_its_own_server
+from tests.bus_support import Service, district_server, service_on_its_own_server, when
 from tests.domain.support import credit_code
 from tests.processes import wait_until
 from tests.test_audit_cli import audit, covered
@@ -128,7 +128,7 @@ def test_a_forged_event_is_passed_over_by_the_command_path_the_views_and_the_fee
     case, position = forged_case
     # The command path loads the case without it, and writes after it.
     last = send(service, "jxw", "case.schedule_appointment", case_id=case,
-                at="2026-03-09T09:00:00+08:00", place="factory")
+                at=when(7), place="factory")
     assert last["position"] > position
 
     def case_view() -> dict | None:
@@ -204,7 +204,7 @@ def test_a_forged_checkpoint_stops_neither_the_checkpoints_nor_a_restart(service
     service.start()
     again = service.request("jxw", "case.reschedule_appointment", {
         "command_id": uuid4().hex, "person": "p", "case_id": forged_case[0],
-        "at": "2026-03-10T09:00:00+08:00", "place": "factory", "reason": "rain"})
+        "at": when(8), "place": "factory", "reason": "rain"})
     assert again["ok"], again
     covered(service, again["position"])
 

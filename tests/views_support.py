@@ -20,13 +20,14 @@ from adapters.views.rebuild import rebuild
 from bus import subjects
 from bus.identity import inbox_prefix
 from projections import ALL_PROJECTIONS
-from tests.bus_support import District, LoopThread
+from tests.bus_support import District, LoopThread, when
+from tests.bus_support import day as day_from_now
 from tests.domain.support import credit_code
 
 Send = Callable[[str, str, dict], dict]  # principal, command, body -> reply
 Ask = Callable[[str, str, dict], dict]  # principal, query, body -> answer
 
-PERIOD = {"since": "2026-01-01T00:00:00+08:00", "until": "2027-01-01T00:00:00+08:00"}
+PERIOD = {"since": when(-400), "until": when(400)}  # around every story's times
 # One query per view, each waiting on that view alone.
 PROBES = {
     "cases": ("case.list", {"limit": 1}),
@@ -55,8 +56,9 @@ def run_story(send: Send, day: int = 9) -> list[int]:
         replies.append(sent(send, principal, command, **fields))
         return replies[-1]
 
-    slot = {"start": f"2026-03-{day:02d}T09:00:00+08:00",
-            "end": f"2026-03-{day:02d}T13:00:00+08:00"}
+    # Times near now, as the service requires: the appointment `day` days ahead, the visit
+    # reported as done a day ago.
+    slot = {"start": when(day), "end": when(day + 4 / 24)}
     enterprise = do("portal", "enterprise.register", credit_code=credit_code(),
                     name="永川来苏页岩砖厂", scale="small_micro", industry="building_bricks",
                     town="laisu")["id"]
@@ -64,7 +66,7 @@ def run_story(send: Send, day: int = 9) -> list[int]:
                 specialties=["building_materials"])["id"]
     instrument = do("samr", "equipment.register", name="XRF spectrometer",
                     owner_institution="永川区检验检测中心", capabilities=["xrf"],
-                    calibration_valid_until="2027-01-01T00:00:00+08:00")["id"]
+                    calibration_valid_until=when(365))["id"]
 
     def order(station: str | None = None) -> str:
         return do("portal" if station is None else station, "case.submit",
@@ -79,11 +81,11 @@ def run_story(send: Send, day: int = 9) -> list[int]:
     do("jxw", "case.schedule_appointment", case_id=case, at=slot["start"], place="factory")
     do("jxw", "case.assign_expert", case_id=case, expert_id=expert, **slot)
     booking = do("jxw", "case.book_equipment", case_id=case, equipment_id=instrument, **slot)
-    do("jxw", "case.record_visit", case_id=case, visited_at=slot["start"], experts=[expert],
+    do("jxw", "case.record_visit", case_id=case, visited_at=when(-1), experts=[expert],
        findings=[{"stage": "production", "finding": "underfired cores"}],
        recommendations=["raise firing temperature"])
     do("jxw", "case.plan_improvement", case_id=case, actions=["adjust the formula"],
-       target_date="2026-04-30")
+       target_date=day_from_now(60))
     do("jxw", "case.release_equipment", case_id=case, booking_id=booking["booking_id"])
     do("jxw", "case.resolve", case_id=case, outcome="formula adjusted",
        invested_yuan="120000", saved_per_year_yuan="350000.50", expected_benefit_yuan="2000000")

@@ -7,13 +7,15 @@ import asyncio
 import os
 import sys
 import time
+from datetime import datetime
+from pathlib import Path
 
 import nats
 import orjson
 from nats.aio.client import Client
 
 from bus import subjects
-from bus.demo import DemoFailed, Story
+from bus.demo import DemoFailed, Story, first_day
 from bus.identity import inbox_prefix
 from bus.security import OPERATOR, url_as
 from bus.settings import SettingsError, UpSettings, redacted
@@ -65,6 +67,19 @@ def run(args: argparse.Namespace) -> int:
     return run_demo(settings)
 
 
+def demo_start(data_dir: Path) -> datetime:
+    """The day the demo first ran on this data directory (kept in `demo-start`): every later
+    run sends the same commands, and so changes nothing."""
+    kept = data_dir / "demo-start"
+    try:
+        return datetime.fromisoformat(kept.read_text().strip())
+    except (OSError, ValueError):
+        start = first_day()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        kept.write_text(start.isoformat() + "\n")
+        return start
+
+
 def run_demo(settings: UpSettings) -> int:
     return asyncio.run(_run(settings))
 
@@ -80,7 +95,8 @@ async def _run(settings: UpSettings) -> int:
                   file=sys.stderr)
             return 2
         story = Story(lambda principal, command, body: principals.request(
-            subjects.command(principal, command), principal, body))
+            subjects.command(principal, command), principal, body),
+            demo_start(settings.data_dir))
         started = time.monotonic()
         try:
             await story.run()

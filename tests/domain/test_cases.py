@@ -33,6 +33,7 @@ def visited(world):
     start, end = world.slot(7)
     world.app.assign_expert(world.ctx(), AssignExpert(case_id=case_id, expert_id=expert_id,
                                                       start=start, end=end))
+    world.now = end  # a visit is recorded once it has happened
     world.app.record_visit(world.ctx(), RecordVisit(
         case_id=case_id, visited_at=start, experts=(expert_id,),
         findings=(VisitFinding(stage="production", finding="kiln too cool"),)))
