@@ -109,9 +109,11 @@ def imports_of(principal: Principal, event_stream: str) -> list[Imported]:
     # Each command of the service's table (bus/operations.py) by request and by the intake;
     # whether this principal may send it about a record is the service's to decide (and to
     # audit when it refuses), so every command is reachable: only its subject is checked here.
+    # The intake's outcomes go to the sender's feed: only who has one may use it.
+    ways = ("cmd", "intake") if principal.has_feed else ("cmd",)
     imports = [Imported(f"{ROOT}.{way}.{me}.{name}", shared=True,
                         exported=f"{ROOT}.{way}.{me}.>")
-               for way in ("cmd", "intake") for name in OPERATIONS]
+               for way in ways for name in OPERATIONS]
     imports += [
         Imported(f"{ROOT}.query.{me}.>", shared=True),
         Imported(f"{ROOT}.sys.health"),

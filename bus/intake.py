@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 
+from adapters.jetstream.pull import PullConsumer
 from adapters.tasks import stopped
 from bus import subjects
 from bus.dispatch import Unexpected
@@ -40,27 +40,28 @@ class IntakeWorker:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._subscription = None
+        self._consumer: PullConsumer | None = None
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
         connection = self.services.connection
         assert connection is not None
-        self._subscription = await connection.jetstream().pull_subscribe_bind(
-            durable=subjects.INTAKE_CONSUMER, stream=subjects.INTAKE_STREAM)
+        # Not nats-py's pull: it takes a message sent with a `Status` header for the
+        # server's word, and fails the whole batch (adapters/jetstream/pull.py).
+        self._consumer = PullConsumer(connection, subjects.INTAKE_STREAM,
+                                      subjects.INTAKE_CONSUMER)
+        await self._consumer.start()
         self._task = asyncio.get_running_loop().create_task(self._pull())
 
     async def stop(self) -> None:
         await stopped(self._task)
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
+        if self._consumer is not None:
+            await self._consumer.stop()
 
     async def _pull(self) -> None:
         while True:
             try:
-                batch = await self._subscription.fetch(BATCH, timeout=1.0)
-            except (NatsTimeoutError, asyncio.TimeoutError):
-                continue
+                batch = await self._consumer.fetch(BATCH, expires=1.0)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the server restarting: pull again
@@ -72,13 +73,27 @@ class IntakeWorker:
     async def _handle_safely(self, raw: Msg) -> None:
         try:
             await handle(self.services, raw)
-        except Exception:  # not acknowledged: it comes again after the ack wait
-            log.exception("intake: message %s not handled yet", raw.metadata.sequence.stream)
+        except Exception:  # the server away, say: it comes again, however many times
+            log.warning("intake: message %s not handled yet; it will come again",
+                        raw.metadata.sequence.stream, exc_info=True)
+            delivered = raw.metadata.num_delivered
+            try:
+                await raw.nak(delay=BACKOFF_SECONDS[min(delivered, len(BACKOFF_SECONDS)) - 1])
+            except Exception:  # noqa: BLE001 - then after the ack wait
+                pass
 
 
 async def handle(services: Services, raw: Msg) -> None:
     principal, name = subjects.parse_intake(raw.subject)
     assert services.dispatcher is not None and services.connection is not None
+    if not services.has_feed(principal):
+        # No feed to tell the outcome on (an auditor's, say): executed, its outcome would
+        # be lost; so it is not, and an operator sees it among the dead letters.
+        await dead_letter(services.connection, raw, principal, name,
+                          f"{principal} has no feed for intake outcomes: send commands by "
+                          "request/reply")
+        await raw.ack()
+        return
     try:
         reply = await services.dispatcher.dispatch(principal, name, raw.data)
     except Unexpected as error:

@@ -64,6 +64,7 @@ class Services:
     connection: Client | None = field(default=None, init=False)
     seal: Seal | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
+    _with_feeds: frozenset[str] | None = field(default=None, init=False)
 
     def store_env(self) -> dict[str, str]:
         return {
@@ -129,6 +130,11 @@ class Services:
         """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""
         return [principal.id for principal in district_principals(self._app.reference)
                 if principal.has_feed]
+
+    def has_feed(self, principal: str) -> bool:
+        if self._with_feeds is None:
+            self._with_feeds = frozenset(self.principals())
+        return principal in self._with_feeds
 
     async def stop(self) -> None:
         if self.intake is not None:

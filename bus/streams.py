@@ -20,6 +20,9 @@ from nats.js.errors import NotFoundError
 from bus import subjects
 from bus.identity import feed_stream
 
+# Deliveries of an intake message that fails through our fault before it is dead-lettered.
+# The consumer itself redelivers without limit: a message whose handling could not even end
+# (the server away at that moment) is never left behind undelivered (bus/intake.py).
 MAX_DELIVER = 5
 # Waits before the 2nd, 3rd... delivery of an intake message whose processing failed.
 BACKOFF_SECONDS = (1.0, 5.0, 15.0, 30.0)
@@ -46,10 +49,14 @@ async def ensure_bus_streams(js: JetStreamContext, principals: list[str]) -> Non
         await _ensure(js, _durable(feed_stream(principal), [subjects.all_feed(principal)],
                                    max_age=timedelta(days=365).total_seconds()))
     try:
-        await js.consumer_info(subjects.INTAKE_STREAM, subjects.INTAKE_CONSUMER)
+        info = await js.consumer_info(subjects.INTAKE_STREAM, subjects.INTAKE_CONSUMER)
     except NotFoundError:
         await js.add_consumer(subjects.INTAKE_STREAM, ConsumerConfig(
             durable_name=subjects.INTAKE_CONSUMER, ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL, filter_subject=subjects.ALL_INTAKE,
-            ack_wait=60, max_deliver=MAX_DELIVER, max_ack_pending=256,
+            ack_wait=60, max_deliver=-1, max_ack_pending=256,
         ))
+    else:
+        if info.config.max_deliver not in (None, -1):  # as an older onestop made it
+            info.config.max_deliver = -1
+            await js.add_consumer(subjects.INTAKE_STREAM, info.config)
