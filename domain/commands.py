@@ -11,11 +11,13 @@ person acting, correlation): bus/messages.py.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 
 from domain.base import Value
 from domain.bounds import Day, Moment
@@ -32,6 +34,24 @@ Dimension = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Scale = Literal["above_scale", "small_micro"]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, BaseModel):
+        for _, item in value:
+            yield from _texts(item)
+
+
 class Command(Value):
     """What a principal asks for. Subclasses name themselves (`public_name`, `purpose`) and say
     which of their fields holds the id of the aggregate they act on (`target`)."""
@@ -45,6 +65,16 @@ class Command(Value):
 
     def target_id(self) -> UUID | None:
         return None if self.target is None else getattr(self, self.target)
+
+    @model_validator(mode="after")
+    def _printable(self) -> Command:
+        """No control character in any text (tabs and line breaks aside): a NUL is valid
+        JSON but no PostgreSQL view can store it, and the log would hold it for good."""
+        for name, value in self:
+            for text in _texts(value):
+                if _CONTROL.search(text):
+                    raise ValueError(f"{name}: control characters are not allowed")
+        return self
 
 
 # Enterprises, experts, instruments.
