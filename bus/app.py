@@ -43,7 +43,7 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG)
     services = Services(nats_url, stream, data_dir, views_dsn, separate_followers)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
-    broker.include_router(system_router(service_version()))
+    broker.include_router(system_router(service_version(), services.view_failures))
     broker.include_router(query_router(services))
     app = FastStream(
         broker,

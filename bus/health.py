@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from faststream.nats import NatsRouter
@@ -17,15 +18,24 @@ log = logging.getLogger(__name__)
 
 
 class HealthReport(BaseModel):
-    status: Literal["ok"] = "ok"
+    # degraded: it answers, but a view stopped on an event it could not apply (its answers
+    # stay where it stopped until an operator has acted; `warnings` says which and how).
+    status: Literal["ok", "degraded"] = "ok"
     service: str = "onestop"
     version: str
-    # What an operator should look at though the service answers: messages in its streams
+    # What an operator should look at: views that stopped; messages in the service's streams
     # that it did not write, passed over (adapters/audit/seal.py).
     warnings: list[str] = []
 
 
-def system_router(version: str) -> NatsRouter:
+ViewFailures = Callable[[], Awaitable[list[str]]]
+
+
+async def _none() -> list[str]:
+    return []
+
+
+def system_router(version: str, view_failures: ViewFailures = _none) -> NatsRouter:
     router = NatsRouter()
 
     @router.subscriber(subjects.HEALTH, description="Answers a request with the service's health.")
@@ -34,6 +44,8 @@ def system_router(version: str) -> NatsRouter:
             log.warning("health request not answered: %s", reason)
             message.reply_to = ""  # FastStream then answers nowhere
             return None
-        return HealthReport(version=version, warnings=PASSED_OVER.warnings())
+        failures = await view_failures()
+        return HealthReport(status="degraded" if failures else "ok", version=version,
+                            warnings=failures + PASSED_OVER.warnings())
 
     return router

@@ -131,6 +131,18 @@ class Services:
         return [principal.id for principal in district_principals(self._app.reference)
                 if principal.has_feed]
 
+    async def view_failures(self) -> list[str]:
+        """Each view that stopped on an event, said so that an operator can act on it."""
+        if self.views is None:
+            return []
+        statuses = await asyncio.to_thread(self.views.status)
+        return [f"the view {status.name} stopped at log position {status.failure.position} "
+                f"({status.failure.topic} of {status.failure.originator_id}: "
+                f"{status.failure.error}); the other views go on. Fix the projection, then "
+                f"`onestop views clear {status.name}` (or `onestop replay --view "
+                f"{status.name}`); `onestop views status` has the details"
+                for status in statuses if status.active and status.failure is not None]
+
     def has_feed(self, principal: str) -> bool:
         if self._with_feeds is None:
             self._with_feeds = frozenset(self.principals())
@@ -141,6 +153,11 @@ class Services:
             await self.intake.stop()
         if self.commands is not None:
             await on_loop(self.dispatcher.loop, self.commands.stop())
+        # Refusals only counted so far get their record before the service goes.
+        if self.dispatcher is not None and self.dispatcher.audit is not None:
+            await on_loop(self.dispatcher.loop, self.dispatcher.audit.flush())
+        if self.answers is not None and self.answers.audit is not None:
+            await self.answers.audit.flush()
         if self.bell is not None:
             await on_loop(self.dispatcher.loop, self.bell.stop())
         # After the last write: the last checkpoint covers it.

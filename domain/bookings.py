@@ -30,10 +30,11 @@ class Bookable(Aggregate):
                          start=start, end=end)
         for other in self.bookings.values():
             if other.overlaps(start, end):
+                # When, so that another time can be chosen; not for whose case.
                 raise refuse(f"{self.kind}.double_booked",
                              f"{self.name} is already booked from {other.start:%Y-%m-%d %H:%M} "
                              f"to {other.end:%Y-%m-%d %H:%M}.",
-                             booking_id=other.booking_id, case_id=other.case_id)
+                             start=other.start, end=other.end)
 
     def release(self, ctx: CommandContext, booking_id: UUID) -> None:
         if booking_id not in self.bookings:

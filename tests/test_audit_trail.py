@@ -9,7 +9,9 @@ import nats
 import orjson
 import pytest
 
-from adapters.audit.trail import audit_stream
+from adapters.audit import trail as trail_module
+from adapters.audit.trail import MANY_REFUSALS, audit_stream
+from bus.dispatch import on_loop
 from bus.identity import inbox_prefix
 from tests.bus_support import Service
 from tests.domain.support import credit_code
@@ -118,3 +120,24 @@ def test_only_the_auditor_reads_the_trail_and_only_the_service_writes_it(distric
         assert any("permissions violation" in e.lower() for e in department_errors)
     finally:
         service.close()
+
+
+def test_a_flood_of_refusals_is_counted_not_recorded_one_by_one(service, monkeypatch):
+    # A hostile sender refused on purpose cannot fill the disk with the trail: beyond a
+    # number a minute, its refusals are counted, and one record says how many and of what.
+    monkeypatch.setattr(trail_module, "REFUSALS_PER_MINUTE", 5)
+    for _ in range(25):
+        service.request("kjj", "case.close", command(case_id=str(uuid4())))
+    for _ in range(5):
+        service.request("kjj", "case.close", b"{not json")
+    service.runner.run(on_loop(service.bus.services.dispatcher.loop,
+                               service.bus.services.dispatcher.audit.flush()))
+
+    records = [r for r in trail(service) if r["kind"] == "refused" and r["principal"] == "kjj"]
+    one_by_one = [r for r in records if r["code"] != MANY_REFUSALS]
+    [summary] = [r for r in records if r["code"] == MANY_REFUSALS]
+    assert len(one_by_one) == 5
+    assert summary["fields"]["count"] == 25
+    assert summary["fields"]["codes"] == {"case.not_found": 20,
+                                          "command.malformed_json": 5}
+    assert summary["fields"]["since"] <= summary["fields"]["until"]

@@ -15,6 +15,7 @@ import pytest
 from adapters.audit.seal import Seal
 from adapters.audit.seal import key_path as seal_key_path
 from adapters.jetstream import cloudevents as ce
+from bus import subjects
 from bus.security import OPERATOR
 from projections.cases import CaseView
 from projections.worklists import Worklists
@@ -132,6 +133,13 @@ def test_a_poison_event_stops_only_the_views_that_cannot_apply_it_until_cleared(
             assert failure["error"].startswith("KeyError")
         else:
             assert view["state"] == "running" and view["failure"] is None, view
+    # The health check says the service is degraded, and which views stopped where.
+    health = orjson.loads(service.runner.run(service.client_for("jxw").request(
+        subjects.HEALTH, b"", timeout=5)).data)
+    assert health["status"] == "degraded"
+    assert sorted(w.split()[2] for w in health["warnings"]) == sorted(STOPPED)
+    assert all(f"stopped at log position {poison}" in w and "onestop views clear" in w
+               for w in health["warnings"])
     # So does the operator's command, which exits with 1 while a view is stopped.
     status = onestop(service, "views", "status")
     assert status.returncode == 1, status.stderr
@@ -157,6 +165,9 @@ def test_a_poison_event_stops_only_the_views_that_cannot_apply_it_until_cleared(
     report = service.query("samr", "views.status", {})["result"]
     assert report["failed"] == [] and all(v["behind"] == 0 for v in report["views"])
     assert onestop(service, "views", "status").returncode == 0
+    health = orjson.loads(service.runner.run(service.client_for("jxw").request(
+        subjects.HEALTH, b"", timeout=5)).data)
+    assert (health["status"], health["warnings"]) == ("ok", [])
 
 
 def test_clearing_a_view_that_does_not_exist_is_refused_in_one_line(service):

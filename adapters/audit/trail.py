@@ -4,10 +4,18 @@ Accepted changes are the events themselves. What a principal tried and was refus
 cases it read, are not domain events, yet an auditor must be able to replay them as surely:
 each is recorded in `<stream>_AUDIT` (deny delete, deny purge) on
 `<stream>.audit.<principal>.<refused|read>` before the principal gets its answer.
+
+The trail is append-only and kept whole, so a sender that is refused on purpose, thousands
+of times a minute, must not be able to fill the disk with it. Each principal's refusals are
+recorded one by one up to `REFUSALS_PER_MINUTE` a minute; beyond that they are counted, by
+code, and one record says how many there were, of which codes, between when and when
+(`audit.many_refusals`), when the minute is over. What a principal read is always recorded.
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import uuid4
@@ -19,6 +27,9 @@ from adapters.jetstream.log import Outgoing, StreamLog
 from adapters.jetstream.streams import StreamRecipe, ensure_stream
 
 REFUSED, READ = "refused", "read"
+REFUSALS_PER_MINUTE = 120
+WINDOW_SECONDS = 60.0
+MANY_REFUSALS = "audit.many_refusals"
 
 
 def audit_stream(event_stream: str) -> str:
@@ -33,6 +44,7 @@ class AuditTrail:
     def __init__(self, log: StreamLog, event_stream: str) -> None:
         self.log = log
         self.event_stream = event_stream
+        self._windows: dict[str, _Window] = {}  # principal -> its minute of refusals
 
     @classmethod
     async def open(cls, connection: Client, event_stream: str, replicas: int = 1,
@@ -46,7 +58,50 @@ class AuditTrail:
         return cls(log, event_stream)
 
     async def refused(self, principal: str, command: str, command_id: str | None,
-                      error: dict[str, Any], person: str | None = None) -> int:
+                      error: dict[str, Any], person: str | None = None) -> int | None:
+        """Records the refusal, or counts it in its principal's minute (None)."""
+        loop = asyncio.get_running_loop()
+        window = self._windows.get(principal)
+        if window is None or loop.time() >= window.ends:
+            if window is not None:
+                await self._summarise(principal, window)
+            window = self._windows[principal] = _Window(loop.time() + WINDOW_SECONDS)
+        window.recorded += 1
+        if window.recorded > REFUSALS_PER_MINUTE:
+            window.count(error.get("code") or "?")
+            if window.summary is None:
+                window.summary = loop.create_task(self._summarise_later(principal, window))
+            return None
+        return await self._record_refusal(principal, command, command_id, error, person)
+
+    async def flush(self) -> None:
+        """Writes the count of every minute not summarised yet (at stop)."""
+        for principal, window in list(self._windows.items()):
+            if window.summary is not None:
+                window.summary.cancel()
+            await self._summarise(principal, window)
+        self._windows.clear()
+
+    async def _summarise_later(self, principal: str, window: _Window) -> None:
+        await asyncio.sleep(max(window.ends - asyncio.get_running_loop().time(), 0))
+        if self._windows.get(principal) is window:
+            del self._windows[principal]
+        await self._summarise(principal, window)
+
+    async def _summarise(self, principal: str, window: _Window) -> None:
+        if not window.codes or window.summarised:
+            return
+        window.summarised = True
+        count = sum(window.codes.values())
+        await self._record(REFUSED, principal, {
+            "command": "*", "command_id": None, "person": None, "code": MANY_REFUSALS,
+            "message": f"{count} further refusal(s) of {principal} in a minute, counted "
+                       "rather than recorded one by one",
+            "fields": {"count": count, "codes": dict(window.codes),
+                       "since": window.first, "until": window.last}}, None)
+
+    async def _record_refusal(self, principal: str, command: str, command_id: str | None,
+                              error: dict[str, Any], person: str | None) -> int:
         # A retry answered with the same refusal moments later is the same attempt.
         message_id = (f"refused:{principal}/{command}/{command_id}/{error.get('code')}"
                       if command_id else None)
@@ -67,3 +122,21 @@ class AuditTrail:
         headers = {"Nats-Msg-Id": message_id or uuid4().hex, "Onestop-Audit-Kind": kind}
         return await self.log.publish(Outgoing(
             audit_subject(self.event_stream, principal, kind), headers, orjson.dumps(body)))
+
+
+@dataclass
+class _Window:
+    """A principal's minute of refusals: how many so far, and those only counted."""
+
+    ends: float  # loop time
+    recorded: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+    first: str | None = None  # when the first counted one came, ISO 8601 UTC
+    last: str | None = None
+    summary: asyncio.Task | None = None
+    summarised: bool = False
+
+    def count(self, code: str) -> None:
+        now = datetime.now(timezone.utc).isoformat()
+        self.first, self.last = self.first or now, now
+        self.codes[code] = self.codes.get(code, 0) + 1

@@ -45,7 +45,20 @@ def schedule(reader: ViewReader, asker: Asker, kind: str, resource_id: str,
     if include_released:
         del where["status"]
     rows, total = reader.find(bookings, where, ["start_utc"], *limits)
-    return {kind: resource, "bookings": listing(rows, total, *limits)}
+    seen = [_as_seen_by(asker, row) for row in rows]
+    return {kind: resource, "bookings": listing(seen, total, *limits)}
+
+
+# What a booking says about the case it serves: for the one who booked it (and those who see
+# all). Anyone else sees when the resource is taken, not whose case takes it.
+PRIVATE = ("case_id", "booked_by", "released_by")
+
+
+def _as_seen_by(asker: Asker, booking: dict[str, Any]) -> dict[str, Any]:
+    booker = (booking.get("booked_by") or {}).get("principal")
+    if asker.sees_all or booker == asker.id:
+        return booking
+    return {**booking, **dict.fromkeys(PRIVATE), "private": True}
 
 
 def load(reader: ViewReader, asker: Asker, kind: str, since: str | datetime,

@@ -102,6 +102,14 @@ def test_schedules_workload_and_utilisation_over_a_period(district):
     week = (START + timedelta(days=7), START + timedelta(days=8))
     schedule = expert_schedule(store, JXW, str(facts["expert_id"]), *week)
     assert schedule["bookings"]["total"] == 1 and schedule["expert"]["visits"] == 1
+    [booking] = schedule["bookings"]["items"]
+    # Another department sees when the expert is taken, not for whose case or by whom.
+    [theirs] = expert_schedule(store, JTJ, str(facts["expert_id"]), *week)["bookings"]["items"]
+    assert theirs["private"] and theirs["case_id"] is None and theirs["booked_by"] is None
+    assert (theirs["start_utc"], theirs["end_utc"]) == (booking["start_utc"],
+                                                        booking["end_utc"])
+    assert expert_schedule(store, SAMR, str(facts["expert_id"]), *week)["bookings"][
+        "items"] == [booking]
     assert expert_schedule(store, JXW, str(facts["expert_id"]), START, START + timedelta(
         days=1))["bookings"]["total"] == 0
     workload = expert_workload(store, SAMR, *week)
