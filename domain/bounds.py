@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from domain.base import CommandContext
 from domain.errors import refuse
@@ -37,8 +37,12 @@ def _in_years(value: datetime | date) -> datetime | date:
     return value
 
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_text_not_number), AfterValidator(_in_years)]
-Day = Annotated[date, BeforeValidator(_text_not_number), AfterValidator(_in_years)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_text_not_number), AfterValidator(_in_years),
+                   Field(description=f"ISO 8601 text with its offset, in the years "
+                                     f"{FIRST_YEAR}-{LAST_YEAR} (a command's times must also "
+                                     "lie near the moment it is sent: <record>.out_of_range)")]
+Day = Annotated[date, BeforeValidator(_text_not_number), AfterValidator(_in_years),
+                Field(description=f"YYYY-MM-DD, in the years {FIRST_YEAR}-{LAST_YEAR}")]
 
 DAY = timedelta(days=1)
 YEAR = timedelta(days=365)
