@@ -1,23 +1,27 @@
 """Department feeds: the CloudEvents of the cases each department is involved in.
 
-A durable consumer (pulled by the service, in batches) follows the event log, strictly in order (so each
-feed keeps the log's order), and republishes every case event, headers and body as stored, to
-the feed stream of each department involved. A department that becomes involved first receives the case's
-earlier events, so its system can build the whole case from its feed alone. Feed messages keep
-the event's id as `Nats-Msg-Id`: a redelivery after a crash is not published twice.
+The publisher reads the event log in order, in batches, and republishes every case event,
+headers and body as stored, to the feed stream of each department involved, so each feed
+keeps the log's order. A department that becomes involved first receives the case's earlier
+events, so its system can build the whole case from its feed alone.
+
+Each event reaches each feed exactly once, whatever crashes: where the feeds are is kept in a
+cursor of their own (feed_cursor.py), claimed batch by batch, and within a batch cut short
+(the publisher killed, the server away however long) each feed is asked what it last
+received before anything is sent to it again. Nothing depends on the server's duplicate
+window.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from contextlib import aclosing
+from uuid import uuid4
 
 import orjson
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.api import AckPolicy as ConsumerAck
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from adapters.audit.seal import PASSED_OVER, SEAL, Seal
@@ -25,12 +29,16 @@ from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Outgoing, Stored, StreamLog
 from adapters.tasks import stopped
 from bus import subjects
+from bus.feed_cursor import Cursor, FeedCursor, Moved
+from bus.identity import feed_stream
 from projections.involvement import Involvement
 
 log = logging.getLogger(__name__)
 
-CONSUMER = "onestop-feeds"
+OLD_CONSUMER = "onestop-feeds"  # how an older onestop followed the log for the feeds
 BATCH = 256
+POLL_SECONDS = 1.0  # a safety net: each write also rings the doorbell
+REMEMBERED = 200_000  # (department, case) pairs whose feed position is kept in memory
 TOPIC = "Onestop-Topic"
 # Headers that belong to the log's own write, not to the event.
 NOT_COPIED = {"Nats-Expected-Last-Subject-Sequence", "Nats-Batch-Id", "Nats-Batch-Sequence",
@@ -38,79 +46,122 @@ NOT_COPIED = {"Nats-Expected-Last-Subject-Sequence", "Nats-Batch-Id", "Nats-Batc
               "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence", SEAL}
 
 
-async def ensure_feed_consumer(connection: Client, event_stream: str) -> bool:
-    """Makes the durable consumer the feeds follow the log with; True if one ack acknowledges
-    everything before it (a consumer made by an older onestop acknowledges one by one)."""
-    js = connection.jetstream()
+async def start_position(connection: Client, event_stream: str) -> Cursor:
+    """Where the feeds start when they have no cursor yet: where the durable consumer of an
+    older onestop had got to (which is then removed), else at the start of the log. What
+    that consumer had been given but not acknowledged may be in the feeds already."""
     try:
-        info = await js.consumer_info(event_stream, CONSUMER)
+        info = await connection.jetstream().consumer_info(event_stream, OLD_CONSUMER)
     except NotFoundError:
-        info = await js.add_consumer(event_stream, ConsumerConfig(
-            durable_name=CONSUMER, ack_policy=ConsumerAck.ALL,
-            deliver_policy=DeliverPolicy.ALL, filter_subject=f"{event_stream}.events.>",
-            # One batch at a time, handled in order (see on_logged_events).
-            max_ack_pending=BATCH, ack_wait=60,
-        ))
-    if info.config.max_ack_pending != BATCH:  # one at a time, as an older onestop made it
-        info.config.max_ack_pending = BATCH
-        info = await js.add_consumer(event_stream, info.config)
-    return info.config.ack_policy == ConsumerAck.ALL
+        return Cursor()
+    return Cursor(position=info.ack_floor.stream_seq,
+                  until=max(info.delivered.stream_seq, info.ack_floor.stream_seq),
+                  claimed_at=0.0)
+
+
+async def retire_old_consumer(connection: Client, event_stream: str) -> None:
+    try:
+        await connection.jetstream().delete_consumer(event_stream, OLD_CONSUMER)
+    except NotFoundError:
+        pass
 
 
 class FeedPublisher:
-    def __init__(self, connection: Client, event_stream: str, ack_all: bool = True,
-                 seal: Seal | None = None) -> None:
+    def __init__(self, connection: Client, event_stream: str, seal: Seal | None = None,
+                 doorbell: str | None = None, name: str | None = None) -> None:
         self.connection = connection
-        self.ack_all = ack_all
         self.event_stream = event_stream
         self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal)
+        self.cursor = FeedCursor(connection, f"{event_stream}_FEEDS")
+        self.me = name or f"feeds-{uuid4().hex[:12]}"
+        self.doorbell = doorbell or f"{event_stream}.events.>"
         self.cases: dict[str, Involvement] = {}
+        # (department, case) -> the last log position its feed holds, as far as known; asked
+        # of the feed where it may hold more than this publisher knows (see feed_cursor.py).
+        self.sent: dict[tuple[str, str], int] = {}
+        self.unsure_to = 0  # events up to here may be in the feeds already
+        self.position = 0
+        self._rung = asyncio.Event()
+        self._following: asyncio.Task | None = None
+        self._subscription = None
 
     async def start(self) -> None:
         await self.log.start()
-        self._subscription = await self.connection.jetstream().pull_subscribe_bind(
-            durable=CONSUMER, stream=self.event_stream)
+        await self.cursor.open()
+        self._subscription = await self.connection.subscribe(self.doorbell, cb=self._ring)
         self._following = asyncio.get_running_loop().create_task(self._follow())
 
     async def stop(self) -> None:
         await stopped(self._following)
-        await self._subscription.unsubscribe()
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+
+    async def _ring(self, _message: object) -> None:
+        self._rung.set()
 
     async def _follow(self) -> None:
-        # A plain pull subscription rather than a FastStream subscriber: this consumer is
-        # internal, and FastStream's per-message wrapping cost a tenth of the service's CPU.
+        # Reads the log itself, by position, rather than through a consumer: its cursor is
+        # the feeds' own (feed_cursor.py), so no acknowledgement can skip an event.
+        quiet = False
         while True:
             try:
-                batch = await self._subscription.fetch(BATCH, timeout=1.0)
-            except NatsTimeoutError:
-                continue
+                published = await self.publish_next_batch()
+                quiet = False
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the server restarting: fetch again
-                log.warning("feeds: fetching from the log failed; trying again", exc_info=True)
-                await asyncio.sleep(1.0)
-                continue
-            await self.handle(batch)
+            except Moved:
+                continue  # another service publishes; read its cursor and follow it
+            except Exception as error:  # the server away: the same batch again, later
+                if not quiet:
+                    log.warning("feeds: publishing stopped (%s); trying again", error)
+                quiet = True
+                self.cases.clear()  # rebuilt from the log: none half-applied
+                published = 0
+            if not published:
+                self._rung.clear()
+                try:
+                    async with asyncio.timeout(POLL_SECONDS):
+                        await self._rung.wait()
+                except TimeoutError:
+                    pass
 
-    async def handle(self, batch: list[Msg]) -> None:
-        """Publishes a batch in log order; from a failure on, the rest comes again later."""
-        for position, raw in enumerate(batch):
-            event = Stored(raw.subject, raw.metadata.sequence.stream, raw.headers or {},
-                           raw.data)
-            try:
-                await self.publish(event)
-            except Exception:
-                log.exception("feeds: event %s not published yet; it will come again",
-                              event.sequence)
-                if self.ack_all and position:
-                    await batch[position - 1].ack()
-                for later in batch[position:]:
-                    await later.nak(delay=2.0)
-                return
-            if not self.ack_all:
-                await raw.ack()
-        if self.ack_all and batch:
-            await batch[-1].ack()  # and so every event before it
+    async def publish_next_batch(self) -> int:
+        """Claims the next batch of the log, publishes it, marks it done; how many events it
+        held (0: nothing new, or another publisher is at work)."""
+        cursor = await self.cursor.read()
+        if cursor is None:
+            # Written before the older consumer goes: its position is never lost between.
+            cursor = await start_position(self.connection, self.event_stream)
+            await self.cursor.write(cursor)
+            await retire_old_consumer(self.connection, self.event_stream)
+        if cursor.held_by_another(self.me):
+            return 0
+        if cursor.publishing:  # a batch claimed and not marked done: some of it may be out
+            self.unsure_to = max(self.unsure_to, cursor.until)
+            self.cases.clear()
+        batch = await self._read(cursor.position, BATCH)
+        if not batch:
+            if cursor.publishing:  # nothing to publish after all: done with it
+                await self.cursor.write(Cursor(position=cursor.until))
+            return 0
+        last = max(batch[-1].sequence, cursor.until)
+        await self.cursor.write(Cursor(position=cursor.position, until=last, holder=self.me,
+                                       claimed_at=time.time()))
+        for event in batch:
+            await self.publish(event)
+        await self.cursor.write(Cursor(position=last))
+        self.position = last
+        return len(batch)
+
+    async def _read(self, after: int, limit: int) -> list[Stored]:
+        batch: list[Stored] = []
+        async with aclosing(self.log.read(f"{self.event_stream}.events.>", after + 1,
+                                          page=limit)) as messages:
+            async for stored in messages:
+                batch.append(stored)
+                if len(batch) >= limit:
+                    break
+        return batch
 
     async def publish(self, event: Stored) -> None:
         sealed = self.log.sealed
@@ -131,7 +182,7 @@ class FeedPublisher:
             delivery = involvement.apply(topic, orjson.loads(event.body))
             for newcomer in sorted(delivery.newcomers):
                 async for earlier in self._history(case_id, before=event.sequence):
-                    await self._send(newcomer, case_id, earlier)
+                    await self._send(newcomer, case_id, earlier, history=True)
             for department in sorted(delivery.recipients):
                 await self._send(department, case_id, event)
         except Exception:
@@ -153,8 +204,21 @@ class FeedPublisher:
             else:
                 yield earlier
 
-    async def _send(self, department: str, case_id: str, event: Stored) -> None:
+    async def _send(self, department: str, case_id: str, event: Stored,
+                    history: bool = False) -> None:
+        subject = subjects.feed_case(department, case_id)
+        key = (department, case_id)
+        if (history or event.sequence <= self.unsure_to) and key not in self.sent:
+            # It may hold this already: from a batch cut short, or from an earlier time the
+            # department was involved. The feed says what it last received.
+            last = await self.log.last(subject, stream=feed_stream(department))
+            self.sent[key] = 0 if last is None else int(
+                last.headers.get("Onestop-Log-Sequence", "0"))
+        if self.sent.get(key, 0) >= event.sequence:
+            return  # in this feed already
         headers = {k: v for k, v in event.headers.items() if k not in NOT_COPIED}
         headers["Onestop-Log-Sequence"] = str(event.sequence)
-        await self.log.publish(Outgoing(subjects.feed_case(department, case_id), headers,
-                                        event.body))
+        await self.log.publish(Outgoing(subject, headers, event.body))
+        if len(self.sent) >= REMEMBERED:  # only a shortcut: the feed is asked where it matters
+            self.sent.clear()
+        self.sent[key] = event.sequence

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import hashlib
 import logging
 import multiprocessing
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ from adapters.tasks import stopped
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
 from bus import subjects
-from bus.feeds import FeedPublisher, ensure_feed_consumer
+from bus.feeds import FeedPublisher
 from projections import ALL_PROJECTIONS
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,12 @@ class Followers:
     async def start(self) -> None:
         stream = self.settings.stream
         seal = await asyncio.to_thread(Seal.load_or_create, self.settings.data_dir)
-        ack_all = await ensure_feed_consumer(self.connection, stream)
-        self.feeds = FeedPublisher(self.connection, stream, ack_all, seal=seal)
+        # Named after its machine and data directory: restarted after a crash, it takes up
+        # its own unfinished batch at once, where another service would wait out its lease.
+        place = hashlib.sha256(str(self.settings.data_dir).encode()).hexdigest()[:12]
+        name = f"feeds-{socket.gethostname()}-{place}"
+        self.feeds = FeedPublisher(self.connection, stream, seal=seal,
+                                   doorbell=subjects.LOG_ADVANCED, name=name)
         await self.feeds.start()
         key = await asyncio.to_thread(SigningKey.load_or_create, self.settings.data_dir)
         self.checkpointer = Checkpointer(self.connection, stream, key, seal=seal)

@@ -3,6 +3,8 @@ which would overwrite a stream's configuration on start-up)."""
 
 from __future__ import annotations
 
+import os
+
 from datetime import timedelta
 
 from nats.js.api import (
@@ -28,6 +30,12 @@ MAX_DELIVER = 5
 BACKOFF_SECONDS = (1.0, 5.0, 15.0, 30.0)
 
 
+def feed_duplicate_window() -> float:
+    """How long a feed stream remembers message ids (NATS' default, 2 minutes). The feeds'
+    exactly-once does not rest on it (bus/feeds.py); tests shorten it to show that."""
+    return float(os.environ.get("ONESTOP_FEED_DUPLICATE_WINDOW") or 120)
+
+
 def _durable(name: str, subject_list: list[str], **options) -> StreamConfig:
     return StreamConfig(name=name, subjects=subject_list, storage=StorageType.FILE,
                         discard=DiscardPolicy.NEW, allow_direct=True, **options)
@@ -47,7 +55,8 @@ async def ensure_bus_streams(js: JetStreamContext, principals: list[str]) -> Non
     await _ensure(js, _durable(subjects.DEAD_LETTER_STREAM, [f"{subjects.DEAD_LETTERS}.>"]))
     for principal in principals:
         await _ensure(js, _durable(feed_stream(principal), [subjects.all_feed(principal)],
-                                   max_age=timedelta(days=365).total_seconds()))
+                                   max_age=timedelta(days=365).total_seconds(),
+                                   duplicate_window=feed_duplicate_window()))
     try:
         info = await js.consumer_info(subjects.INTAKE_STREAM, subjects.INTAKE_CONSUMER)
     except NotFoundError:

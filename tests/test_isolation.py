@@ -19,7 +19,6 @@ import pytest
 
 from adapters.jetstream.log import StreamLog
 from bus import subjects
-from bus.feeds import CONSUMER as FEEDS_CONSUMER
 from bus.identity import feed_stream, inbox_prefix
 from bus.replies import CODE as FOREIGN_REPLY
 from bus.replies import foreign_reply
@@ -155,9 +154,12 @@ def test_no_principal_reaches_the_services_consumers(service, attacker):
     def consumers():
         async def read():
             js = service.client.jetstream()
-            return {(stream, name): (await js.consumer_info(stream, name)).config
-                    for stream, name in ((STREAM, FEEDS_CONSUMER),
-                                         (subjects.INTAKE_STREAM, subjects.INTAKE_CONSUMER))}
+            consumers = {(stream, name): (await js.consumer_info(stream, name)).config
+                         for stream, name in ((subjects.INTAKE_STREAM,
+                                               subjects.INTAKE_CONSUMER),)}
+            # The feeds' cursor too (bus/feed_cursor.py): no principal reads or moves it.
+            cursor = await (await js.key_value(f"{STREAM}_FEEDS")).get("position")
+            return {**consumers, "feeds": cursor.value}
         return service.runner.run(read())
 
     before = consumers()
@@ -172,10 +174,11 @@ def test_no_principal_reaches_the_services_consumers(service, attacker):
 
     async def attack():
         hostile = {"stream_name": STREAM, "config": {
-            "durable_name": FEEDS_CONSUMER, "ack_policy": "none", "max_deliver": 1}}
-        attempts = []
-        for stream, name in ((STREAM, FEEDS_CONSUMER),
-                             (subjects.INTAKE_STREAM, subjects.INTAKE_CONSUMER)):
+            "durable_name": subjects.INTAKE_CONSUMER, "ack_policy": "none", "max_deliver": 1}}
+        attempts = [attempt(f"$KV.{STREAM}_FEEDS.position", b'{"position": 0}'),
+                    attempt(f"$JS.API.DIRECT.GET.KV_{STREAM}_FEEDS",
+                            b'{"last_by_subj": "$KV.ONESTOP_FEEDS.position"}')]
+        for stream, name in ((subjects.INTAKE_STREAM, subjects.INTAKE_CONSUMER),):
             attempts += [
                 attempt(f"$JS.API.CONSUMER.INFO.{stream}.{name}"),
                 attempt(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}", b'{"batch":1}'),

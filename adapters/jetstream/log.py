@@ -235,12 +235,15 @@ class StreamLog:
 
     # Reading.
 
-    async def last(self, subject: str) -> Stored | None:
+    async def last(self, subject: str, stream: str | None = None) -> Stored | None:
+        """The last message on `subject`: in this stream, or in another `stream` (never
+        checked for a seal: it is this stream's)."""
+        direct_get = self._direct_get if stream is None else f"$JS.API.DIRECT.GET.{stream}"
         reply = await self._inbox.request(
-            self._direct_get, orjson.dumps({"last_by_subj": subject}),
+            direct_get, orjson.dumps({"last_by_subj": subject}),
             timeout=self.request_timeout,
         )
-        return self._stored_or_none(reply)
+        return self._stored_or_none(reply, sealed=stream is None)
 
     async def count_after(self, subject: str, sequence: int) -> int:
         """How many messages on `subject` come after `sequence`: counted by the server (the
@@ -351,17 +354,17 @@ class StreamLog:
             end, window = start - 1, window * 4
         return None
 
-    def _stored(self, message: Msg) -> Stored:
+    def _stored(self, message: Msg, sealed: bool = True) -> Stored:
         headers = message.headers or {}
         subject, sequence = headers["Nats-Subject"], int(headers["Nats-Sequence"])
-        sealed = self.sealed
-        foreign = sealed is not None and sealed.foreign(sequence, subject, headers, message.data)
+        check = self.sealed if sealed else None
+        foreign = check is not None and check.foreign(sequence, subject, headers, message.data)
         return Stored(subject, sequence, headers, message.data, foreign)
 
-    def _stored_or_none(self, reply: Msg) -> Stored | None:
+    def _stored_or_none(self, reply: Msg, sealed: bool = True) -> Stored | None:
         status = (reply.headers or {}).get("Status")
         if status == "404":
             return None
         if status:
             raise Rejected(int(status), str(reply.headers.get("Description")))
-        return self._stored(reply)
+        return self._stored(reply, sealed)
