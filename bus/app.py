@@ -40,7 +40,10 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # stream's configuration on start-up. The event stream belongs to adapters.jetstream.
     # One log line per message would flood an operator's terminal and cost CPU on every
     # command; message handling is logged at DEBUG, errors are still logged as errors.
-    broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG)
+    # Reconnecting for as long as the service runs: after an outage of minutes, health and
+    # queries must answer again by themselves (nats-py gives up after 60 attempts).
+    broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG,
+                        max_reconnect_attempts=-1, reconnect_time_wait=0.5)
     services = Services(nats_url, stream, data_dir, views_dsn, separate_followers)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version(), services.view_failures))

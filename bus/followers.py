@@ -21,7 +21,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
@@ -31,6 +30,7 @@ from adapters.tasks import stopped
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
 from bus import subjects
+from bus.connections import connect_for_good
 from bus.feeds import FeedPublisher
 from projections import ALL_PROJECTIONS
 
@@ -219,12 +219,8 @@ async def _follow(settings: FollowerSettings, ready) -> None:
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stopping.set)
-    async def on_error(error: Exception) -> None:
-        log.warning("NATS connection: %r", error)  # reconnecting: one line, no traceback
-
-    connection = await nats.connect(settings.nats_url, name="onestop-followers",
-                                    max_reconnect_attempts=-1, reconnect_time_wait=0.25,
-                                    drain_timeout=DRAIN_SECONDS, error_cb=on_error)
+    connection = await connect_for_good(settings.nats_url, "onestop-followers",
+                                        drain_timeout=DRAIN_SECONDS)
     views = await asyncio.to_thread(open_view_store, settings.views_dsn, settings.data_dir)
     followers = Followers(settings, connection, views)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
 from bus.answers import QueryAnswerer
 from bus.bell import LogBell
+from bus.connections import connect_for_good
 from bus.dispatch import Dispatcher, on_loop
 from bus.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
 from bus.intake import IntakeWorker
@@ -29,6 +31,8 @@ from bus.security import district_principals
 from bus.streams import ensure_bus_streams
 from domain.application import OneStop
 from projections import ALL_PROJECTIONS
+
+log = logging.getLogger(__name__)
 
 DEFAULT_STREAM = "ONESTOP"
 # Aggregates kept in memory between commands (committed state only; see onloop.py).
@@ -77,7 +81,7 @@ class Services:
 
     async def start(self) -> None:
         self.seal = await asyncio.to_thread(Seal.load_or_create, self.data_dir)
-        self.connection = await nats.connect(self.nats_url, name="onestop-bus")
+        self.connection = await connect_for_good(self.nats_url, "onestop-bus")
         # Before anything reads the log: with another key, all of it would look foreign.
         await check_seal_key(self.connection.jetstream(), self.stream, self.seal)
         # The application connects synchronously (its own loop thread): keep it off this loop.

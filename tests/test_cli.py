@@ -153,6 +153,24 @@ def test_up_serves_the_bus_on_an_embedded_server_and_stops_cleanly(
     assert "Traceback" not in (tmp_path / "stderr.txt").read_text()
 
 
+def test_up_stops_with_one_line_and_exit_code_3_when_its_server_dies(tmp_path,
+                                                                     onestop_processes):
+    onestop = start_onestop(tmp_path, "--port", str(free_port()))
+    onestop_processes.append(onestop)
+    onestop.wait_for_line("onestop is up")
+    [server] = running_with_argument(onestop.server_config)
+
+    os.kill(server, signal.SIGKILL)
+
+    assert onestop.process.wait(timeout=STOP_TIMEOUT) == 3
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert "Traceback" not in stderr
+    [said] = [line for line in stderr.splitlines() if line.startswith("onestop: ")]
+    assert said.startswith("onestop: the embedded nats-server stopped on its own (exit "
+                           "code -9;")
+    assert running_with_argument(onestop.server_config) == []
+
+
 def test_up_on_a_taken_port_fails_with_one_line_and_exit_code_2(tmp_path, onestop_processes):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))

@@ -18,6 +18,7 @@ import nats
 from eventsourcing.persistence import OperationalError
 from nats.aio.client import Client
 
+from adapters.logs import Throttled
 from adapters.tasks import stopped
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,16 @@ class NatsBridge:
             raise OperationalError(f"cannot connect to NATS at {url}: {error!r}") from error
 
     async def _connect(self, name: str, credentials: str | None, timeout: float) -> Client:
+        throttled = Throttled(log)
+
         async def on_error(error: Exception) -> None:
-            # Reconnects are expected when the server restarts: log them, never crash.
-            log.warning("NATS connection %s: %r", name, error)
+            # Reconnects are expected when the server restarts: log them, never crash, and
+            # not every attempt of a long outage.
+            throttled.warning(type(error).__name__, "NATS connection %s: %r", name, error)
+
+        async def on_reconnected() -> None:
+            log.warning("NATS connection %s: connected again", name)
+            throttled.clear()
 
         try:
             # Reconnect forever once connected, but fail a first connect within the timeout.
@@ -62,6 +70,7 @@ class NatsBridge:
                 # flushed to the server later, after we reported it as failed.
                 pending_size=0,
                 error_cb=on_error,
+                reconnected_cb=on_reconnected,
             ), timeout)
         except Exception as error:
             raise OperationalError(f"cannot connect to NATS at {self.url}: {error!r}") from None

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,10 @@ from domain.reference import ReferenceDataError, load_reference
 HELP = "run the backend until Ctrl-C or SIGTERM"
 EXIT_CANNOT_START = 2
 EXIT_UNCLEAN_STOP = 1
+# The embedded nats-server ended on its own: onestop stops too, so that whatever supervises
+# it (systemd, a container runtime) starts the whole again, server and service together.
+EXIT_SERVER_DIED = 3
+WATCH_SECONDS = 0.5
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -88,7 +93,18 @@ def run(args: argparse.Namespace) -> int:
                 threading.Thread(target=demo.run_demo, args=(settings,), name="onestop-demo",
                                  daemon=True).start()
 
-        asyncio.run(_serve(url, settings.event_stream, settings.data_dir, announce=announce))
+        died = _watch(server) if server is not None else threading.Event()
+        try:
+            asyncio.run(_serve(url, settings.event_stream, settings.data_dir,
+                               announce=announce))
+        except LostConnection:
+            if not died.is_set():
+                raise
+        if died.is_set():
+            return _fail(f"the embedded nats-server stopped on its own (exit code "
+                         f"{server.process.returncode}; its log: {server.config.log_path}); "
+                         "onestop stops too, for its supervisor to start both again",
+                         EXIT_SERVER_DIED)
     except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError,
             SealKeyError) as error:
         return _fail(str(error), EXIT_CANNOT_START)
@@ -97,9 +113,29 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        stopping.set()
         if server is not None:
             server.stop()
     return 0
+
+
+def _watch(server: EmbeddedNatsServer) -> threading.Event:
+    """Set if the server's process ends while onestop runs; the service is then stopped as
+    by SIGTERM (drained as far as it can be), and `run` says why and exits non-zero."""
+    died = threading.Event()
+
+    def watch() -> None:
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(WATCH_SECONDS)
+        if server.process is not None and not stopping.is_set():
+            died.set()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="onestop-server-watch", daemon=True).start()
+    return died
+
+
+stopping = threading.Event()  # onestop itself is stopping the server: not a death
 
 
 async def _check_jetstream(url: str) -> None:
