@@ -32,11 +32,14 @@ from typing import Any
 
 import orjson
 from eventsourcing.application import Application
+from eventsourcing.persistence import OperationalError
 from pydantic import ValidationError
 
 from adapters.audit.trail import AuditTrail
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream import onloop
+from adapters.jetstream.log import TRANSIENT_ERRORS
+from adapters.logs import Throttled
 from adapters.outcomes import CommandOutcomes, FirstOutcome
 from bus.messages import ErrorBody, Refused, unwrapped
 from bus.operations import OPERATIONS, Operation
@@ -51,7 +54,10 @@ log = logging.getLogger(__name__)
 MAX_COMMAND_BYTES = 64 * 1024
 RECENT_OUTCOMES = 50_000  # successes remembered in memory, newest last
 # Refusals that say "try again" are not kept as the first outcome: the retry must be free to win.
-RETRYABLE = frozenset({"store.conflict"})
+RETRYABLE = frozenset({"store.conflict", "service.unavailable"})
+# The store of record (JetStream) not answering: a write or read given up after the store's
+# write timeout, or the outcome bucket not reachable.
+STORE_AWAY = (OperationalError, *TRANSIENT_ERRORS)
 
 
 class Unexpected(Exception):
@@ -63,6 +69,19 @@ def refused(code: str, message: str, command_id: str | None = None,
     return Refused(command_id=command_id,
                    error=ErrorBody(code=code, message=message, fields=fields or {})
                    ).model_dump(mode="json")
+
+
+def unavailable(body: bytes) -> dict:
+    command_id = None
+    try:
+        payload = orjson.loads(body)
+        if isinstance(payload, dict) and isinstance(payload.get("command_id"), str):
+            command_id = payload["command_id"]
+    except orjson.JSONDecodeError:
+        pass
+    return refused("service.unavailable", "The store of record did not answer in time; "
+                   "nothing was decided. Send the same command (same command_id) again in "
+                   "a moment: it will be applied once.", command_id)
 
 
 def _person(body: bytes) -> str | None:
@@ -96,6 +115,7 @@ class Dispatcher:
         self._recent: OrderedDict[tuple[str, str], FirstOutcome] = OrderedDict()
         self.on_written: Callable[[], None] = lambda: None  # after each command that wrote
         self.audit: AuditTrail | None = None  # where refusals are recorded
+        self._outage = Throttled(log)
 
     @classmethod
     async def open(cls, app: OneStop, bucket: str, replicas: int = 1) -> Dispatcher:
@@ -118,11 +138,22 @@ class Dispatcher:
                                                         _person(body)))
 
     async def _dispatch_and_audit(self, principal: str, name: str, body: bytes) -> dict:
-        reply = await self._dispatch(principal, name, body)
+        try:
+            reply = await self._dispatch(principal, name, body)
+        except STORE_AWAY as error:
+            # An outage we expect: a prompt answer the client can act on, one line a minute
+            # in the log. The same command sent again later is applied once.
+            self._outage.warning("store", "commands are answered service.unavailable: the "
+                                 "store did not answer (%r)", error)
+            return unavailable(body)
+        self._outage.clear()
         if not reply["ok"] and self.audit is not None:
             # Before the answer: an auditor sees every refusal the principal was given.
-            await self.audit.refused(principal, name, reply.get("command_id"), reply["error"],
-                                     _person(body))
+            try:
+                await self.audit.refused(principal, name, reply.get("command_id"),
+                                         reply["error"], _person(body))
+            except STORE_AWAY:  # not answered a refusal the trail does not hold
+                return unavailable(body)
         return reply
 
     async def _dispatch(self, principal: str, name: str, body: bytes) -> dict:
@@ -208,6 +239,8 @@ class Dispatcher:
         except DomainError as error:
             return refused(error.code, error.message, message.command_id,
                            {key: _field(value) for key, value in error.fields.items()})
+        except STORE_AWAY:
+            raise
         except Exception as error:
             log.exception("command %s from %s failed", operation.name, principal)
             raise Unexpected(f"{type(error).__name__}: {error}") from error

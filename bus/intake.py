@@ -106,6 +106,11 @@ async def handle(services: Services, raw: Msg) -> None:
             "command; an operator has been given it to look at.", "fields": {}}}
         await dead_letter(services.connection, raw, principal, name, str(error))
     else:
+        if not reply["ok"] and reply["error"]["code"] == "service.unavailable":
+            # The store is away: not this command's fault, and not the last word on it.
+            delivered = raw.metadata.num_delivered
+            await raw.nak(delay=BACKOFF_SECONDS[min(delivered, len(BACKOFF_SECONDS)) - 1])
+            return
         if not reply["ok"] and reply["error"]["code"] in UNPROCESSABLE:
             await dead_letter(services.connection, raw, principal, name,
                               reply["error"]["message"])

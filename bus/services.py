@@ -77,6 +77,9 @@ class Services:
             "NATS_STREAM": self.stream,
             "TRANSCODER_TOPIC": "adapters.serialization:OrjsonTranscoder",
             "ONESTOP_SEAL_KEY_FILE": str(seal_key_path(self.data_dir)),
+            # A command whose write the store does not take within this is answered
+            # service.unavailable, well within a client's usual 10 s (bus/dispatch.py).
+            "NATS_WRITE_TIMEOUT": os.environ.get("ONESTOP_STORE_TIMEOUT") or "5",
         }
 
     async def start(self) -> None:

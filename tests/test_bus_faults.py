@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from uuid import uuid4
 
 import nats.errors
+
+from adapters.jetstream.log import StreamLog
 
 from tests.bus_support import service_on_its_own_server
 from tests.domain.support import credit_code
@@ -46,4 +49,31 @@ def test_commands_are_answered_again_after_the_server_restarts_and_none_is_lost(
         after = send_until_answered(service, body)
         assert after["ok"], after
         assert send_until_answered(service, body) == after
+        assert service.log_length() == 2
+
+
+def test_a_command_while_the_store_is_away_is_answered_service_unavailable_then_applied_once(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("ONESTOP_STORE_TIMEOUT", "1")
+    with service_on_its_own_server(tmp_path) as service:
+        assert send_until_answered(service, registration())["ok"]
+
+        # The store stops taking writes (JetStream without a leader answers "no responders").
+        async def away(*_arguments, **_options):
+            raise nats.errors.NoRespondersError
+        monkeypatch.setattr(StreamLog, "publish", away)
+        monkeypatch.setattr(StreamLog, "publish_batch", away)
+        body = registration()
+        started = time.monotonic()
+        reply = service.request("portal", "enterprise.register", body)
+        assert reply["error"]["code"] == "service.unavailable", reply
+        assert reply["command_id"] == body["command_id"]
+        assert time.monotonic() - started < 5  # within a client's timeout, not after it
+        assert service.log_length() == 1
+
+        # Back: the same command is applied, once.
+        monkeypatch.undo()
+        again = send_until_answered(service, body)
+        assert again["ok"], again
+        assert send_until_answered(service, body) == again
         assert service.log_length() == 2
