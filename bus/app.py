@@ -12,6 +12,7 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from bus.answers import query_router
+from bus.connections import reconnect_wait
 from bus.health import system_router
 from bus.services import DEFAULT_STREAM, Services
 
@@ -43,10 +44,10 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # Reconnecting for as long as the service runs: after an outage of minutes, health and
     # queries must answer again by themselves (nats-py gives up after 60 attempts).
     broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG,
-                        max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+                        max_reconnect_attempts=-1, reconnect_time_wait=reconnect_wait())
     services = Services(nats_url, stream, data_dir, views_dsn, separate_followers)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
-    broker.include_router(system_router(service_version(), services.view_failures))
+    broker.include_router(system_router(service_version(), services.health))
     broker.include_router(query_router(services))
     app = FastStream(
         broker,

@@ -17,6 +17,7 @@ from bus.commands import (
     kpi,
     nats_auth,
     replay,
+    status,
     up,
     views,
 )
@@ -25,6 +26,7 @@ COMMANDS = {
     "up": up,
     "demo": demo,
     "kpi": kpi,
+    "status": status,
     "creds": creds,
     "nats-auth": nats_auth,
     "deadletters": deadletters,

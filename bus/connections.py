@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import nats
 from nats.aio.client import Client
@@ -25,5 +26,11 @@ async def connect_for_good(url: str, name: str, **options) -> Client:
         throttled.clear()
 
     return await nats.connect(url, name=name, max_reconnect_attempts=-1,
-                              reconnect_time_wait=0.5, error_cb=on_error,
+                              reconnect_time_wait=reconnect_wait(), error_cb=on_error,
                               reconnected_cb=on_reconnected, **options)
+
+
+def reconnect_wait() -> float:
+    """Seconds between two attempts to reconnect (tests make it short, to show a service
+    outlasting the 60 attempts nats-py would make by default)."""
+    return float(os.environ.get("ONESTOP_RECONNECT_WAIT") or 0.5)

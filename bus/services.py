@@ -26,6 +26,7 @@ from bus.connections import connect_for_good
 from bus.dispatch import Dispatcher, on_loop
 from bus.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
 from bus.intake import IntakeWorker
+from bus.parts import Part, Parts
 from bus.routes import CommandEndpoint
 from bus.security import district_principals
 from bus.streams import ensure_bus_streams
@@ -67,6 +68,7 @@ class Services:
     follower_process: FollowerProcess | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
     seal: Seal | None = field(default=None, init=False)
+    parts: Parts | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
     _with_feeds: frozenset[str] | None = field(default=None, init=False)
 
@@ -130,6 +132,7 @@ class Services:
         case_log = StreamLog(self.connection, self.stream, request_timeout=10, seal=self.seal)
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
+        self.parts = Parts(self.connection, case_log, self.views, self.stream, log)
         self.answers = QueryAnswerer(self.views, positions, case_log, kinds,
                                      await AuditTrail.open(self.connection, self.stream))
 
@@ -137,6 +140,12 @@ class Services:
         """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""
         return [principal.id for principal in district_principals(self._app.reference)
                 if principal.has_feed]
+
+    async def health(self) -> tuple[list[Part], list[str]]:
+        """How each part stands, and what an operator should do about the views."""
+        if self.parts is None:
+            return [], []
+        return await self.parts.check(), await self.view_failures()
 
     async def view_failures(self) -> list[str]:
         """Each view that stopped on an event, said so that an operator can act on it."""

@@ -6,10 +6,13 @@ import time
 from uuid import uuid4
 
 import nats.errors
+import orjson
 
 from adapters.jetstream.log import StreamLog
+from bus import subjects
 
 from tests.bus_support import service_on_its_own_server
+from tests.processes import wait_until
 from tests.domain.support import credit_code
 
 
@@ -77,3 +80,27 @@ def test_a_command_while_the_store_is_away_is_answered_service_unavailable_then_
         assert again["ok"], again
         assert send_until_answered(service, body) == again
         assert service.log_length() == 2
+
+
+def test_health_and_queries_answer_again_after_an_outage_longer_than_the_reconnect_budget(
+        tmp_path, monkeypatch):
+    # Attempts 20 ms apart: the 60 that nats-py makes by default are over in about a second.
+    monkeypatch.setenv("ONESTOP_RECONNECT_WAIT", "0.02")
+    with service_on_its_own_server(tmp_path) as service:
+        assert send_until_answered(service, registration())["ok"]
+        server = service.district.server
+        server.stop()
+        connection = service.bus.services.connection
+        wait_until(lambda: max(s.reconnects for s in connection.server_pool) > 60, 60,
+                   "the service has tried more than 60 times to reconnect")
+        server.start()
+
+        def answers() -> bool:
+            try:
+                reply = service.runner.run(service.client_for("jxw").request(
+                    subjects.HEALTH, b"", timeout=2))
+                views = service.query("jxw", "views.status", {})
+            except Exception:  # noqa: BLE001 - not back yet
+                return False
+            return orjson.loads(reply.data)["status"] == "ok" and views["ok"]
+        wait_until(answers, 60, "health and queries answer again")

@@ -140,8 +140,18 @@ def test_up_serves_the_bus_on_an_embedded_server_and_stops_cleanly(
         asyncio.run(ask_health_and_jetstream(url))
     operator_url = credential_store(onestop.data_dir).url_for(OPERATOR, url)
     health, _max_streams = asyncio.run(ask_health_and_jetstream(operator_url))
+    parts = health.pop("parts")
     assert health == {"status": "ok", "service": "onestop", "version": version("onestop"),
                       "warnings": []}
+    assert [(part["name"], part["status"]) for part in parts] == [
+        ("store", "ok"), ("views", "ok"), ("feeds", "ok"), ("checkpoints", "ok")]
+    # The operator's own command says the same.
+    status = subprocess.run([sys.executable, "-m", "bus.cli", "status", "--data-dir",
+                             str(onestop.data_dir)], capture_output=True, text=True,
+                            timeout=60, env=environment(ONESTOP_NATS_PORT=str(port)))
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith(f"onestop {version('onestop')}: ok")
+    assert "  store        ok" in status.stdout
     server_pids = running_with_argument(onestop.server_config)
     assert len(server_pids) == 1
 

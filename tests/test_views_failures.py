@@ -130,7 +130,7 @@ def test_a_poison_event_stops_only_the_views_that_cannot_apply_it_until_cleared(
     for view in report["views"]:
         if view["name"] in STOPPED:
             # Nothing of the batch that held the poison was applied.
-            assert view["state"] == "failed" and view["position"] < poison
+            assert view["state"] == "failed" and view["position"] < poison, (view, poison)
             assert view["behind"] >= 1
             failure = view["failure"]
             assert (failure["position"], failure["topic"], failure["aggregate"]) == \

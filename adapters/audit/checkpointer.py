@@ -28,6 +28,7 @@ from adapters.audit.checkpoints import Checkpoint, checkpoint_subject
 from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
 from adapters.jetstream.log import Conflict, Outgoing, StreamLog
+from adapters.logs import Throttled
 from adapters.tasks import stopped
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Checkpointer:
         self._wake = asyncio.Event()
         self._covered = asyncio.Condition()
         self._task: asyncio.Task | None = None
+        self._failing = Throttled(log)
 
     async def start(self) -> None:
         await self.log.start()
@@ -116,8 +118,12 @@ class Checkpointer:
                 log.info("audit: another service wrote a checkpoint first; resuming from it")
                 await self._resume()
                 continue
-            except Exception:  # the server away for a moment: the next round goes on
-                log.exception("audit: checkpointing failed; trying again")
+            except Exception as error:  # the server away, a gap: the next round goes on
+                # Once a minute, not every round: the health check says it is stuck.
+                self._failing.warning("round", "audit: checkpointing failed (%r); trying "
+                                      "again", error)
+            else:
+                self._failing.clear()
             self._wake.clear()
             try:  # asyncio.timeout: a wait_for cancelled as it ends can hang a stop (3.11)
                 async with asyncio.timeout(POLL_SECONDS):

@@ -118,7 +118,8 @@ class ViewFollower:
 
     async def stop(self) -> None:
         if self._subscription is not None:
-            await self._subscription.unsubscribe()
+            subscription, self._subscription = self._subscription, None
+            await subscription.unsubscribe()
         for task in (self._task, self._rebuilding):
             await stopped(task)
 

@@ -1,0 +1,127 @@
+"""How each part of the service stands, for the health check and `onestop status`: the store
+reachable or not; the views, the feeds and the signed checkpoints, each as far behind the
+log as it is, and whether it is stuck (and why).
+
+Everything is read from where the parts leave it — the log's head, the views store, the
+feeds' cursor, the last checkpoint in the log — so the answer is the same whichever process
+runs a part. A part is stuck when it is behind and has not moved for `STUCK_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+from typing import Literal
+
+import orjson
+from nats.aio.client import Client
+from pydantic import BaseModel
+
+from adapters.audit.checkpointer import INTERVAL_SECONDS
+from adapters.jetstream.log import StreamLog
+from adapters.logs import Throttled
+from adapters.views import ViewStore
+
+STUCK_SECONDS = 60.0
+ASK_SECONDS = 2.0  # for each answer a part gives, at most: the health check must answer
+
+
+class Part(BaseModel):
+    name: Literal["store", "views", "feeds", "checkpoints"]
+    status: Literal["ok", "stuck", "failed", "unreachable", "unknown"] = "ok"
+    behind: int | None = None  # log positions it has still to take in
+    detail: str = ""
+
+
+class Parts:
+    def __init__(self, connection: Client, log: StreamLog, views: ViewStore | None,
+                 stream: str, logger) -> None:
+        self.connection, self.log, self.views, self.stream = connection, log, views, stream
+        self._moved: dict[str, tuple[int, float]] = {}  # part -> (position, when it moved)
+        self._throttled = Throttled(logger)
+
+    async def check(self) -> list[Part]:
+        try:
+            async with asyncio.timeout(ASK_SECONDS):
+                last = await self.log.last(f"{self.stream}.>")
+                last_event = await self.log.last(f"{self.stream}.events.>")
+        except Exception as error:  # noqa: BLE001 - the store away is what this reports
+            return [Part(name="store", status="unreachable",
+                         detail=f"the log did not answer: {error!r}")] + [
+                Part(name=name, status="unknown") for name in ("views", "feeds",
+                                                                "checkpoints")]
+        head = 0 if last_event is None else last_event.sequence
+        parts = [Part(name="store", detail=f"log head at {head}"),
+                 await self._views(head), await self._feeds(head),
+                 await self._checkpoints(0 if last is None else last.sequence)]
+        for part in parts:
+            if part.status not in ("ok", "unknown"):
+                self._throttled.warning(part.name, "%s %s: %s", part.name, part.status,
+                                        part.detail)
+            else:
+                self._throttled.clear(part.name)
+        return parts
+
+    def _stuck(self, name: str, position: int, behind: int) -> bool:
+        now = time.monotonic()
+        before = self._moved.get(name)
+        if before is None or before[0] != position or behind <= 0:
+            self._moved[name] = (position, now)
+            return False
+        return now - before[1] >= STUCK_SECONDS
+
+    async def _views(self, head: int) -> Part:
+        if self.views is None:
+            return Part(name="views", status="unknown")
+        statuses = [status for status in await asyncio.to_thread(self.views.status)
+                    if status.active]
+        failed = [status.name for status in statuses if status.failure is not None]
+        position = min((status.position for status in statuses), default=head)
+        behind = max(head - position, 0)
+        if failed:
+            return Part(name="views", status="failed", behind=behind,
+                        detail=f"stopped: {', '.join(failed)} (see the warnings)")
+        if self._stuck("views", position, behind):
+            return Part(name="views", status="stuck", behind=behind,
+                        detail=f"no view has moved from position {position} for "
+                               f"{STUCK_SECONDS:.0f} s")
+        return Part(name="views", behind=behind, detail=f"at position {position}")
+
+    async def _feeds(self, head: int) -> Part:
+        try:
+            async with asyncio.timeout(ASK_SECONDS):
+                kv = await self.connection.jetstream().key_value(f"{self.stream}_FEEDS")
+                cursor = orjson.loads((await kv.get("position")).value)
+        except Exception:  # noqa: BLE001 - no cursor yet: nothing published so far
+            return Part(name="feeds", behind=head, detail="not started yet")
+        position = int(cursor["position"])
+        behind = max(head - position, 0)
+        if self._stuck("feeds", position, behind):
+            claim = (f"; a batch to {cursor['until']} claimed by {cursor['holder']}"
+                     if cursor["until"] > position else "")
+            return Part(name="feeds", status="stuck", behind=behind,
+                        detail=f"at position {position} for {STUCK_SECONDS:.0f} s{claim}")
+        return Part(name="feeds", behind=behind, detail=f"at position {position}")
+
+    async def _checkpoints(self, last: int) -> Part:
+        try:
+            async with asyncio.timeout(ASK_SECONDS):
+                stored = await self.log.last(f"{self.stream}.checkpoints")
+        except Exception as error:  # noqa: BLE001
+            return Part(name="checkpoints", status="unknown", detail=repr(error))
+        if stored is None:
+            covered, signed_at, at = 0, None, 0
+        else:
+            fields = orjson.loads(stored.body)
+            covered, signed_at, at = int(fields["last"]), fields["signed_at"], stored.sequence
+        # The last checkpoint itself waits for the next activity to be covered.
+        behind = max(last - max(covered, at), 0)
+        if behind and signed_at is not None:
+            age = (datetime.now(timezone.utc) - datetime.fromisoformat(signed_at)).total_seconds()
+            if age > INTERVAL_SECONDS + STUCK_SECONDS and self._stuck("checkpoints", covered,
+                                                                     behind):
+                return Part(name="checkpoints", status="stuck", behind=behind,
+                            detail=f"nothing signed after position {covered} for "
+                                   f"{age:.0f} s (the checkpointer's log says why)")
+        return Part(name="checkpoints", behind=behind, detail=f"signed up to {covered}")
