@@ -383,9 +383,10 @@ def add_operator_and_health(doc: Document) -> None:
     doc.message("HealthCheck", {"description": "Any body; it is ignored."},
                 "Is the service up?")
     doc.channel("health", subjects.HEALTH, ["HealthCheck"],
-                "Request/reply: the service answers with its health and version, and "
-                "`warnings` for its operator (messages found in its streams that it did not "
-                "write, passed over).")
+                "Request/reply: the service answers with its health (ok, or degraded when "
+                "a part is in trouble), each part's state (the store, the views, the feeds, "
+                "the checkpoints: how far behind, stuck or failed), its version, and "
+                "`warnings` for its operator.")
     doc.operation("send.health", "send", "health", "Check that the service answers.",
                   reply=("inbox", ["HealthReport"]))
 

@@ -142,9 +142,11 @@ def test_a_poison_event_stops_only_the_views_that_cannot_apply_it_until_cleared(
     health = orjson.loads(service.runner.run(service.client_for("jxw").request(
         subjects.HEALTH, b"", timeout=5)).data)
     assert health["status"] == "degraded"
-    assert sorted(w.split()[2] for w in health["warnings"]) == sorted(STOPPED)
+    # (Other tests in this process may have left warnings of their own: only the views'.)
+    stopped_views = [w for w in health["warnings"] if w.startswith("the view ")]
+    assert sorted(w.split()[2] for w in stopped_views) == sorted(STOPPED)
     assert all(f"stopped at log position {poison}" in w and "onestop views clear" in w
-               for w in health["warnings"])
+               for w in stopped_views)
     # So does the operator's command, which exits with 1 while a view is stopped.
     status = onestop(service, "views", "status")
     assert status.returncode == 1, status.stderr
@@ -172,7 +174,8 @@ def test_a_poison_event_stops_only_the_views_that_cannot_apply_it_until_cleared(
     assert onestop(service, "views", "status").returncode == 0
     health = orjson.loads(service.runner.run(service.client_for("jxw").request(
         subjects.HEALTH, b"", timeout=5)).data)
-    assert (health["status"], health["warnings"]) == ("ok", [])
+    assert health["status"] == "ok"
+    assert not [w for w in health["warnings"] if w.startswith("the view ")]
 
 
 def test_clearing_a_view_that_does_not_exist_is_refused_in_one_line(service):
