@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -119,7 +120,17 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+# Below Linux's range of ports handed out to clients (32768-60999), picked at random: the
+# kernel hands out ports in sequence, so two processes asking it for a free port at about the
+# same time (two test suites side by side) could be given the same one.
+FREE_PORTS = range(20_000, 32_000)
+
+
 def free_port(host: str = DEFAULT_HOST) -> int:
+    for _ in range(100):
+        port = random.choice(FREE_PORTS)
+        if port_is_free(host, port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
@@ -237,6 +248,12 @@ class EmbeddedNatsServer:
                 return
             except Exception as error:  # not up yet: connection refused, JetStream not ready
                 if "authorization violation" in str(error).lower():
+                    # Another server on our port (ours then fails to bind and ends)?
+                    time.sleep(0.2)
+                    if self.process is None or self.process.poll() is not None:
+                        raise EmbeddedServerError(
+                            "nats-server exited during start-up:\n" + self._log_tail()
+                        ) from None
                     raise EmbeddedServerError(
                         "nats-server refused the start-up probe's credentials "
                         "(is probe_userinfo one of the configured users?)"
