@@ -38,3 +38,18 @@ class Throttled:
         else:
             self._last.pop(what, None)
             self._since.pop(what, None)
+
+
+def connection_callbacks(log: logging.Logger, name: str):
+    """nats-py's `error_cb` and `reconnected_cb` for a connection that reconnects for good:
+    an outage logged once a minute, and when it is over."""
+    throttled = Throttled(log)
+
+    async def on_error(error: Exception) -> None:
+        throttled.warning(type(error).__name__, "NATS connection %s: %r", name, error)
+
+    async def on_reconnected() -> None:
+        log.warning("NATS connection %s: connected again", name)
+        throttled.clear()
+
+    return on_error, on_reconnected

@@ -8,7 +8,7 @@ import os
 import nats
 from nats.aio.client import Client
 
-from adapters.logs import Throttled
+from adapters.logs import connection_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -16,15 +16,7 @@ log = logging.getLogger(__name__)
 async def connect_for_good(url: str, name: str, **options) -> Client:
     """A connection that reconnects for as long as the service runs, logging an outage once
     a minute rather than each attempt (nats-py gives up after 60 attempts by default)."""
-    throttled = Throttled(log)
-
-    async def on_error(error: Exception) -> None:
-        throttled.warning(type(error).__name__, "NATS connection %s: %r", name, error)
-
-    async def on_reconnected() -> None:
-        log.warning("NATS connection %s: connected again", name)
-        throttled.clear()
-
+    on_error, on_reconnected = connection_callbacks(log, name)
     return await nats.connect(url, name=name, max_reconnect_attempts=-1,
                               reconnect_time_wait=reconnect_wait(), error_cb=on_error,
                               reconnected_cb=on_reconnected, **options)

@@ -19,13 +19,12 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from domain.commands import Command
 from domain.errors import DomainError, refuse
-from domain.reference import PrincipalKind, Reference, ReferenceDataError
+from domain.reference import PrincipalKind, Reference, ReferenceDataError, district_file
 
 DEFAULT = "authority.toml"
 
@@ -157,16 +156,7 @@ def load_authority(reference: Reference, commands: Collection[str],
                    path: str | Path | None = None) -> Authority:
     """The rules in `path` (default: domain/authority.toml), checked against the commands
     the service handles: each has a line, and every role named is known."""
-    if path is None:
-        text = resources.files("domain").joinpath(DEFAULT).read_text(encoding="utf-8")
-        where = f"domain/{DEFAULT}"
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ReferenceDataError(f"{where}: cannot read the rules of authority: {error}"
-                                     ) from None
+    text, where = district_file(path, DEFAULT, "the rules of authority")
     try:
         table = tomllib.loads(text).get("commands")
     except tomllib.TOMLDecodeError as error:

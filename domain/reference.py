@@ -92,16 +92,20 @@ class Reference(Value):
         return any(c.code == code for c in self.channels)
 
 
-def load_reference(path: str | Path | None = None) -> Reference:
+def district_file(path: str | Path | None, default: str, what: str) -> tuple[str, str]:
+    """The text of a district's own file (`path`), or of the one shipped in domain/, and how
+    to name it in an error."""
     if path is None:
-        text = resources.files("domain").joinpath(DEFAULT).read_text(encoding="utf-8")
-        where = f"domain/{DEFAULT}"
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ReferenceDataError(f"{where}: cannot read reference data: {error}") from None
+        return (resources.files("domain").joinpath(default).read_text(encoding="utf-8"),
+                f"domain/{default}")
+    try:
+        return Path(path).read_text(encoding="utf-8"), str(path)
+    except OSError as error:
+        raise ReferenceDataError(f"{path}: cannot read {what}: {error}") from None
+
+
+def load_reference(path: str | Path | None = None) -> Reference:
+    text, where = district_file(path, DEFAULT, "reference data")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:  # its message names the line and column

@@ -18,7 +18,7 @@ import nats
 from eventsourcing.persistence import OperationalError
 from nats.aio.client import Client
 
-from adapters.logs import Throttled
+from adapters.logs import connection_callbacks
 from adapters.tasks import stopped
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,9 @@ class NatsBridge:
             raise OperationalError(f"cannot connect to NATS at {url}: {error!r}") from error
 
     async def _connect(self, name: str, credentials: str | None, timeout: float) -> Client:
-        throttled = Throttled(log)
-
-        async def on_error(error: Exception) -> None:
-            # Reconnects are expected when the server restarts: log them, never crash, and
-            # not every attempt of a long outage.
-            throttled.warning(type(error).__name__, "NATS connection %s: %r", name, error)
-
-        async def on_reconnected() -> None:
-            log.warning("NATS connection %s: connected again", name)
-            throttled.clear()
+        # Reconnects are expected when the server restarts: log them, never crash, and not
+        # every attempt of a long outage.
+        on_error, on_reconnected = connection_callbacks(log, name)
 
         try:
             # Reconnect forever once connected, but fail a first connect within the timeout.
