@@ -245,14 +245,18 @@ def test_up_with_an_unreachable_nats_url_fails_fast_with_exit_code_2(
     assert "Connect call failed" in errors[0]
 
 
-def test_up_says_so_when_its_server_died_before_it_could_drain(tmp_path, onestop_processes):
-    onestop = start_onestop(tmp_path, "--port", str(free_port()))
+def test_up_says_so_when_the_server_it_was_given_died_before_it_could_drain(
+        tmp_path, onestop_processes):
+    # A server of its own (NATS_URL): onestop does not supervise it, and goes on trying to
+    # reconnect until the operator stops it. (Its embedded server's death stops it: above.)
+    config = EmbeddedServerConfig(data_dir=tmp_path / "server", port=free_port(),
+                                  server_name="given")
+    server = EmbeddedNatsServer(config).start()
+    onestop = start_onestop(tmp_path, env=environment(NATS_URL=server.url))
     onestop_processes.append(onestop)
-    onestop.wait_for_line("NATS:")
+    onestop.wait_for_line("onestop is up")
 
-    # The server dies under it, as in a crash; then the operator stops onestop.
-    [server_pid] = running_with_argument(onestop.server_config)
-    os.kill(server_pid, signal.SIGKILL)
+    server.kill()  # as in a crash; then the operator stops onestop
 
     assert stop(onestop, "SIGTERM") == 1
     stderr = (tmp_path / "stderr.txt").read_text()
