@@ -73,9 +73,13 @@ def environment(**overrides: str) -> dict[str, str]:
 
 def start_onestop(tmp_path: Path, *arguments: str, env: dict[str, str] | None = None) -> Onestop:
     data_dir = tmp_path / "data"
+    env = env or environment()
+    if "--port" not in arguments and "NATS_URL" not in env:
+        # Never the default port: another suite beside this one may be using it.
+        arguments = (*arguments, "--port", str(free_port()))
     process = subprocess.Popen(
         [sys.executable, "-m", "bus.cli", "up", "--data-dir", str(data_dir), *arguments],
-        cwd=tmp_path, env=env or environment(), text=True, stdin=subprocess.DEVNULL,
+        cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=open(tmp_path / "stderr.txt", "w"),
         # Its own session, so a test can send Ctrl-C to the whole group as a terminal does.
         start_new_session=True,
