@@ -15,14 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import uuid4
 
-import orjson
 import pytest
 
-from adapters.audit.trail import audit_stream
 from bus.operations import OPERATIONS
 from bus.security import OPERATOR
 from tests.bus_support import Service, day, service_on_its_own_server, when
 from tests.domain.support import credit_code
+from tests.test_audit_trail import trail
 
 LEAD, COLLABORATOR, UNINVOLVED = "jxw", "zjw", "kjj"
 TAKER, OTHER_STATION = "post_laisu", "post_wujian"
@@ -301,12 +300,7 @@ def log_head(service: Service) -> int:
 
 
 def refusals(service: Service) -> list[dict]:
-    async def read() -> list[dict]:
-        js = service.client.jetstream()
-        info = await js.stream_info(audit_stream(service.stream))
-        return [orjson.loads((await js.get_msg(info.config.name, seq, direct=True)).data)
-                for seq in range(info.state.first_seq, info.state.last_seq + 1)]
-    return [record for record in service.runner.run(read()) if record["kind"] == "refused"]
+    return [record for record in trail(service) if record["kind"] == "refused"]
 
 
 def test_the_matrix_covers_every_command_of_the_contract():
