@@ -77,9 +77,5 @@ class FeedCursor:
                 self._revision = await self._kv.create(KEY, value)
             else:
                 self._revision = await self._kv.update(KEY, value, last=self._revision)
-        except KeyWrongLastSequenceError:
+        except KeyWrongLastSequenceError:  # also what `create` raises for a key that exists
             raise Moved from None
-        except Exception as error:  # create on a key that exists: another was first
-            if "wrong last sequence" in str(error).lower():
-                raise Moved from None
-            raise
