@@ -47,6 +47,9 @@ class EmbeddedServerConfig:
     # "user:password" of a user the readiness probe may connect as, when users are required.
     probe_userinfo: str = ""
     start_timeout: float = 20.0
+    # Descriptors the server process keeps open: the data directory's lock (bus/runtime.py),
+    # so that the directory stays locked until the server has stopped too.
+    keep_fds: tuple[int, ...] = ()
 
     @property
     def store_dir(self) -> Path:
@@ -177,6 +180,7 @@ class EmbeddedNatsServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                pass_fds=self.config.keep_fds,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
                 # Its own process group: Ctrl-C in a terminal reaches onestop alone, which
                 # drains its connections first and then stops the server.

@@ -17,6 +17,7 @@ from bus.health import system_router
 from bus.services import DEFAULT_STREAM, Services
 
 SERVICE_NAME = "onestop"
+FASTSTREAM_LOG = logging.getLogger("onestop.faststream")
 
 
 def service_version() -> str:
@@ -43,14 +44,17 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # command; message handling is logged at DEBUG, errors are still logged as errors.
     # Reconnecting for as long as the service runs: after an outage of minutes, health and
     # queries must answer again by themselves (nats-py gives up after 60 attempts).
-    broker = NatsBroker(nats_url, name=SERVICE_NAME, log_level=logging.DEBUG,
-                        max_reconnect_attempts=-1, reconnect_time_wait=reconnect_wait())
+    # FastStream's lines go through our logger, formatted as ours are (no colours of its own).
+    broker = NatsBroker(nats_url, name=SERVICE_NAME, logger=FASTSTREAM_LOG,
+                        log_level=logging.DEBUG, max_reconnect_attempts=-1,
+                        reconnect_time_wait=reconnect_wait())
     services = Services(nats_url, stream, data_dir, views_dsn, separate_followers)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version(), services.health))
     broker.include_router(query_router(services))
     app = FastStream(
         broker,
+        logger=FASTSTREAM_LOG,
         # Ready before the first command arrives; closed only after the broker stopped taking
         # commands, so none is cut off half-way.
         on_startup=[services.start],

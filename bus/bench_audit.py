@@ -7,7 +7,6 @@ The log is the one `onestop bench views` writes (real events, copied until the s
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import nats
 
+from adapters.arguments import OneLineParser
 from adapters.audit.checkpointer import Checkpointer
 from adapters.jetstream.reader import StreamReader
 from adapters.audit.signing import SigningKey
@@ -53,7 +53,7 @@ async def measure(nats_url: str, stream: str, key: SigningKey) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop bench audit", description=__doc__)
+    parser = OneLineParser(prog="onestop bench audit", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000, help="events in the log")
     parser.add_argument("--nats-url", help="an existing server (default: an embedded one)")
     args = parser.parse_args(argv)

@@ -11,7 +11,6 @@ summed over them and their child processes (the followers), in the service proce
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import os
@@ -30,6 +29,7 @@ import nats
 import orjson
 from nats.aio.client import Client
 
+from adapters.arguments import OneLineParser
 from adapters.bench.store import nats_server, stored_events
 from adapters.jetstream import cloudevents as ce
 from bus import subjects
@@ -275,7 +275,7 @@ def print_table(results: list[Result], reference: Result) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop bench bus", description=__doc__)
+    parser = OneLineParser(prog="onestop bench bus", description=__doc__)
     parser.add_argument("--commands", type=int, default=3000, help="commands per workload")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
     parser.add_argument("--services", type=int, default=1,

@@ -9,7 +9,6 @@ so a case's events are spread through the log as in real use.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import re
@@ -31,6 +30,7 @@ import orjson
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from adapters.arguments import OneLineParser
 from adapters.bench.store import DEFAULT_POSTGRES_DSN, nats_server
 from adapters.jetstream.log import Outgoing, StreamLog
 from bus import subjects
@@ -342,12 +342,13 @@ def measure_rebuild(nats_url: str, stream: str, total: int, label: str, store_fa
 
 
 def postgres_reachable(dsn: str) -> bool:
+    """False where PostgreSQL is away, or psycopg (the `postgres` extra) is not installed."""
     try:
         import psycopg
 
         psycopg.connect(dsn, connect_timeout=3).close()
         return True
-    except Exception:
+    except Exception:  # ImportError included
         return False
 
 
@@ -458,7 +459,7 @@ def print_table(raw: Row, rows: list[Row]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop bench views", description=__doc__)
+    parser = OneLineParser(prog="onestop bench views", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000, help="events in the log")
     parser.add_argument("--batch", type=int, default=None,
                         help="events per rebuild transaction (default: the rebuild's own)")

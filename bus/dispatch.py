@@ -200,7 +200,8 @@ class Dispatcher:
         if first.fingerprint != fingerprint:
             return refused("command.id_reused", "This command id was already used for a "
                            "different command; choose a new id.", message.command_id)
-        return first.reply
+        # The first outcome again: the same position and id, flagged as sent before.
+        return {**first.reply, "replayed": True} if first.reply["ok"] else first.reply
 
     async def _first(self, key: tuple[str, str]) -> FirstOutcome | None:
         return self._recent.get(key) or await self.outcomes.first(*key)

@@ -190,12 +190,22 @@ def render_accounts(principals: list[Principal], passwords: dict[str, str],
                                     indent=2) + "\n"
 
 
+class MissingCredentials(Exception):
+    """The data directory keeps no password for a principal: it is not the data directory of
+    a running `onestop up`, most likely. The message says where it looked."""
+
+
 class CredentialStore:
     """Passwords generated once per principal and kept under the data directory, readable by
-    the operator only. They are never logged and never in the repository."""
+    the operator only. They are never logged and never in the repository.
 
-    def __init__(self, directory: Path) -> None:
+    Only the commands that configure a server (`onestop up`, `onestop nats-auth`) make them
+    (`make_missing`); any other command, finding none, says so instead of handing out a new
+    password that no server knows."""
+
+    def __init__(self, directory: Path, *, make_missing: bool = False) -> None:
         self.directory = directory
+        self.make_missing = make_missing
 
     def path(self, principal_id: str) -> Path:
         return self.directory / f"{principal_id}.json"
@@ -204,6 +214,11 @@ class CredentialStore:
         path = self.path(principal_id)
         if path.exists():
             return json.loads(path.read_text())["password"]
+        if not self.make_missing:
+            raise MissingCredentials(
+                f"no credentials of {principal_id} in {self.directory}: is "
+                f"{self.directory.parent} the data directory of `onestop up`? "
+                "(--data-dir or ONESTOP_DATA_DIR)")
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         password = secrets.token_urlsafe(32)

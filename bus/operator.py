@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nats
 import nats.errors
@@ -15,10 +16,10 @@ from nats.aio.client import Client
 from adapters.audit.seal import Seal, SealKeyError
 from adapters.audit.seal import key_path as seal_key_path
 from adapters.jetstream.log import StreamLog
-from adapters.views import ViewStore, open_view_store
-from bus.commands.deadletters import server_url
+from adapters.views import VIEWS_DIRECTORY, ViewStore, open_view_store
 from bus.identity import inbox_prefix
-from bus.security import OPERATOR
+from bus.runtime import holder
+from bus.security import OPERATOR, url_as
 from bus.settings import UpSettings, redacted
 from projections import ALL_PROJECTIONS
 from projections.view import Projection
@@ -34,12 +35,19 @@ class CannotRun(Exception):
 class Site:
     data_dir: Path
     event_stream: str
-    url: str
+    settings: UpSettings
+
+    @property
+    def url(self) -> str:
+        """The operator's way in (`url_as`): asked only by the commands that connect, as the
+        operator's credentials are needed for it."""
+        return url_as(self.settings, OPERATOR)
 
 
 def site(data_dir: str | None) -> Site:
+    """Where the data directory's service is."""
     settings = UpSettings.read(os.environ, data_dir=data_dir)
-    return Site(settings.data_dir, settings.event_stream, server_url(data_dir))
+    return Site(settings.data_dir, settings.event_stream, settings)
 
 
 def seal_of(where: Site) -> Seal | None:
@@ -64,7 +72,11 @@ def projections_named(names: list[str] | None) -> list[Projection]:
 
 def open_views(data_dir: Path) -> ViewStore:
     """VIEWS_DSN's PostgreSQL, or the SQLite file in the data directory, with every view
-    registered (the store needs them all to know whose table is whose)."""
+    registered (the store needs them all to know whose table is whose). Never made here:
+    a data directory without views is not the service's."""
+    if not os.environ.get("VIEWS_DSN") and not (data_dir / VIEWS_DIRECTORY).is_dir():
+        raise CannotRun(f"no views in {data_dir / VIEWS_DIRECTORY}: is {data_dir} the data "
+                        "directory of `onestop up`? (--data-dir or ONESTOP_DATA_DIR)")
     try:
         store = open_view_store(None, data_dir)
     except Exception as error:  # a bad DSN, PostgreSQL away, a directory we cannot write
@@ -77,7 +89,10 @@ def open_views(data_dir: Path) -> ViewStore:
     return store
 
 
-async def connect(where: Site) -> Client:
+async def connect_quickly(url: str, data_dir: Path, name: str) -> Client:
+    """A command-line tool's connection, as the URL's user (the operator's, when it names
+    none): it answers within seconds, silently, whether or not the service is there
+    (CannotRun, one line, says why and where)."""
     failures: list[Exception] = []
 
     async def remember(error: Exception) -> None:
@@ -85,16 +100,27 @@ async def connect(where: Site) -> Client:
 
     # Two quick tries, not minutes of them (nats-py reads max_reconnect_attempts=0 as forever).
     try:
-        connection = await nats.connect(
-            where.url, allow_reconnect=False, max_reconnect_attempts=1,
-            # The service answers the operator's questions on the operator's own inbox only.
-            inbox_prefix=inbox_prefix(OPERATOR),
+        return await nats.connect(
+            url, name=name, allow_reconnect=False, max_reconnect_attempts=1,
+            # The service answers a principal on its own inbox only.
+            inbox_prefix=inbox_prefix(urlsplit(url).username or OPERATOR),
             reconnect_time_wait=0.1, connect_timeout=CONNECT_TIMEOUT_SECONDS,
             error_cb=remember)
     except (OSError, TimeoutError, nats.errors.Error) as error:
         cause = failures[-1] if failures else error
-        raise CannotRun(f"cannot connect to NATS at {redacted(where.url)} "
-                        f"({_describe(cause)})") from None
+        raise CannotRun(f"cannot connect to NATS at {redacted(url)} ({_describe(cause)})"
+                        f"{_not_running(data_dir)}") from None
+
+
+def _not_running(data_dir: Path) -> str:
+    """What the data directory says about why nothing answers, if it says anything."""
+    if os.environ.get("NATS_URL") or holder(data_dir) is not None:
+        return ""
+    return f"; no onestop up runs on the data directory {data_dir}"
+
+
+async def connect(where: Site) -> Client:
+    connection = await connect_quickly(where.url, where.data_dir, "onestop-operator")
     try:
         await connection.jetstream().stream_info(where.event_stream)
     except nats.js.errors.NotFoundError:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from adapters.natsserver import EmbeddedServerConfig
 from bus.identity import SERVICE_ACCOUNT, CredentialStore, Principal, render_accounts
+from bus.runtime import read_runtime
 from bus.settings import UpSettings
 from domain.reference import Reference
 
@@ -23,8 +24,9 @@ def district_principals(reference: Reference) -> list[Principal]:
     return principals
 
 
-def credential_store(data_dir: Path) -> CredentialStore:
-    return CredentialStore(data_dir / "credentials")
+def credential_store(data_dir: Path, *, make_missing: bool = False) -> CredentialStore:
+    """The principals' passwords; only what configures a server makes missing ones."""
+    return CredentialStore(data_dir / "credentials", make_missing=make_missing)
 
 
 def district_accounts(data_dir: Path, reference: Reference, event_stream: str) -> str:
@@ -32,7 +34,7 @@ def district_accounts(data_dir: Path, reference: Reference, event_stream: str) -
     user with the permissions of its kind and its password from the data directory (made
     there the first time)."""
     principals = district_principals(reference)
-    passwords = credential_store(data_dir).passwords(principals)
+    passwords = credential_store(data_dir, make_missing=True).passwords(principals)
     return render_accounts(principals, passwords, event_stream)
 
 
@@ -61,16 +63,26 @@ def secured(config: EmbeddedServerConfig, reference: Reference,
     )
 
 
+def server_of(settings: UpSettings) -> str:
+    """NATS_URL; or the embedded server that the data directory's `onestop up` runs; or,
+    when none runs there, where it would listen."""
+    if settings.nats_url:
+        return settings.nats_url
+    running = read_runtime(settings.data_dir)
+    return running.url if running else settings.server_config().url
+
+
 def url_as(settings: UpSettings, principal: str) -> str:
     """Where a command connects, and as whom.
 
-    To the embedded server of `onestop up`: as `principal`, with its password from the data
-    directory. To NATS_URL: as the URL says; or, when it names no user and the data
+    To the embedded server of `onestop up`, found through the data directory's runtime.json
+    (bus/runtime.py) whatever port it was given: as `principal`, with its password from the
+    data directory. To NATS_URL: as the URL says; or, when it names no user and the data
     directory keeps `principal`'s password (`onestop nats-auth` configured that server's
     users from them, as compose does), as `principal`."""
     store = credential_store(settings.data_dir)
     if settings.nats_url is None:
-        return store.url_for(principal, settings.server_config().url)
+        return store.url_for(principal, server_of(settings))
     if urlsplit(settings.nats_url).username is None and store.has(principal):
         return store.url_for(principal, settings.nats_url)
     return settings.nats_url

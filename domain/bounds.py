@@ -44,6 +44,12 @@ Moment = Annotated[AwareDatetime, BeforeValidator(_text_not_number), AfterValida
 Day = Annotated[date, BeforeValidator(_text_not_number), AfterValidator(_in_years),
                 Field(description=f"YYYY-MM-DD, in the years {FIRST_YEAR}-{LAST_YEAR}")]
 
+# A month as the KPIs count them; the pattern is the whole rule, so a client can check it too.
+MONTH_PATTERN = r"^20\d{2}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Field(pattern=MONTH_PATTERN,
+                             description=f"A month, YYYY-MM, in the years {FIRST_YEAR}-"
+                                         f"{LAST_YEAR} (e.g. 2022-03)")]
+
 DAY = timedelta(days=1)
 YEAR = timedelta(days=365)
 

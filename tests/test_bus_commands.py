@@ -48,7 +48,7 @@ def test_a_retried_command_after_a_service_restart_returns_the_first_outcome(ser
     first = service.request("portal", "enterprise.register", command)
     service.stop()
     service.start()
-    assert service.request("portal", "enterprise.register", command) == first
+    assert service.request("portal", "enterprise.register", command) == {**first, "replayed": True}
     assert service.log_length() == 1
 
 

@@ -231,7 +231,8 @@ def test_up_with_nats_url_uses_that_server_and_starts_none(
     assert running_with_argument(onestop.server_config) == []
     # The data directory holds the views and the signing key only: no server store, no
     # credentials.
-    assert sorted(p.name for p in onestop.data_dir.iterdir()) == ["audit", "views"]
+    assert sorted(p.name for p in onestop.data_dir.iterdir()) == [
+        "audit", "onestop.lock", "runtime.json", "views"]
 
     assert stop(onestop, "SIGTERM") == 0
 

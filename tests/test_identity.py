@@ -28,7 +28,7 @@ PRINCIPALS = [
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("secured")
-    credentials = CredentialStore(data_dir / "credentials")
+    credentials = CredentialStore(data_dir / "credentials", make_missing=True)
     config = EmbeddedServerConfig(
         data_dir=data_dir, port=free_port(), server_name="secured",
         extra_config=render_accounts(
@@ -168,7 +168,7 @@ def test_no_one_can_listen_on_another_principals_inbox(secured):
 
 
 def test_credentials_are_private_to_the_operator_and_stable(tmp_path):
-    store = CredentialStore(tmp_path / "credentials")
+    store = CredentialStore(tmp_path / "credentials", make_missing=True)
     first = store.password("housing")
     assert store.password("housing") == first
     mode = stat.S_IMODE(os.stat(store.path("housing")).st_mode)
@@ -191,7 +191,7 @@ def test_a_store_written_before_accounts_is_moved_into_the_services_account(tmp_
     assert adopt_global_account_store(plain.store_dir) is True
     assert adopt_global_account_store(plain.store_dir) is False  # once only
 
-    credentials = CredentialStore(tmp_path / "credentials")
+    credentials = CredentialStore(tmp_path / "credentials", make_missing=True)
     secured_config = EmbeddedServerConfig(
         data_dir=tmp_path, port=free_port(), server_name="older",
         extra_config=render_accounts(PRINCIPALS, credentials.passwords(PRINCIPALS),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import datetime
-from uuid import uuid4
+from uuid import RFC_4122, UUID, uuid4
 
 import nats
 import orjson
@@ -15,6 +15,7 @@ from nats.js.api import StreamConfig
 from nats.js.errors import APIError
 
 from adapters.jetstream import JetStreamFactory
+from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.streams import StreamConfigurationError
 
@@ -63,6 +64,12 @@ def test_a_plain_nats_client_reads_valid_cloudevents(factory, nats_url):
     headers = message.headers
     assert headers["ce-specversion"] == "1.0"
     assert headers["ce-id"] == headers["Nats-Msg-Id"]
+    # A real UUID (version 8, RFC 9562 variant) that any validator accepts...
+    ce_id = UUID(headers["ce-id"])
+    assert ce_id.version == 8 and ce_id.variant == RFC_4122
+    # ...derived from the event's content, so the same event resent keeps it.
+    [stored] = recorder.select_events(case_id)
+    assert ce.event_id(stored) == headers["ce-id"]
     assert headers["ce-source"] == f"/onestop/{store.stream}"
     assert headers["ce-type"].startswith("cn.gov.yongchuan.onestop.")
     assert headers["ce-subject"] == str(case_id)

@@ -30,14 +30,14 @@ def test_a_generation_a_killed_rebuild_left_behind_is_dropped_and_no_other(tmp_p
         store.start_generation("intake")  # a rebuild's, killed before it could switch
     assert generations(tmp_path) == [(1, True), (2, False)]
 
-    dropped = onestop(tmp_path, "drop", "intake", "2")
+    dropped = onestop(tmp_path, "drop", "intake", "g2")  # as `views status` spells it
     assert dropped.returncode == 0, dropped.stderr
     assert "dropped generation 2 of intake" in dropped.stdout
     assert generations(tmp_path) == [(1, True)]
 
     active = onestop(tmp_path, "drop", "intake", "1")
     assert active.returncode == 1 and "active" in active.stderr
-    missing = onestop(tmp_path, "drop", "intake", "7")
+    missing = onestop(tmp_path, "drop", "intake", "7")  # also written without its g
     assert missing.returncode == 1 and "no generation 7" in missing.stderr
     unknown = onestop(tmp_path, "drop", "nope", "1")
     assert unknown.returncode == 2 and "no view 'nope'" in unknown.stderr

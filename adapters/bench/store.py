@@ -7,7 +7,6 @@ reference publishes messages with exactly the headers our recorder sends.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -26,6 +25,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
 
+from adapters.arguments import OneLineParser
 from adapters.jetstream import cloudevents as ce
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 
@@ -159,10 +159,13 @@ def nats_server(url: str | None) -> Iterator[str]:
 
 
 def postgres_env(dsn: str, name: str) -> dict[str, str] | None:
+    """The library's PostgreSQL recorder's settings, or None where it cannot run here."""
     from urllib.parse import urlparse
 
-    import psycopg
-
+    try:
+        import psycopg
+    except ImportError:  # the `postgres` extra is not installed
+        return None
     try:
         psycopg.connect(dsn, connect_timeout=3).close()
     except Exception:
@@ -196,7 +199,7 @@ def print_table(rows: list[Result], reference: Result) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop bench store", description=__doc__)
+    parser = OneLineParser(prog="onestop bench store", description=__doc__)
     parser.add_argument("--saves", type=int, default=4000, help="1-event saves per workload")
     parser.add_argument("--threads", type=int, default=16, help="writers in flight")
     parser.add_argument("--repeats", type=int, default=7, help="loads per aggregate size")
@@ -224,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, make_env in stores:
             env = make_env()
             if env is None:
-                print(f"{label}: skipped (not reachable)")
+                print(f"{label}: skipped (not reachable, or psycopg not installed: "
+                      "pip install -e '.[postgres]')")
                 continue
             factory, recorder = recorder_from(env)
             try:

@@ -74,13 +74,23 @@ def event_id(stored_event: StoredEvent) -> str:
         digest.update(part.encode())
         digest.update(b"\x00")
     digest.update(stored_event.state)
-    return str(UUID(bytes=digest.digest()))
+    return content_uuid(digest.digest())
 
 
 def tracking_message_id(stream: str, application_name: str, notification_id: int) -> str:
     digest = hashlib.blake2b(f"{stream}\x00{application_name}\x00{notification_id}".encode(),
                              digest_size=16)
-    return str(UUID(bytes=digest.digest()))
+    return content_uuid(digest.digest())
+
+
+def content_uuid(digest: bytes) -> str:
+    """A UUID of version 8 (RFC 9562: laid out by the application) from 16 bytes of a hash:
+    122 of its bits, with the version and variant bits set so that any UUID validator
+    accepts it, and the same content always gives the same UUID."""
+    laid_out = bytearray(digest)
+    laid_out[6] = (laid_out[6] & 0x0F) | 0x80  # version 8
+    laid_out[8] = (laid_out[8] & 0x3F) | 0x80  # variant 10: RFC 9562
+    return str(UUID(bytes=bytes(laid_out)))
 
 
 def command_header_value(command_id: str) -> str:

@@ -74,7 +74,7 @@ async def _verify(data_dir: str | None, stream: str | None, public_key: Path | N
 
     from adapters.audit.signing import SigningKeyError, load_public_key
     from adapters.audit.verify import verify_stream
-    from bus.operator import CannotRun, seal_of, site
+    from bus.operator import CannotRun, connect_quickly, seal_of, site
 
     try:
         key = load_public_key(_public_key_file(data_dir, public_key))
@@ -92,7 +92,8 @@ async def _verify(data_dir: str | None, stream: str | None, public_key: Path | N
     user = urlparse(where.url).username
     operating = user in (None, OPERATOR, SERVICE)
     seal = seal_of(where) if operating else None
-    connection = await _connect(where)
+    # As its user: an auditor (NATS_URL) receives on its own inbox prefix.
+    connection = await connect_quickly(where.url, where.data_dir, "onestop-audit")
     try:
         report = await verify_stream(connection, where.event_stream, key,
                                      with_consumer=operating, seal=seal)
@@ -105,35 +106,6 @@ async def _verify(data_dir: str | None, stream: str | None, public_key: Path | N
     if not report.intact:
         return EXIT_BROKEN
     return EXIT_FOREIGN if report.foreign else 0
-
-
-async def _connect(where):
-    """As the operator's commands do, but receiving on the inbox prefix the server lets
-    this user read (`_INBOX.<user>`): an auditor may run it too."""
-    from urllib.parse import urlparse
-
-    import nats
-    import nats.errors
-
-    from bus.identity import inbox_prefix
-    from bus.operator import CONNECT_TIMEOUT_SECONDS, CannotRun
-    from bus.settings import redacted
-
-    user = urlparse(where.url).username
-    failures: list[Exception] = []
-
-    async def remember(error: Exception) -> None:
-        failures.append(error)  # instead of nats-py printing a traceback for each try
-
-    try:
-        return await nats.connect(
-            where.url, allow_reconnect=False, max_reconnect_attempts=1,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS, error_cb=remember,
-            **({"inbox_prefix": inbox_prefix(user)} if user else {}))
-    except (OSError, TimeoutError, nats.errors.Error) as error:
-        cause = failures[-1] if failures else error
-        raise CannotRun(f"cannot connect to NATS at {redacted(where.url)} "
-                        f"({str(cause).strip() or type(cause).__name__})") from None
 
 
 def describe(report) -> list[str]:

@@ -96,6 +96,8 @@ async def _export(args: argparse.Namespace) -> int:
                 async for entry in entries:
                     writer.write(entry)
                     counts[entry["kind"]] += 1
+        except BrokenPipeError:
+            raise  # the reader has all it wanted (`| head`): not a failed export
         except Exception as error:  # noqa: BLE001 - the server went away, a disk filled up
             line.finish(f"onestop: export stopped after {sum(counts.values()):,} entries: "
                         f"{error}")

@@ -9,7 +9,7 @@ import sys
 
 from bus import subjects
 from bus.identity import feed_stream, inbox_prefix
-from bus.security import credential_store, district_principals
+from bus.security import credential_store, district_principals, server_of
 from bus.settings import SettingsError, UpSettings
 from domain.reference import ReferenceDataError, load_reference
 
@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("principal", help="e.g. samr, jxw, post_laisu, portal, auditor")
     parser.add_argument("--data-dir", help="the data directory of `onestop up` "
                         "(default: ONESTOP_DATA_DIR or ./var)")
-    parser.add_argument("--port", type=int, help="the embedded server's port "
-                        "(default: ONESTOP_NATS_PORT or 4244)")
+    parser.add_argument("--port", type=int, help="the embedded server's port (default: the "
+                        "one `onestop up` runs on, else ONESTOP_NATS_PORT or 4244)")
     parser.add_argument("--write", metavar="FILE",
                         help="write to FILE (readable by its owner only) instead of printing")
 
@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
               f"{', '.join(sorted(principals))}", file=sys.stderr)
         return 2
     store = credential_store(settings.data_dir)
-    server = settings.nats_url or settings.server_config().url
+    # The running service's server, unless --port says otherwise.
+    server = settings.server_config().url if args.port is not None else server_of(settings)
     document = {
         "principal": principal.id,
         "kind": principal.kind,
@@ -59,9 +60,13 @@ def run(args: argparse.Namespace) -> int:
     }
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if args.write:
-        descriptor = os.open(args.write, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(text)
+        try:
+            descriptor = os.open(args.write, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(text)
+        except OSError as error:
+            print(f"onestop: cannot write {args.write} ({error.strerror})", file=sys.stderr)
+            return 2
         print(f"wrote the credentials of {principal.id} to {args.write}")
     else:
         sys.stdout.write(text)

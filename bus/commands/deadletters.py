@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import sys
 
-import nats
+import nats.errors
 
 from bus.deadletters import list_dead_letters, redrive
-from bus.security import OPERATOR, url_as
-from bus.settings import UpSettings, redacted
+from bus.operator import CannotRun, connect_quickly, site
+from bus.settings import SettingsError
 
 HELP = "list the intake's dead letters, or send them to the intake again"
+EXIT_CANNOT_RUN = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="the data directory of `onestop up` "
-                        "(default: ONESTOP_DATA_DIR or ./var)")
+    data_dir = dict(help="the data directory of `onestop up` (default: ONESTOP_DATA_DIR or "
+                    "./var)")
+    parser.add_argument("--data-dir", **data_dir)
     actions = parser.add_subparsers(dest="action", required=True)
     show = actions.add_parser("list", help="show dead letters with their reasons")
     show.add_argument("--limit", type=int, default=100)
@@ -25,24 +27,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = again.add_mutually_exclusive_group(required=True)
     which.add_argument("sequences", nargs="*", type=int, default=[])
     which.add_argument("--all", action="store_true")
-
-
-def server_url(data_dir: str | None) -> str:
-    """NATS_URL, or the embedded server of `onestop up`, as the operator (`url_as`)."""
-    return url_as(UpSettings.read(os.environ, data_dir=data_dir), OPERATOR)
+    for action in (show, again):  # before the action or after it, as the other commands
+        action.add_argument("--data-dir", default=argparse.SUPPRESS, **data_dir)
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    try:
+        return asyncio.run(_run(args))
+    except (CannotRun, SettingsError) as error:
+        print(f"onestop: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
 
 
 async def _run(args: argparse.Namespace) -> int:
-    url = server_url(args.data_dir)
-    try:
-        connection = await nats.connect(url, allow_reconnect=False, connect_timeout=5)
-    except Exception as error:
-        print(f"onestop: cannot connect to NATS at {redacted(url)} ({error})")
-        return 2
+    where = site(args.data_dir)
+    connection = await connect_quickly(where.url, where.data_dir, "onestop-deadletters")
     try:
         letters = await list_dead_letters(connection, getattr(args, "limit", 10_000))
         if args.action == "list":
@@ -51,9 +50,16 @@ async def _run(args: argparse.Namespace) -> int:
                       f"{letter.reason}")
             print(f"{len(letters)} dead letter(s)")
             return 0
-        sequences = [letter.sequence for letter in letters] if args.all else args.sequences
+        held = {letter.sequence for letter in letters}
+        sequences = sorted(held) if args.all else args.sequences
+        missing = [sequence for sequence in sequences if sequence not in held]
+        if missing:  # before sending any: all or nothing
+            raise CannotRun(f"no dead letter {missing[0]} (`onestop deadletters list` shows "
+                            "those there are)")
         for sequence in sequences:
             print(f"{sequence}: sent again to {await redrive(connection, sequence)}")
         return 0
+    except (TimeoutError, nats.errors.Error) as error:
+        raise CannotRun(f"NATS did not answer ({str(error) or type(error).__name__})") from None
     finally:
         await connection.close()

@@ -10,15 +10,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import nats
+import nats.errors
 import orjson
 from nats.aio.client import Client
 
 from bus import subjects
 from bus.demo import DemoFailed, Story, first_day
-from bus.identity import inbox_prefix
+from bus.identity import MissingCredentials
+from bus.operator import CannotRun, connect_quickly
 from bus.security import OPERATOR, url_as
-from bus.settings import SettingsError, UpSettings, redacted
+from bus.settings import SettingsError, UpSettings
 
 HELP = "load the article's stories through the command subjects and print the KPIs"
 REQUEST_TIMEOUT = 30.0
@@ -42,10 +43,8 @@ class Principals:
 
     async def connection(self, principal: str) -> Client:
         if principal not in self.connections:
-            # The service answers a principal on its own inbox prefix only.
-            self.connections[principal] = await nats.connect(
-                self.url(principal), name=f"onestop-demo-{principal}", allow_reconnect=False,
-                connect_timeout=5, inbox_prefix=inbox_prefix(principal))
+            self.connections[principal] = await connect_quickly(
+                self.url(principal), self.settings.data_dir, f"onestop-demo-{principal}")
         return self.connections[principal]
 
     async def request(self, subject: str, principal: str, body: dict) -> dict:
@@ -89,10 +88,8 @@ async def _run(settings: UpSettings) -> int:
     try:
         try:
             await principals.connection(OPERATOR)
-        except Exception as error:  # noqa: BLE001 - one line for the person at the terminal
-            print(f"onestop: cannot reach onestop's NATS server at "
-                  f"{redacted(principals.url(OPERATOR))} ({error}); is `onestop up` running?",
-                  file=sys.stderr)
+        except (CannotRun, MissingCredentials) as error:
+            print(f"onestop: {error}", file=sys.stderr)
             return 2
         story = Story(lambda principal, command, body: principals.request(
             subjects.command(principal, command), principal, body),
@@ -103,6 +100,11 @@ async def _run(settings: UpSettings) -> int:
         except DemoFailed as failure:
             print(f"onestop demo: {failure}", file=sys.stderr)
             return 1
+        except (TimeoutError, nats.errors.Error, CannotRun, MissingCredentials) as error:
+            # NATS is there but the service is not (NATS_URL's server), or went away.
+            print(f"onestop demo: the service did not answer ({str(error) or type(error).__name__}"
+                  "); is `onestop up` running?", file=sys.stderr)
+            return 2
         print(f"{story.steps} commands sent in {time.monotonic() - started:.1f}s "
               f"(each as the principal that sends it; a second run changes nothing)")
         answer = await principals.request(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 
 import orjson
@@ -14,6 +15,7 @@ from bus.commands.demo import LABELS
 from bus.operator import CannotRun, connect, site
 from bus.security import OPERATOR
 from bus.settings import SettingsError
+from domain.bounds import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
 
 HELP = "print the district's results (KPIs) by district, department, town, channel or industry"
 
@@ -22,11 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", default="district",
                         choices=("district", "department", "town", "channel", "industry", "month"))
     parser.add_argument("--value", help="one department, town...; default: every one")
-    parser.add_argument("--since", metavar="YYYY-MM", help="from this month")
-    parser.add_argument("--until", metavar="YYYY-MM", help="up to this month (included)")
+    parser.add_argument("--since", metavar="YYYY-MM", type=month, help="from this month")
+    parser.add_argument("--until", metavar="YYYY-MM", type=month,
+                        help="up to this month (included)")
     parser.add_argument("--json", action="store_true", help="the answer as JSON")
     parser.add_argument("--data-dir", help="the data directory of `onestop up` "
                         "(default: ONESTOP_DATA_DIR or ./var)")
+
+
+def month(text: str) -> str:
+    if not re.fullmatch(MONTH_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a month as YYYY-MM from {FIRST_YEAR}-01 to {LAST_YEAR}-12 "
+            "(e.g. 2022-03)")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"onestop: {error}", file=sys.stderr)
         return 2
     if not answer.get("ok"):
-        print(f"onestop: {answer['error']['code']}: {answer['error']['message']}",
-              file=sys.stderr)
+        error = answer["error"]
+        details = "; ".join(f"{field}: {problem}"
+                            for field, problem in (error.get("fields") or {}).items())
+        print(f"onestop: {error['code']}: {error['message']}"
+              f"{f' ({details})' if details else ''}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(answer["result"], ensure_ascii=False, indent=2))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import nats
@@ -17,8 +19,9 @@ import nats.errors
 
 from adapters.audit.seal import SealKeyError
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
-from bus.app import build_bus
+from bus.app import build_bus, service_version
 from bus.commands import demo
+from bus.runtime import DataDirError, DataDirLock, runtime_of
 from bus.security import (
     SERVICE,
     adopt_global_account_store,
@@ -37,6 +40,7 @@ EXIT_UNCLEAN_STOP = 1
 EXIT_SERVER_DIED = 3
 WATCH_SECONDS = 0.5
 CONNECT_TIMEOUT_SECONDS = 5
+LOG_FORMAT = "%(asctime)s onestop %(levelname)s %(name)s: %(message)s"
 
 
 class CannotConnect(Exception):
@@ -57,17 +61,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # What the service has to say beyond its three lines: warnings and errors, one line each.
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     # Until the event loop takes over the signals, SIGTERM unwinds like Ctrl-C does, so the
     # embedded server is stopped by the `finally` below instead of being left behind.
     signal.signal(signal.SIGTERM, _interrupt)
     server: EmbeddedNatsServer | None = None
+    lock: DataDirLock | None = None
     try:
         settings = UpSettings.read(os.environ, data_dir=args.data_dir, port=args.port)
+        reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
+        # One service per data directory: before anything in it is touched.
+        lock = DataDirLock.take(settings.data_dir)
         if settings.embedded:
             # Every principal is a NATS user whose permissions the server enforces; the
             # service itself connects as the `service` principal.
-            reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
-            config = secured(settings.server_config(), reference, settings.event_stream)
+            config = replace(secured(settings.server_config(), reference, settings.event_stream),
+                             keep_fds=(lock.descriptor,))
             if adopt_global_account_store(config.store_dir):
                 print(f"onestop: moved the JetStream store in {config.store_dir} into the "
                       "service's NATS account", file=sys.stderr, flush=True)
@@ -86,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
             where = (f"kept by the NATS server at {redacted(public_url)}; onestop started no "
                      f"server; views in {settings.data_dir}{who}")
         asyncio.run(_check_jetstream(url))
+        lock.publish(runtime_of(settings.data_dir, url=public_url, version=service_version(),
+                                event_stream=settings.event_stream, embedded=settings.embedded))
+
         def announce() -> None:
             _announce(redacted(public_url), where)
             if getattr(args, "demo", False):
@@ -106,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
                          "onestop stops too, for its supervisor to start both again",
                          EXIT_SERVER_DIED)
     except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError,
-            SealKeyError) as error:
+            SealKeyError, DataDirError) as error:
         return _fail(str(error), EXIT_CANNOT_START)
     except LostConnection as error:
         return _fail(str(error), EXIT_UNCLEAN_STOP)
@@ -116,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         stopping.set()
         if server is not None:
             server.stop()
+        if lock is not None:
+            lock.release()
     return 0
 
 

@@ -38,11 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     drop = actions.add_parser("drop", help="drop a generation of a view that is not the active "
                               "one (what a killed rebuild left behind)")
     drop.add_argument("name", help="the view, e.g. cases")
-    drop.add_argument("generation", type=int, help="the generation, as `status` lists it")
+    drop.add_argument("generation", type=generation,
+                      help="the generation, as `status` lists it (g2, or 2)")
     for action in (status, clear, drop):
         action.add_argument("--data-dir", help="the data directory of `onestop up`, where the "
                             "SQLite views live unless VIEWS_DSN names PostgreSQL "
                             "(default: ONESTOP_DATA_DIR or ./var)")
+
+
+def generation(text: str) -> int:
+    """`status` writes generations as g<N>; either spelling names one."""
+    digits = text.removeprefix("g")
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a generation (g2, or 2)")
+    return int(digits)
 
 
 def run(args: argparse.Namespace) -> int:
