@@ -27,6 +27,7 @@ from adapters.natsserver import (
     port_is_free,
 )
 from bus import subjects
+from bus.runtime import holder, read_runtime
 from bus.security import OPERATOR, SERVICE, credential_store
 from tests.processes import running_with_argument, wait_until
 
@@ -152,7 +153,7 @@ def test_up_serves_the_bus_on_an_embedded_server_and_stops_cleanly(
     # The operator's own command says the same.
     status = subprocess.run([sys.executable, "-m", "bus.cli", "status", "--data-dir",
                              str(onestop.data_dir)], capture_output=True, text=True,
-                            timeout=60, env=environment(ONESTOP_NATS_PORT=str(port)))
+                            timeout=60, env=environment())  # the port: from runtime.json
     assert status.returncode == 0, status.stderr
     assert status.stdout.startswith(f"onestop {version('onestop')}: ok")
     assert "  store        ok" in status.stdout
@@ -164,7 +165,12 @@ def test_up_serves_the_bus_on_an_embedded_server_and_stops_cleanly(
     # Its nats-server is gone with it, and the port is free again.
     assert running_with_argument(onestop.server_config) == []
     wait_until(lambda: port_is_free("127.0.0.1", port), STOP_TIMEOUT, "the port is free")
-    assert "Traceback" not in (tmp_path / "stderr.txt").read_text()
+    said = (tmp_path / "stderr.txt").read_text()
+    assert "Traceback" not in said
+    # Nothing of FastStream's own start-up chatter, and no colours: only our lines.
+    assert "\x1b[" not in said and "FastStream app" not in said, said
+    # The data directory is free again, and says no service runs there.
+    assert holder(onestop.data_dir) is None and read_runtime(onestop.data_dir) is None
 
 
 def test_up_stops_with_one_line_and_exit_code_3_when_its_server_dies(tmp_path,

@@ -223,3 +223,13 @@ def test_with_the_service_killed_every_command_says_so_within_seconds(district, 
     assert_one_line(drop, 1)
     assert "cases has no generation 2; it has 1" in drop.stderr
     assert key.exit_code == 0 and "PUBLIC KEY" in key.stdout, str(key)
+
+
+def test_the_benchmarks_skip_postgresql_without_psycopg(monkeypatch):
+    from adapters.bench.store import postgres_env
+    from bus.bench_views import postgres_reachable
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
+    dsn = "postgresql://postgres@127.0.0.1:5432/test"
+    assert postgres_env(dsn, "bench") is None
+    assert postgres_reachable(dsn) is False
