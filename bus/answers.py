@@ -14,6 +14,7 @@ import asyncio
 import logging
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import orjson
 from faststream.nats import NatsRouter
@@ -30,6 +31,7 @@ from bus.dispatch import MAX_COMMAND_BYTES
 from bus.queries import QUERIES, Query, QueryParams
 from bus.replies import foreign_reply, refusal
 from bus.view_status import views_report
+from domain.codes import WHAT, Codes
 from projections.queries import (
     Asker,
     QueryError,
@@ -56,12 +58,14 @@ def _error(code: str, message: str, fields: dict[str, Any] | None = None) -> dic
 class QueryAnswerer:
     def __init__(self, views: ViewStore, follower: ViewFollower | StorePositions,
                  log_: StreamLog,
-                 kinds: dict[str, str], audit: AuditTrail | None = None) -> None:
+                 kinds: dict[str, str], audit: AuditTrail | None = None,
+                 codes: Codes | None = None) -> None:
         self.views = views
         self.follower = follower
         self.log = log_
         self.kinds = kinds  # principal -> kind
         self.audit = audit  # who read which case, and who was refused
+        self.codes = codes  # the district's reference codes, which filters must be
 
     async def answer(self, principal: str, name: str, body: bytes) -> dict:
         reply = await self._answer_any(principal, name, body)
@@ -96,6 +100,10 @@ class QueryAnswerer:
             return _error("query.invalid", "Some parameters are missing or wrong.", {
                 ".".join(map(str, issue["loc"])) or "(body)": issue["msg"]
                 for issue in error.errors()})
+        unknown = self.codes.unknown(params) if self.codes is not None else []
+        if unknown:
+            return _error("query.invalid", "Some parameters are not codes of the district.",
+                          {field: f"{value!r} is not {WHAT[of]}" for field, value, of in unknown})
         asker = Asker(principal, kind)
         try:
             return await self._answer(query, asker, params)
@@ -193,10 +201,11 @@ AUDIT_RECORDS = {"audit.refusals": REFUSED, "audit.reads": READ}
 
 
 def cases_in(result: Any, depth: int = 4) -> list[str]:
-    """The ids of the cases an answer shows: a case, or the cases of a list."""
+    """The ids of the cases an answer shows: a case, or the cases of a list. Only ids: a
+    refusal the answer lists may name a field `case_id` with what was wrong with it."""
     found: list[str] = []
     if depth and isinstance(result, dict):
-        if isinstance(result.get("case_id"), str):
+        if _is_uuid(result.get("case_id")):
             found.append(result["case_id"])
         for value in result.values():
             found += cases_in(value, depth - 1)
@@ -204,6 +213,13 @@ def cases_in(result: Any, depth: int = 4) -> list[str]:
         for item in result:
             found += cases_in(item, depth - 1)
     return sorted(set(found))
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(UUID(value)) == value
+    except ValueError:
+        return False
 
 
 async def _whole_message(message: Any) -> Any:

@@ -1,9 +1,14 @@
 """The published contract: an AsyncAPI 3.0.0 document of everything on the bus.
 
-Built from the tables the service itself runs on (OPERATIONS, the message schemas, the domain's
-event classes, the subject helpers), so the document cannot drift from the code; a stored copy
-in docs/asyncapi.json is compared with it by a test. Operations are seen from a client system:
-it sends commands and receives feeds.
+Built from the tables the service itself runs on (OPERATIONS, QUERIES, the message schemas,
+the domain's event classes, the refusals each command and query can get, the reference data,
+the subject helpers), so the document cannot drift from the code; a stored copy in
+docs/asyncapi.json is compared with it by a test, the official parser checks it
+(.ci/asyncapi), and real replies and events are validated against it
+(tests/test_contract_on_the_bus.py). Operations are seen from a client system: it sends
+commands and receives feeds. A district's own reference data and rules of authority
+(REFERENCE_DATA, AUTHORITY_RULES) make its own contract; docs/asyncapi.json is the shipped
+district's.
 """
 
 from __future__ import annotations
@@ -12,33 +17,33 @@ import json
 import os
 from typing import Any
 
-from pydantic import BaseModel
-
-from adapters.jetstream.cloudevents import (
-    COMMAND,
-    COMMAND_DIGEST,
-    MSG_ID,
-    SPEC_VERSION,
-    TOPIC,
-    TYPE_PREFIX,
-    VERSION,
-    cloudevent_type,
-)
+from adapters.jetstream.cloudevents import MSG_ID, TOPIC, cloudevent_type
 from adapters.jetstream.subjects import StreamSubjects
 from adapters.natsserver import DEFAULT_HOST, DEFAULT_PORT
-from bus import messages, subjects
+from bus import messages, queries, subjects
 from bus.app import SERVICE_NAME, service_version
+from bus.contract_schemas import (
+    NUMBER,
+    SCHEMAS,
+    Schemas,
+    event_classes,
+    event_headers_schema,
+    headers,
+    intake_ack_schema,
+    not_stored_schema,
+    refusal_schema,
+    stored_event_schema,
+    string,
+)
+from bus.dispatch import MAX_COMMAND_BYTES
 from bus.health import HealthReport
 from bus.identity import feed_stream, inbox_prefix
-from bus import queries
 from bus.operations import OPERATIONS
 from bus.services import DEFAULT_STREAM
 from domain.authority import Authority, load_authority
-from domain.base import DomainEvent
-from domain.mapping import ORIGINATOR_FIELDS
-from domain.reference import load_reference
+from domain.money import YUAN_TEXT
+from domain.reference import Reference, load_reference
 
-SCHEMAS = "#/components/schemas/"
 # Channel addresses are the real subjects with AsyncAPI parameters in place of the tokens.
 PRINCIPAL, DEPARTMENT, CASE_ID = "{principal}", "{department}", "{case_id}"
 # The feed publisher forwards exactly the events whose topic has this prefix (bus/feeds.py).
@@ -71,109 +76,39 @@ gets, not with consumers; and the service answers a request only on a server-map
 the principal's own inbox prefix (anything else is recorded as a `reply.foreign` refusal and \
 not executed).
 
-**Commands** are answered by request/reply with `Done` or `Refused`. Every command carries a \
-`command_id`: repeating it returns the first outcome and writes nothing new. Systems that \
-cannot wait use the durable **intake**; the outcome arrives later on their feed \
-`{subjects.feed_outcome(PRINCIPAL)}`. **Feeds** are JetStream streams \
-(`{feed_stream('<principal>')}`) that a \
-system reads with its own durable pull consumer; a department's feed carries the CloudEvents of \
-the cases it is involved in, in log order."""
+**Commands** are answered by request/reply with `Done` or a refusal, `{{"ok": false, \
+"error": {{"code", "message", "fields"}}}}`: each command's refusal (`<command>.refused`) lists \
+every code it can be refused with, as an enum, and so does each query's. Every command \
+carries a `command_id`: repeating it returns the first outcome and writes nothing new. \
+Systems that cannot wait use the durable **intake**: a command published to \
+`{subjects.intake(PRINCIPAL, '<command>')}` is stored in the JetStream stream \
+`{subjects.INTAKE_STREAM}`, and JetStream answers the publish at once with its \
+acknowledgement (`IntakeAck`: the stream, the message's sequence in it, and `duplicate: true` \
+when a `Nats-Msg-Id` header repeats one of the last two minutes), or with `IntakeNotStored` \
+(send it again). The outcome, `Done` or a refusal, arrives later on the principal's feed \
+`{subjects.feed_outcome(PRINCIPAL)}`, with the intake sequence in its \
+`Onestop-Intake-Sequence` header. **Feeds** are JetStream streams \
+(`{feed_stream('<principal>')}`) that a system reads with its own durable pull consumer; a \
+department's feed carries the CloudEvents of the cases it is involved in, in log order.
 
+**Size.** A command or query body is at most {MAX_COMMAND_BYTES} bytes (64 KiB) of JSON; a \
+larger one is refused with `command.too_large` or `query.too_large` (`x-max-bytes` on each \
+message).
 
-class Schemas:
-    """components/schemas, filled from pydantic models; a name used twice must mean one thing."""
+**Codes.** Departments, service types, channels, stations, towns and industries are codes of \
+the district's reference data; every field that takes one lists them (`enum`), and the \
+service refuses any other (`<record>.unknown_<kind>`, or `query.invalid`).
 
-    def __init__(self) -> None:
-        self.by_name: dict[str, dict] = {}
-
-    def of_model(self, model: type[BaseModel], mode: str = "validation") -> dict:
-        schema = model.model_json_schema(mode=mode, ref_template=SCHEMAS + "{model}")
-        return self.add(model.__name__, schema)
-
-    def add(self, name: str, schema: dict) -> dict:
-        for nested_name, nested in schema.pop("$defs", {}).items():
-            self._put(nested_name, nested)
-        self._put(name, schema)
-        return {"$ref": SCHEMAS + name}
-
-    def _put(self, name: str, schema: dict) -> None:
-        if self.by_name.setdefault(name, schema) != schema:
-            raise ValueError(f"two different schemas are both called {name!r}")
-
-
-def event_classes() -> list[type[DomainEvent]]:
-    """Every domain event with a public name, the name it is stored and published under."""
-    from domain import cases, enterprises, resources  # noqa: F401 - defines the events
-
-    found, pending = set(), [DomainEvent]
-    while pending:
-        cls = pending.pop()
-        pending += cls.__subclasses__()
-        if "public_name" in cls.__dict__:
-            found.add(cls)
-    return sorted(found, key=lambda cls: cls.public_name)
-
-
-def stored_event_schema(event_class: type[DomainEvent]) -> dict:
-    """The event's JSON as the log keeps it (domain/mapping.py): the aggregate's id and
-    version travel in the subject and headers, and a class version above 1 in the body."""
-    schema = event_class.model_json_schema(mode="serialization",
-                                           ref_template=SCHEMAS + "{model}")
-    schema["title"] = event_class.public_name
-    for field in sorted(ORIGINATOR_FIELDS):
-        del schema["properties"][field]
-        schema["required"].remove(field)
-    if event_class.class_version > 1:
-        schema["properties"]["class_version"] = {"const": event_class.class_version}
-        schema["required"].append("class_version")
-    return schema
-
-
-def string(description: str, **more: Any) -> dict:
-    return {"type": "string", "description": description, **more}
-
-
-NUMBER = {"pattern": "^[0-9]+$"}
-
-
-def event_headers_schema() -> dict:
-    properties = {
-        "ce-specversion": {"const": SPEC_VERSION},
-        "ce-id": string("Derived from the event's content: a resent event keeps its id.",
-                        format="uuid"),
-        "ce-source": string("Percent-encoded; the log, `/onestop/<stream>` by default.",
-                            examples=[f"/onestop/{DEFAULT_STREAM}"]),
-        "ce-type": string(f"`{TYPE_PREFIX}.<public name>.v<class version>`; exact per "
-                          "message."),
-        "ce-subject": string("The aggregate's id (on a department feed, the case id).",
-                             format="uuid"),
-        "ce-time": string("When the event happened.", format="date-time"),
-        "ce-datacontenttype": {"const": "application/json"},
-        MSG_ID: string("Equal to ce-id, so NATS de-duplicates a resent event.", format="uuid"),
-        TOPIC: string("The event's public name."),
-        VERSION: string("The aggregate's version after this event.", **NUMBER),
-        "Onestop-Log-Sequence": string("On department feeds: the event's sequence in the log, "
-                                       "the position to wait for before reading views.",
-                                       **NUMBER),
-        COMMAND: string("The command that wrote the event: `<principal>/<command id>`."),
-        COMMAND_DIGEST: string("SHA-256 (hex) of that command's request, so the same id "
-                               "with a different request is told apart."),
-    }
-    optional = {"Onestop-Log-Sequence", COMMAND, COMMAND_DIGEST}
-    required = sorted(name for name in properties if name not in optional)
-    return {"type": "object", "properties": properties, "required": required}
-
-
-def headers(properties: dict[str, dict]) -> dict:
-    return {"type": "object", "properties": properties, "required": sorted(properties)}
+**Money** is exact: decimal text with at most two decimals (`"1200.50"`, pattern \
+`{YUAN_TEXT}`) or a whole number of yuan; a JSON number with a fraction is refused, as is \
+12.345 in any form. Events and answers give money as decimal text."""
 
 
 def parameter(description: str, examples: list[str] | None = None) -> dict:
     return {"description": description, **({"examples": examples} if examples else {})}
 
 
-def parameters() -> dict[str, dict]:
-    reference = load_reference()  # the packaged district, so the document stays the same
+def parameters(reference: Reference) -> dict[str, dict]:
     departments = sorted(reference.department_codes)
     return {
         "principal": parameter(
@@ -191,16 +126,22 @@ def parameters() -> dict[str, dict]:
 
 
 class Document:
-    def __init__(self) -> None:
-        self.schemas = Schemas()
+    def __init__(self, reference: Reference, authority: Authority) -> None:
+        self.authority = authority
+        self.schemas = Schemas(reference)
         self.messages: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
         self.operations: dict[str, dict] = {}
-        self.parameters = parameters()
+        self.parameters = parameters(reference)
+        self.replies: list[str] = []  # the messages that arrive on a principal's inbox
 
     def message(self, key: str, payload: dict, summary: str, **more: Any) -> str:
         self.messages[key] = {"name": key, "summary": summary,
                               "contentType": "application/json", "payload": payload, **more}
+        return key
+
+    def reply(self, key: str, payload: dict, summary: str, **more: Any) -> str:
+        self.replies.append(self.message(key, payload, summary, **more))
         return key
 
     def channel(self, key: str, address: str, message_keys: list[str], description: str) -> str:
@@ -214,7 +155,8 @@ class Document:
         return key
 
     def operation(self, key: str, action: str, channel: str, summary: str,
-                  reply: tuple[str, list[str]] | None = None) -> None:
+                  reply: list[str] | None = None) -> None:
+        """`reply`: the messages that may answer it, on the principal's inbox."""
         def messages_of(channel_key: str, keys: list[str]) -> list[dict]:
             return [{"$ref": f"#/channels/{channel_key}/messages/{m}"} for m in keys]
 
@@ -224,16 +166,16 @@ class Document:
             "messages": messages_of(channel, list(self.channels[channel]["messages"])),
         }
         if reply is not None:
-            reply_channel, reply_messages = reply
-            self.operations[key]["reply"] = {
-                "channel": {"$ref": f"#/channels/{reply_channel}"},
-                "messages": messages_of(reply_channel, reply_messages)}
+            self.operations[key]["reply"] = {"channel": {"$ref": f"#/channels/{INBOX}"},
+                                             "messages": messages_of(INBOX, reply)}
 
     def as_dict(self) -> dict:
+        self.channel(INBOX, f"{inbox_prefix(PRINCIPAL)}.{{reply}}", self.replies,
+                     "Replies to a principal's requests, on its own inbox prefix.")
         return {
             "asyncapi": "3.0.0",
             "info": {"title": f"{SERVICE_NAME} bus", "version": service_version(),
-                     "description": DESCRIPTION},
+                     "description": DESCRIPTION, "license": LICENSE},
             "defaultContentType": "application/json",
             "servers": {"embedded": {
                 "host": f"{DEFAULT_HOST}:{DEFAULT_PORT}", "protocol": "nats",
@@ -245,8 +187,14 @@ class Document:
         }
 
 
+INBOX = "inbox"
+LICENSE = {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"}
+
+
 def build() -> dict:
-    doc = Document()
+    reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
+    authority = load_authority(reference, OPERATIONS, os.environ.get("AUTHORITY_RULES") or None)
+    doc = Document(reference, authority)
     add_replies(doc)
     add_commands(doc)
     add_queries(doc)
@@ -257,33 +205,40 @@ def build() -> dict:
 
 def add_replies(doc: Document) -> None:
     done = doc.schemas.of_model(messages.Done, "serialization")
-    refused = doc.schemas.of_model(messages.Refused, "serialization")
+    doc.schemas.of_model(messages.Refused, "serialization")  # each command's refusal's base
     report = doc.schemas.of_model(HealthReport, "serialization")
-    doc.message("Done", done, "The command was applied (or had been: `replayed`).")
-    doc.message("Refused", refused, "The command was refused; nothing was written.")
-    doc.message("HealthReport", report, "The service answers, with its version.")
-    doc.channel("inbox", f"{inbox_prefix(PRINCIPAL)}.{{reply}}",
-                ["Done", "Refused", "HealthReport", "Answered", "QueryRefused"],
-                "Replies to a principal's requests, on its own inbox prefix.")
+    doc.reply("Done", done, "The command was applied (or had been: `replayed`).")
+    doc.reply("HealthReport", report, "The service answers, with its version.")
+    doc.reply("IntakeAck", doc.schemas.add("IntakeAck", intake_ack_schema()),
+              f"JetStream stored the command in {subjects.INTAKE_STREAM}; its outcome comes "
+              "on the principal's feed.")
+    doc.reply("IntakeNotStored", doc.schemas.add("IntakeNotStored", not_stored_schema()),
+              "JetStream did not store the command: send it again (same `command_id`).")
 
 
 def add_commands(doc: Document) -> None:
-    authority = load_authority(load_reference(), OPERATIONS,
-                               os.environ.get("AUTHORITY_RULES") or None)
+    size = {"x-max-bytes": MAX_COMMAND_BYTES}
     for name, operation in OPERATIONS.items():
         schema = operation.schema
         payload = doc.schemas.of_model(schema)
-        who = f" {who_may_send(authority, name)}{in_which_states(operation)}"
-        doc.message(schema.__name__, payload, f"The command {name}.{who}")
+        who = f" {who_may_send(doc.authority, name)}{in_which_states(operation)}"
+        doc.message(schema.__name__, payload, f"The command {name}.{who}", **size)
+        refused = doc.reply(f"{name}.refused", doc.schemas.add(f"{name}.refused", refusal_schema(
+            "Refused", operation.refusals(doc.authority),
+            f"How {name} can be refused: every code it can get.")),
+            f"{name} was refused; nothing was written.")
         doc.channel(f"cmd.{name}", subjects.command(PRINCIPAL, name), [schema.__name__],
-                    f"{operation.summary}{who} Request/reply: answered with Done or Refused.")
+                    f"{operation.summary}{who} Request/reply: answered with Done or "
+                    f"{refused}.")
         doc.operation(f"send.cmd.{name}", "send", f"cmd.{name}", f"{operation.summary}{who}",
-                      reply=("inbox", ["Done", "Refused"]))
+                      reply=["Done", refused])
         doc.channel(f"intake.{name}", subjects.intake(PRINCIPAL, name), [schema.__name__],
-                    f"{operation.summary}{who} Durable intake: the outcome comes later on the "
+                    f"{operation.summary}{who} Durable intake: JetStream acknowledges the "
+                    f"publish (IntakeAck); the outcome, Done or {refused}, comes later on the "
                     f"principal's feed ({subjects.feed_outcome(PRINCIPAL)}).")
         doc.operation(f"send.intake.{name}", "send", f"intake.{name}",
-                      f"{operation.summary} (durable intake){who}")
+                      f"{operation.summary} (durable intake){who}",
+                      reply=["IntakeAck", "IntakeNotStored"])
 
 
 def in_which_states(operation) -> str:
@@ -306,19 +261,28 @@ def who_may_send(authority: Authority, name: str) -> str:
 
 
 def add_queries(doc: Document) -> None:
-    doc.message("Answered", doc.schemas.of_model(queries.Answered, "serialization"),
-                "The answer, with the log position its view had reached.")
-    doc.message("QueryRefused", doc.schemas.of_model(queries.QueryRefused, "serialization"),
-                "The query was not answered, with a stable code.")
+    size = {"x-max-bytes": MAX_COMMAND_BYTES}
+    doc.schemas.of_model(queries.Answered, "serialization")  # each answer's base
+    doc.schemas.of_model(queries.QueryRefused, "serialization")  # each refusal's base
     for name, query in queries.QUERIES.items():
         schema = query.schema
         users = [other for other, q in queries.QUERIES.items() if q.schema is schema]
         doc.message(schema.__name__, doc.schemas.of_model(schema),
-                    "The query " + ", ".join(users) + ".")
+                    "The query " + ", ".join(users) + ".", **size)
+        result = doc.schemas.of_model(query.result, "serialization")
+        answered = doc.reply(f"{name}.answered", doc.schemas.add(f"{name}.answered", {
+            "description": f"The answer to {name}, with the log position its view had reached.",
+            "allOf": [{"$ref": SCHEMAS + "Answered"},
+                      {"type": "object", "properties": {"result": result}}]}),
+            f"The answer to {name}.")
+        refused = doc.reply(f"{name}.refused", doc.schemas.add(f"{name}.refused", refusal_schema(
+            "QueryRefused", query.refusals, f"How {name} can be refused: every code it can "
+                                            "get.")),
+            f"{name} was not answered, with a stable code.")
         doc.channel(f"query.{name}", subjects.query(PRINCIPAL, name), [schema.__name__],
-                    f"{query.summary} Request/reply: answered with Answered or QueryRefused.")
+                    f"{query.summary} Request/reply: answered with {answered} or {refused}.")
         doc.operation(f"send.query.{name}", "send", f"query.{name}", query.summary,
-                      reply=("inbox", ["Answered", "QueryRefused"]))
+                      reply=[answered, refused])
 
 
 def add_feeds(doc: Document) -> None:
@@ -326,9 +290,15 @@ def add_feeds(doc: Document) -> None:
         MSG_ID: string("`outcome-<intake sequence>`: a redelivery is published once."),
         "Onestop-Intake-Sequence": string("The command's sequence in the intake stream.",
                                           **NUMBER)})
-    for reply in ("Done", "Refused"):
-        doc.message(f"Outcome{reply}", {"$ref": SCHEMAS + reply},
-                    f"The outcome of an intake command: {reply}.", headers=outcome_headers)
+    any_refusal = frozenset().union(*(operation.refusals(doc.authority)
+                                      for operation in OPERATIONS.values()))
+    doc.schemas.add("OutcomeRefused", refusal_schema(
+        "Refused", any_refusal, "An intake command refused: with any code a command can get "
+        "(its own command's refusal lists those it can)."))
+    doc.message("OutcomeDone", {"$ref": SCHEMAS + "Done"},
+                "The outcome of an intake command: done.", headers=outcome_headers)
+    doc.message("OutcomeRefused", {"$ref": SCHEMAS + "OutcomeRefused"},
+                "The outcome of an intake command: refused.", headers=outcome_headers)
     doc.channel("feed.outcome", subjects.feed_outcome(PRINCIPAL), ["OutcomeDone", "OutcomeRefused"],
                 "Outcomes of the principal's intake commands, in the stream "
                 f"{feed_stream('<principal>')}, read with the principal's own durable pull "
@@ -388,7 +358,7 @@ def add_operator_and_health(doc: Document) -> None:
                 "the checkpoints: how far behind, stuck or failed), its version, and "
                 "`warnings` for its operator.")
     doc.operation("send.health", "send", "health", "Check that the service answers.",
-                  reply=("inbox", ["HealthReport"]))
+                  reply=["HealthReport"])
 
 
 def render(document: dict) -> str:

@@ -13,7 +13,15 @@ from pydantic import BaseModel
 
 from bus.messages import wire_schema
 from domain.application import COMMANDS
+from domain.authority import Authority
 from domain.commands import Command
+from domain.refusals import refusals as domain_refusals
+
+# What the bus refuses any command with before the domain sees it (bus/dispatch.py): too
+# large, not JSON, not its fields, an id used for another command; the store of record not
+# answering in time; a fault of ours (bus/routes.py; on the intake, after its retries).
+ANY_COMMAND = frozenset({"command.too_large", "command.malformed_json", "command.invalid",
+                         "command.id_reused", "service.unavailable", "internal.error"})
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,10 @@ class Operation:
     @property
     def summary(self) -> str:
         return self.command.purpose
+
+    def refusals(self, authority: Authority) -> frozenset[str]:
+        """Every code the command can be refused with, under these rules of authority."""
+        return ANY_COMMAND | domain_refusals(self.command, authority)
 
 
 OPERATIONS: dict[str, Operation] = {

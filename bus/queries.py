@@ -15,7 +15,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.bounds import Day, Moment
+from bus import results as r
+from domain.bounds import Day, Moment, Month
+from domain.codes import Channel, Department, ServiceType, Station
+from domain.credit_code import CreditCode
 from projections import queries as q
 from projections.queries import Asker
 from projections.reader import ViewReader
@@ -25,7 +28,6 @@ MAX_WAIT_MS = 30_000
 MAX_POSITION = 2**63 - 1
 MAX_OFFSET = 1_000_000
 MAX_VERSION = 1_000_000
-Short = Field(None, max_length=100)
 Statuses = Field(None, max_length=20)
 
 
@@ -57,15 +59,14 @@ class CaseAsOf(QueryParams):
 
 class ListCases(Paged):
     status: str | list[Annotated[str, Field(max_length=40)]] | None = Statuses
-    lead: str | None = Short
-    station: str | None = Short
+    lead: Department | None = None
+    station: Station | None = None
     submitted_since: Moment | None = None
     submitted_before: Moment | None = None
 
 
 class ListWorklist(Paged):
-    department: str | None = Field(None, max_length=100,
-                                   description="Default: the asking department.")
+    department: Department | None = Field(None, description="Default: the asking department.")
     status: str | list[Annotated[str, Field(max_length=40)]] | None = Statuses
     role: Literal["lead", "collaborator"] | None = None
     due_before: Moment | None = None
@@ -77,7 +78,7 @@ class EnterpriseHistory(Paged):
 
 
 class EnterpriseByCreditCode(QueryParams):
-    credit_code: str = Field(min_length=18, max_length=18)
+    credit_code: CreditCode
 
 
 class Period(QueryParams):
@@ -98,9 +99,9 @@ class EquipmentBookings(Period, Paged):
 class IntakeCounts(QueryParams):
     since: Day | None = None
     until: Day | None = None
-    channel: str | None = Short
-    station: str | None = Short
-    service_type: str | None = Short
+    channel: Channel | None = None
+    station: Station | None = None
+    service_type: ServiceType | None = None
     group_by: list[Literal["channel", "station", "service_type", "day"]] = ["channel", "station"]
 
 
@@ -146,8 +147,7 @@ class Answered(BaseModel):
 
 
 class QueryError(BaseModel):
-    code: str = Field(description="query.unknown, query.malformed_json, query.invalid, "
-                                  "query.forbidden, query.not_found, query.behind, ...")
+    code: str = Field(description="Stable, for programs; each query's refusal lists its own.")
     message: str
     fields: dict[str, Any] = Field(default_factory=dict)
 
@@ -161,11 +161,18 @@ class KpiSummary(QueryParams):
     by: Literal["district", "department", "town", "channel", "industry", "month"] = "district"
     value: str | None = Field(None, max_length=100,
                               description="One town, department...; default: all.")
-    since_month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
-    until_month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
+    since_month: Month | None = None
+    until_month: Month | None = None
 
 
 Ask = Callable[[ViewReader, Asker, Any], dict[str, Any]]
+
+
+# What any query can be refused with: its body too large, not JSON or not its parameters
+# (query.invalid, also for a code the district does not have), a principal that is none of
+# the district's (query.forbidden), and a fault of ours.
+ANY_QUERY = frozenset({"query.too_large", "query.malformed_json", "query.invalid",
+                       "query.forbidden", "internal.error"})
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,20 @@ class Query:
     view: str | None  # the projection it reads (None: answered by QueryAnswerer itself)
     ask: Ask
     summary: str
+    result: type[BaseModel]  # what `result` holds in its answer (the contract's schema)
+    # Its own refusals beyond ANY_QUERY: query.not_found for a record that is not there,
+    # query.unavailable when the service keeps no audit trail or has lost part of it.
+    own_refusals: frozenset[str] = frozenset()
+
+    @property
+    def refusals(self) -> frozenset[str]:
+        """Every code the query can be refused with; query.behind when it waits for its
+        view to reach `min_position` and the view does not in time."""
+        return ANY_QUERY | self.own_refusals | ({"query.behind"} if self.view else set())
+
+
+NOT_FOUND = frozenset({"query.not_found"})
+UNAVAILABLE = frozenset({"query.unavailable"})
 
 
 def _paging(p: Paged) -> dict[str, int]:
@@ -184,48 +205,59 @@ def _paging(p: Paged) -> dict[str, int]:
 QUERIES: dict[str, Query] = {query.name: query for query in (
     Query("case.get", GetCase, "cases",
           lambda r, a, p: q.get_case(r, a, str(p.case_id)),
-          "A case: its state, who is involved, and every step with who took it."),
+          "A case: its state, who is involved, and every step with who took it.",
+          result=r.CaseWithTimeline, own_refusals=NOT_FOUND),
     Query("case.list", ListCases, "cases",
           lambda r, a, p: q.list_cases(
               r, a, status=p.status, lead=p.lead, station=p.station,
               submitted_since=p.submitted_since, submitted_before=p.submitted_before,
               **_paging(p)),
-          "Cases the asker may see, filtered."),
+          "Cases the asker may see, filtered.",
+          result=r.CasePage),
     Query("case.as_of", CaseAsOf, None, None,  # answered from the log, see QueryAnswerer
-          "A case as it stood at a version or a time, rebuilt from the log."),
+          "A case as it stood at a version or a time, rebuilt from the log.",
+          result=r.CaseWithTimeline, own_refusals=NOT_FOUND),
     Query("worklist.list", ListWorklist, "worklists",
           lambda r, a, p: q.list_worklist(
               r, a, p.department or a.id, status=p.status, role=p.role,
               due_before=p.due_before, overdue_as_of=p.overdue_as_of, **_paging(p)),
-          "A department's open cases, as lead or collaborator, with due and overdue."),
+          "A department's open cases, as lead or collaborator, with due and overdue.",
+          result=r.WorklistPage),
     Query("enterprise.history", EnterpriseHistory, "enterprises",
           lambda r, a, p: q.enterprise_history(r, a, str(p.enterprise_id), **_paging(p)),
-          "An enterprise and the cases it has ordered."),
+          "An enterprise and the cases it has ordered.",
+          result=r.EnterpriseWithCases, own_refusals=NOT_FOUND),
     Query("enterprise.by_credit_code", EnterpriseByCreditCode, "enterprises",
           lambda r, a, p: q.enterprise_by_credit_code(r, a, p.credit_code),
-          "Find an enterprise by its unified social credit code."),
+          "Find an enterprise by its unified social credit code.",
+          result=r.EnterpriseEntry, own_refusals=NOT_FOUND),
     Query("expert.schedule", ExpertSchedule, "experts",
           lambda r, a, p: q.expert_schedule(r, a, str(p.expert_id), p.since, p.until,
                                             include_released=p.include_released,
                                             **_paging(p)),
-          "An expert's bookings in a period."),
+          "An expert's bookings in a period.",
+          result=r.ExpertWithBookings, own_refusals=NOT_FOUND),
     Query("expert.workload", Period, "experts",
           lambda r, a, p: q.expert_workload(r, a, p.since, p.until),
-          "Every expert's booked hours and cases in a period."),
+          "Every expert's booked hours and cases in a period.",
+          result=r.Workload),
     Query("equipment.bookings", EquipmentBookings, "equipment",
           lambda r, a, p: q.equipment_bookings(r, a, str(p.equipment_id), p.since, p.until,
                                                include_released=p.include_released,
                                                **_paging(p)),
-          "An instrument's bookings in a period."),
+          "An instrument's bookings in a period.",
+          result=r.EquipmentWithBookings, own_refusals=NOT_FOUND),
     Query("equipment.utilisation", Period, "equipment",
           lambda r, a, p: q.equipment_utilisation(r, a, p.since, p.until),
-          "Every instrument's booked hours in a period."),
+          "Every instrument's booked hours in a period.",
+          result=r.Utilisation),
     Query("intake.counts", IntakeCounts, "intake",
           lambda r, a, p: q.intake_counts(r, a, since=p.since, until=p.until,
                                           channel=p.channel, station=p.station,
                                           service_type=p.service_type,
                                           group_by=tuple(p.group_by)),
-          "Cases taken in, by channel, station, service type or day."),
+          "Cases taken in, by channel, station, service type or day.",
+          result=r.IntakeTotals),
     Query("audit.changes", AuditChanges, "audit",  # a page of it; QueryAnswerer adds the rest
           lambda r, a, p: q.audit_page(
               r, a, department=p.department,
@@ -233,26 +265,30 @@ QUERIES: dict[str, Query] = {query.name: query for query in (
               principal=p.principal, since=p.since, until=p.until, **_paging(p)),
           "The audit trail of accepted changes, in log order: who (principal and person), "
           "when, which case or other aggregate, which command, and before and after for "
-          "every field the change touched. The lead bureau and auditors only."),
+          "every field the change touched. The lead bureau and auditors only.",
+          result=r.AuditPage, own_refusals=UNAVAILABLE),
     Query("audit.refusals", AuditRecords, None, None,  # the audit stream, see QueryAnswerer
           "Refused commands and queries, with the code and reason, in the order they were "
           "recorded; `position` is the audit stream's sequence of the last record read. The "
-          "lead bureau and auditors only."),
+          "lead bureau and auditors only.", result=r.RefusalPage, own_refusals=UNAVAILABLE),
     Query("audit.reads", AuditRecords, None, None,  # the audit stream, see QueryAnswerer
           "Who read which cases (the query and the log position it answered at), in the "
           "order recorded; `position` is the audit stream's sequence of the last record "
-          "read. The lead bureau and auditors only."),
+          "read. The lead bureau and auditors only.", result=r.ReadPage,
+          own_refusals=UNAVAILABLE),
     Query("audit.case_visibility", CaseVisibility, None, None,  # from the log
           "What a department could see of a case at a time: the case as it stood then, as "
           "the department was allowed to see it then, or `visible: false` with the reason. "
-          "The lead bureau and auditors only."),
+          "The lead bureau and auditors only.", result=r.Visibility,
+          own_refusals=NOT_FOUND),
     Query("kpi.summary", KpiSummary, "kpis",
           lambda r, a, p: q.kpi_summary(r, a, by=p.by, value=p.value,
                                         since_month=p.since_month, until_month=p.until_month),
           "The district's results: every KPI per value of a dimension (district, department, "
-          "town, channel, industry) or per month, over a span of months. Any principal may ask."),
+          "town, channel, industry) or per month, over a span of months. Any principal may ask.",
+          result=r.KpiTotals),
     Query("views.status", ViewsStatus, None, None,  # the views store's status, see QueryAnswerer
           "How every view stands: generation, position and how far behind the log's head, "
           "its version against the code's (needs a rebuild), and the failure that stopped it "
-          "(position, topic, aggregate, error). Any principal may ask."),
+          "(position, topic, aggregate, error). Any principal may ask.", result=r.ViewsReport),
 )}

@@ -134,7 +134,8 @@ class Services:
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
         self.parts = Parts(self.connection, case_log, self.views, self.stream, log)
         self.answers = QueryAnswerer(self.views, positions, case_log, kinds,
-                                     await AuditTrail.open(self.connection, self.stream))
+                                     await AuditTrail.open(self.connection, self.stream),
+                                     codes=self._app.reference.codes)
 
     def principals(self) -> list[str]:
         """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""

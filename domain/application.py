@@ -44,18 +44,19 @@ class OneStop(CaseUseCases, RegistryUseCases, ProgrammeUseCases):
         return entry.use_case(self, ctx, command)
 
     def _authorize(self, ctx: CommandContext, command: Command) -> None:
-        record_id = command.target_id()
+        principal, record_id = ctx.actor.principal, command.target_id()
+        record_name = command.public_name.split(".", 1)[0]
         record: Aggregate | None = None
         if record_id is not None:
             try:
                 record = self.repository.get(record_id)
             except AggregateNotFoundError:
-                return  # the use case says there is no such record, to anyone
-            if not isinstance(record, Aggregate) or record.has_applied(ctx.command_id):
+                record = None
+            if not (isinstance(record, Aggregate) and type(record).public_name == record_name):
+                return  # no such record (of this kind): the use case says so, to anyone
+            if record.has_applied(ctx.command_id):
                 return  # a retry gets its first outcome, whatever has happened since
-        record_name = (type(record).public_name if record is not None
-                       else command.public_name.split(".", 1)[0])
-        self.authority.decide(ctx.actor.principal, command, record, record_name)
+        self.authority.decide(principal, command, record, record_name)
 
 
 COMMANDS: dict[str, Entry] = catalogue(OneStop)

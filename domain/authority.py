@@ -117,6 +117,11 @@ class Authority:
         """The kinds of principal that may send it about some record, if not about all."""
         return {kind for role in self.roles_for(command_name) for kind in role.kinds}
 
+    def asks_about_the_record(self, command_name: str) -> bool:
+        """Whether a rule for the command depends on the record (how the principal stands to
+        it), so that a principal of a kind that may send it can still be told `not_yours`."""
+        return any(role.holds is not _always for role in self.roles_for(command_name))
+
     def may_ever(self, principal: str, command_name: str) -> bool:
         kind = self.reference.kind_of(principal)
         return kind is not None and kind in self.kinds_for(command_name)

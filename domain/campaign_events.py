@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from domain.base import DomainEvent
 from domain.case_events import Finding
+from domain.codes import Recorded
 
 Status = Literal["open", "closed"]
 
@@ -20,8 +21,8 @@ class CampaignEvent(DomainEvent):
 class Launched(CampaignEvent):
     public_name = "campaign.launched"
     title: str = Field(min_length=1)
-    industry: str = Field(min_length=1)
-    department: str
+    industry: Recorded.industry
+    department: Recorded.department
     dimensions: tuple[str, ...] = Field(min_length=1)
     scale_min: int
     scale_max: int

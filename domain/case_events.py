@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
 from domain.base import DomainEvent, Value
+from domain.codes import Recorded
+from domain.money import RecordedYuan
 
 Stage = Literal["raw_materials", "production", "inspection", "finished_products"]
 OPEN = frozenset({"accepted", "reopened"})  # being worked on
 Status = Literal["submitted", "accepted", "rejected", "withdrawn", "resolved", "reopened",
                  "closed"]
-Yuan = Annotated[Decimal, Field(ge=0, decimal_places=2)]
 # The enterprise's rating of a service: one rule for the command that asks and the fact stored.
 Score = Annotated[int, Field(ge=1, le=5)]
 
@@ -32,10 +32,10 @@ class CaseEvent(DomainEvent):
 class Submitted(CaseEvent):
     public_name = "case.submitted"
     enterprise_id: UUID
-    service_type: str
+    service_type: Recorded.service
     description: str = Field(min_length=1)
-    channel: str
-    station: str | None = None
+    channel: Recorded.channel
+    station: Recorded.station | None = None
 
     def apply(self, case: Any) -> None:
         case.enterprise_id, case.service_type = self.enterprise_id, self.service_type
@@ -49,8 +49,8 @@ class Submitted(CaseEvent):
 
 class Accepted(CaseEvent):
     public_name = "case.accepted"
-    lead_department: str
-    collaborators: tuple[str, ...]
+    lead_department: Recorded.department
+    collaborators: tuple[Recorded.department, ...]
     sla_days: int
     due: AwareDatetime
 
@@ -77,8 +77,8 @@ class Withdrawn(CaseEvent):
 
 class Transferred(CaseEvent):
     public_name = "case.transferred"
-    from_department: str
-    to_department: str
+    from_department: Recorded.department
+    to_department: Recorded.department
     reason: str = Field(min_length=1)
 
     def apply(self, case: Any) -> None:
@@ -173,9 +173,9 @@ class ImprovementPlanned(CaseEvent):
 class Resolved(CaseEvent):
     public_name = "case.resolved"
     outcome: str = Field(min_length=1)
-    invested_yuan: Yuan
-    saved_per_year_yuan: Yuan
-    expected_benefit_yuan: Yuan
+    invested_yuan: RecordedYuan
+    saved_per_year_yuan: RecordedYuan
+    expected_benefit_yuan: RecordedYuan
 
     def apply(self, case: Any) -> None:
         case.status, case.resolution, case.rating = "resolved", self, None

@@ -16,7 +16,6 @@ from domain.commands import (AcceptCase, AssignExpert, BookEquipment, CancelAppo
                              ResolveCase, ScheduleAppointment, SubmitCase, TransferCase,
                              WithdrawCase)
 from domain.enterprises import Enterprise
-from domain.errors import refuse
 from domain.resources import Booking, Equipment, Expert
 from domain.service import Outcome, Service
 
@@ -25,19 +24,10 @@ class CaseUseCases(Service):
     @handles(SubmitCase)
     def submit_case(self, ctx: CommandContext, command: SubmitCase) -> Outcome:
         self._get(ctx, Enterprise, command.enterprise_id)
-        service_type, channel, station = command.service_type, command.channel, command.station
-        if self.reference.service(service_type) is None:
-            raise refuse("case.unknown_service", f"{service_type!r} is not in the service "
-                         "catalogue.", service_type=service_type)
-        if not self.reference.has_channel(channel):
-            raise refuse("case.unknown_channel", f"{channel!r} is not a service channel.",
-                         channel=channel)
-        if station is not None and station not in self.reference.station_codes:
-            raise refuse("case.unknown_station", f"{station!r} is not a service station.",
-                         station=station)
         case = Case.submit(ctx, self.derived_id("case", ctx),
-                           enterprise_id=command.enterprise_id, service_type=service_type,
-                           description=command.description, channel=channel, station=station)
+                           enterprise_id=command.enterprise_id,
+                           service_type=command.service_type, description=command.description,
+                           channel=command.channel, station=command.station)
         return self._create(ctx, case)
 
     @handles(AcceptCase)
@@ -45,15 +35,9 @@ class CaseUseCases(Service):
         def accept(case: Case) -> None:
             service = self.reference.service(case.service_type)
             assert service is not None
-            lead = command.lead or service.lead
-            for department in (lead, *command.collaborators):
-                self._check_department(department)
-            case.accept(ctx, lead, command.collaborators, service.sla_days)
+            case.accept(ctx, command.lead or service.lead, command.collaborators,
+                        service.sla_days)
         return self._change(ctx, Case, command.case_id, accept)
-
-    def _check_department(self, code: str) -> None:
-        if code not in self.reference.department_codes:
-            raise refuse("case.unknown_department", f"{code!r} is not a department.", code=code)
 
     @handles(RejectCase)
     def reject_case(self, ctx: CommandContext, command: RejectCase) -> Outcome:
@@ -67,7 +51,6 @@ class CaseUseCases(Service):
 
     @handles(TransferCase)
     def transfer_case(self, ctx: CommandContext, command: TransferCase) -> Outcome:
-        self._check_department(command.to)
         return self._change(ctx, Case, command.case_id,
                             lambda case: case.transfer(ctx, command.to, command.reason))
 

@@ -4,10 +4,15 @@ A use case declares what it handles (`@handles(RateCase)`); `catalogue` collects
 the application class. Nothing else lists commands: the bus's subjects, the intake, the
 published contract and the NATS permissions all come from this table, and who may send each
 command from the district's authority rules (domain/authority.py), checked against it.
+
+A use case only ever sees the district's own codes: every field typed as a reference code
+(domain/codes.py) is checked against the application's reference data before it runs
+(`<record>.unknown_<kind>`), so no use case can forget one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,9 +26,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def handles(command_type: type[Command]) -> Callable[[F], F]:
     """Marks a use case `(self, ctx, command) -> Outcome` as the handler of `command_type`."""
+    record = command_type.public_name.split(".", 1)[0]
+
     def mark(use_case: F) -> F:
-        use_case.handles = command_type  # type: ignore[attr-defined]
-        return use_case
+        @functools.wraps(use_case)
+        def with_known_codes(service: Any, ctx: CommandContext, command: Command) -> Any:
+            service.reference.codes.require_known(record, command)
+            return use_case(service, ctx, command)
+
+        with_known_codes.handles = command_type  # type: ignore[attr-defined]
+        return with_known_codes  # type: ignore[return-value]
     return mark
 
 

@@ -22,11 +22,11 @@ from pydantic import BaseModel, Field, model_validator
 from domain.base import Value
 from domain.bounds import Day, Moment
 from domain.case_events import OPEN, Finding, Score
+from domain.codes import Channel, Department, Industry, ServiceType, Station, Town
+from domain.credit_code import CreditCode
+from domain.money import Yuan
 
 Text = Field(min_length=1, max_length=2000)
-Code = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-OptionalCode = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-Yuan = Field(ge=0, max_digits=16, decimal_places=2)
 Note = Field(default="", max_length=2000)
 Units = Field(gt=0, le=10**12)
 Line = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -62,6 +62,10 @@ class Command(Value):
     # The states of its record in which it can be done (none said: any); the aggregate
     # enforces them from here, and the published contract says them.
     states: ClassVar[frozenset[str]] = frozenset()
+    # The codes its own rules refuse it with; those that follow from the above, from the
+    # reference codes it takes and from the rules of authority are added by
+    # domain/refusals.py. The published contract lists them all for the command.
+    refusals: ClassVar[frozenset[str]] = frozenset()
 
     def target_id(self) -> UUID | None:
         return None if self.target is None else getattr(self, self.target)
@@ -82,11 +86,12 @@ class Command(Value):
 class RegisterEnterprise(Command):
     public_name = "enterprise.register"
     purpose = "Register an enterprise by credit code."
-    credit_code: str = Field(min_length=18, max_length=18)
+    refusals = frozenset({"enterprise.invalid_credit_code", "enterprise.already_registered"})
+    credit_code: CreditCode
     name: str = Text
     scale: Scale
-    industry: str = Code
-    town: str = Code
+    industry: Industry
+    town: Town
 
 
 class ChangeEnterpriseProfile(Command):
@@ -96,8 +101,8 @@ class ChangeEnterpriseProfile(Command):
     enterprise_id: UUID
     name: str | None = Field(default=None, min_length=1, max_length=2000)
     scale: Scale | None = None
-    industry: str | None = OptionalCode
-    town: str | None = OptionalCode
+    industry: Industry | None = None
+    town: Town | None = None
 
 
 class RegisterExpert(Command):
@@ -127,6 +132,7 @@ class ReactivateExpert(ExpertCommand):
 class RegisterEquipment(Command):
     public_name = "equipment.register"
     purpose = "Add an instrument to the library."
+    refusals = frozenset({"equipment.out_of_range"})
     name: str = Text
     owner_institution: str = Text
     capabilities: tuple[str, ...] = Field(min_length=1, max_length=20)
@@ -141,6 +147,7 @@ class EquipmentCommand(Command):
 class RecalibrateEquipment(EquipmentCommand):
     public_name = "equipment.recalibrate"
     purpose = "Record a new calibration."
+    refusals = frozenset({"equipment.out_of_range"})
     valid_until: Moment
 
 
@@ -160,11 +167,12 @@ class ReturnEquipmentToService(EquipmentCommand):
 class SubmitCase(Command):
     public_name = "case.submit"
     purpose = "An enterprise orders a quality service."
+    refusals = frozenset({"enterprise.not_found"})
     enterprise_id: UUID
-    service_type: str = Code
+    service_type: ServiceType
     description: str = Text
-    channel: str = Code
-    station: str | None = OptionalCode
+    channel: Channel
+    station: Station | None = None
 
 
 SUBMITTED, RESOLVED = frozenset({"submitted"}), frozenset({"resolved"})
@@ -181,8 +189,9 @@ class AcceptCase(CaseCommand):
     public_name = "case.accept"
     purpose = "Accept a case and route it to a lead department."
     states = SUBMITTED
-    lead: str | None = OptionalCode
-    collaborators: tuple[str, ...] = Field(default=(), max_length=15)
+    lead: Department | None = Field(default=None, description="Default: the department that "
+                                                               "leads the service type.")
+    collaborators: tuple[Department, ...] = Field(default=(), max_length=15)
 
 
 class RejectCase(CaseCommand):
@@ -203,7 +212,8 @@ class TransferCase(CaseCommand):
     public_name = "case.transfer"
     purpose = "Transfer a case to another department."
     states = OPEN
-    to: str = Code
+    refusals = frozenset({"case.same_department"})
+    to: Department
     reason: str = Text
 
 
@@ -211,6 +221,7 @@ class ScheduleAppointment(CaseCommand):
     public_name = "case.schedule_appointment"
     purpose = "Agree a time and place."
     states = OPEN
+    refusals = frozenset({"case.out_of_range", "case.appointment_exists"})
     at: Moment
     place: str = Text
 
@@ -219,6 +230,7 @@ class RescheduleAppointment(CaseCommand):
     public_name = "case.reschedule_appointment"
     purpose = "Move the appointment."
     states = OPEN
+    refusals = frozenset({"case.out_of_range", "case.no_appointment"})
     at: Moment
     place: str = Text
     reason: str = Text
@@ -228,6 +240,7 @@ class CancelAppointment(CaseCommand):
     public_name = "case.cancel_appointment"
     purpose = "Cancel the appointment."
     states = OPEN
+    refusals = frozenset({"case.no_appointment"})
     reason: str = Text
 
 
@@ -235,6 +248,8 @@ class AssignExpert(CaseCommand):
     public_name = "case.assign_expert"
     purpose = "Book an expert for the case."
     states = OPEN
+    refusals = frozenset({"booking.out_of_range", "booking.invalid_period", "expert.not_found",
+                          "expert.inactive", "expert.double_booked"})
     expert_id: UUID
     start: Moment
     end: Moment
@@ -244,6 +259,7 @@ class ReleaseExpert(CaseCommand):
     public_name = "case.release_expert"
     purpose = "Release an expert booking."
     states = BOOKINGS_KEPT
+    refusals = frozenset({"booking.not_found"})
     booking_id: UUID
 
 
@@ -251,6 +267,9 @@ class BookEquipment(CaseCommand):
     public_name = "case.book_equipment"
     purpose = "Book a shared instrument for the case."
     states = OPEN
+    refusals = frozenset({"booking.out_of_range", "booking.invalid_period",
+                          "equipment.not_found", "equipment.out_of_service",
+                          "equipment.calibration_lapsed", "equipment.double_booked"})
     equipment_id: UUID
     start: Moment
     end: Moment
@@ -260,6 +279,7 @@ class ReleaseEquipment(CaseCommand):
     public_name = "case.release_equipment"
     purpose = "Release an instrument booking."
     states = BOOKINGS_KEPT
+    refusals = frozenset({"booking.not_found"})
     booking_id: UUID
 
 
@@ -273,6 +293,7 @@ class RecordVisit(CaseCommand):
     public_name = "case.record_visit"
     purpose = "Record an on-site diagnosis visit."
     states = OPEN
+    refusals = frozenset({"case.out_of_range", "case.expert_not_assigned"})
     visited_at: Moment
     experts: tuple[UUID, ...] = Field(min_length=1, max_length=20)
     findings: tuple[VisitFinding, ...] = Field(min_length=1, max_length=50)
@@ -283,6 +304,7 @@ class PlanImprovement(CaseCommand):
     public_name = "case.plan_improvement"
     purpose = "Agree an improvement plan."
     states = OPEN
+    refusals = frozenset({"case.out_of_range", "case.no_visit"})
     actions: tuple[str, ...] = Field(min_length=1, max_length=50)
     target_date: Day
 
@@ -292,15 +314,16 @@ class ResolveCase(CaseCommand):
     purpose = "Resolve the case with its money figures."
     states = OPEN
     outcome: str = Text
-    invested_yuan: Decimal = Yuan
-    saved_per_year_yuan: Decimal = Yuan
-    expected_benefit_yuan: Decimal = Yuan
+    invested_yuan: Yuan
+    saved_per_year_yuan: Yuan
+    expected_benefit_yuan: Yuan
 
 
 class RateCase(CaseCommand):
     public_name = "case.rate"
     purpose = "The enterprise rates the service (1-5)."
     states = RESOLVED
+    refusals = frozenset({"case.already_rated"})
     score: Score
     comment: str = Note
 
@@ -316,9 +339,10 @@ class CloseCase(CaseCommand):
 class LaunchCampaign(Command):
     public_name = "campaign.launch"
     purpose = "Launch a touring diagnosis of an industry."
+    refusals = frozenset({"campaign.invalid_input"})  # dimensions not distinct, no scale
     title: str = Text
-    industry: str = Code
-    department: str = Code
+    industry: Industry
+    department: Department
     dimensions: tuple[Dimension, ...] = Field(min_length=1, max_length=20)
     scale_min: int = Field(default=0, ge=0, le=1000)
     scale_max: int = Field(default=100, ge=0, le=1000)
@@ -332,12 +356,18 @@ class CampaignCommand(Command):
 class EnrollEnterprise(CampaignCommand):
     public_name = "campaign.enroll"
     purpose = "Enrol a registered enterprise."
+    refusals = frozenset({"enterprise.not_found", "campaign.invalid_transition",
+                          "campaign.already_enrolled"})
     enterprise_id: UUID
 
 
 class DiagnoseEnterprise(CampaignCommand):
     public_name = "campaign.diagnose"
     purpose = "Score an enrolled enterprise, once."
+    refusals = frozenset({"expert.not_found", "campaign.invalid_transition",
+                          "campaign.not_enrolled", "campaign.already_diagnosed",
+                          "campaign.unknown_dimension", "campaign.missing_dimension",
+                          "campaign.score_out_of_scale"})
     enterprise_id: UUID
     scores: dict[Dimension, int] = Field(min_length=1, max_length=20,
                                          description="A score within the campaign's scale for "
@@ -349,6 +379,7 @@ class DiagnoseEnterprise(CampaignCommand):
 class CollectOpinion(CampaignCommand):
     public_name = "campaign.collect_opinion"
     purpose = "Record a buyer's opinion."
+    refusals = frozenset({"campaign.invalid_transition", "campaign.not_enrolled"})
     buyer: str = Text
     opinion: str = Text
     enterprise_id: UUID | None = None
@@ -357,6 +388,8 @@ class CollectOpinion(CampaignCommand):
 class IssueReport(CampaignCommand):
     public_name = "campaign.issue_report"
     purpose = "Issue a diagnosed enterprise its report."
+    refusals = frozenset({"campaign.invalid_transition", "campaign.not_enrolled",
+                          "campaign.not_diagnosed", "campaign.report_exists"})
     enterprise_id: UUID
     improvements: tuple[Line, ...] = Field(min_length=1, max_length=50)
     summary: str = Note
@@ -365,18 +398,21 @@ class IssueReport(CampaignCommand):
 class LinkCase(CampaignCommand):
     public_name = "campaign.link_case"
     purpose = "Link a case raised during the campaign."
+    refusals = frozenset({"case.not_found"})
     case_id: UUID
 
 
 class CloseCampaign(CampaignCommand):
     public_name = "campaign.close"
     purpose = "Close the campaign with its summary."
+    refusals = frozenset({"campaign.invalid_transition", "campaign.open_diagnoses"})
     summary: str = Text
 
 
 class FileDispute(Command):
     public_name = "dispute.file"
     purpose = "File a buyer's quality dispute with a producer."
+    refusals = frozenset({"enterprise.not_found", "campaign.not_found"})
     buyer: str = Text
     buyer_id: UUID | None = Field(default=None, description="When the buyer is a registered "
                                                             "enterprise.")
@@ -394,35 +430,39 @@ class DisputeCommand(Command):
 class ScheduleMediation(DisputeCommand):
     public_name = "dispute.schedule_mediation"
     purpose = "Schedule or move the mediation."
+    refusals = frozenset({"dispute.invalid_transition", "dispute.out_of_range"})
     at: Moment
     place: str = Text
-    mediator_department: str = Code
+    mediator_department: Department
 
 
 class MediateDispute(DisputeCommand):
     public_name = "dispute.mediate"
     purpose = "Record the mediation: settled or not."
+    # invalid_input: compensation without an agreement
+    refusals = frozenset({"dispute.invalid_transition", "dispute.invalid_input"})
     agreement: bool
     terms: str = Text
-    compensation_yuan: Decimal = Field(default=Decimal("0.00"), ge=0, max_digits=16,
-                                       decimal_places=2,
-                                       description="Agreed only: zero without an agreement.")
+    compensation_yuan: Yuan = Field(default=Decimal("0.00"),
+                                    description="Agreed only: zero without an agreement.")
 
 
 class CloseDispute(DisputeCommand):
     public_name = "dispute.close"
     purpose = "Close a mediated dispute."
+    refusals = frozenset({"dispute.invalid_transition"})
     note: str = Note
 
 
 class OrderRecall(Command):
     public_name = "recall.order"
     purpose = "Order a recall of a non-conforming product."
+    refusals = frozenset({"enterprise.not_found", "campaign.not_found"})
     enterprise_id: UUID
     product: str = Text
     reason: str = Text
     quantity: int = Units
-    department: str = Code
+    department: Department
     campaign_id: UUID | None = None
 
 
@@ -434,6 +474,7 @@ class RecallCommand(Command):
 class AmendRecall(RecallCommand):
     public_name = "recall.amend"
     purpose = "Raise the number of units ordered for recall."
+    refusals = frozenset({"recall.invalid_transition", "recall.quantity_not_raised"})
     quantity: int = Field(gt=0, le=10**12, description="The new, higher number of units ordered.")
     reason: str = Text
 
@@ -441,34 +482,40 @@ class AmendRecall(RecallCommand):
 class RecordUnitsRecalled(RecallCommand):
     public_name = "recall.record_recalled"
     purpose = "Count units recalled."
+    refusals = frozenset({"recall.invalid_transition", "recall.over_recall"})
     units: int = Units
 
 
 class RecordUnitsDestroyed(RecallCommand):
     public_name = "recall.record_destroyed"
     purpose = "Count recalled units destroyed."
+    refusals = frozenset({"recall.invalid_transition", "recall.over_destruction"})
     units: int = Units
 
 
 class RecordLossRecovered(RecallCommand):
     public_name = "recall.record_loss_recovered"
     purpose = "Record a loss recovered."
-    amount_yuan: Decimal = Yuan
+    refusals = frozenset({"recall.invalid_transition"})
+    amount_yuan: Yuan
     source: str = Text
 
 
 class CompleteRecall(RecallCommand):
     public_name = "recall.complete"
     purpose = "Complete the recall."
+    refusals = frozenset({"recall.invalid_transition"})
     note: str = Note
 
 
 class OpenImprovement(Command):
     public_name = "improvement.open"
     purpose = "Open an improvement project."
+    # invalid_input: a supplier without its problem, or the enterprise its own supplier
+    refusals = frozenset({"enterprise.not_found", "improvement.invalid_input"})
     enterprise_id: UUID
     title: str = Text
-    department: str = Code
+    department: Department
     supplier_id: UUID | None = Field(default=None, description="Supply-chain work: the "
                                                                "supplier, with its problem.")
     problem: str | None = Field(default=None, min_length=1, max_length=2000)
@@ -482,24 +529,27 @@ class ImprovementCommand(Command):
 class RecordInvestment(ImprovementCommand):
     public_name = "improvement.record_investment"
     purpose = "Record money invested."
-    amount_yuan: Decimal = Yuan
+    refusals = frozenset({"improvement.invalid_transition"})
+    amount_yuan: Yuan
     note: str = Note
 
 
 class ExpectBenefit(ImprovementCommand):
     public_name = "improvement.expect_benefit"
     purpose = "Set the expected benefit."
-    amount_yuan: Decimal = Yuan
+    refusals = frozenset({"improvement.invalid_transition"})
+    amount_yuan: Yuan
 
 
 class RealiseBenefit(ImprovementCommand):
     public_name = "improvement.realise_benefit"
     purpose = "Record a benefit realised."
-    amount_yuan: Decimal = Yuan
+    amount_yuan: Yuan
     note: str = Note
 
 
 class CompleteImprovement(ImprovementCommand):
     public_name = "improvement.complete"
     purpose = "Complete the project with its outcome."
+    refusals = frozenset({"improvement.invalid_transition"})
     outcome: str = Text

@@ -9,8 +9,9 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.base import Aggregate, CommandContext, DomainEvent
-from domain.case_events import Yuan
+from domain.codes import Recorded
 from domain.lifecycle import require
+from domain.money import RecordedYuan as Yuan
 
 Status = Literal["filed", "mediation_scheduled", "settled", "unsettled", "closed"]
 
@@ -38,7 +39,7 @@ class Dispute(Aggregate):
         public_name = "dispute.mediation_scheduled"
         at: AwareDatetime
         place: str = Field(min_length=1)
-        mediator_department: str
+        mediator_department: Recorded.department
 
         def apply(self, dispute: Dispute) -> None:
             dispute.status, dispute.mediation = "mediation_scheduled", self

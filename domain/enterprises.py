@@ -8,6 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import Field
 
 from domain.base import Aggregate, CommandContext, DomainEvent
+from domain.codes import Recorded
 from domain.credit_code import problem_with
 from domain.errors import refuse
 
@@ -29,8 +30,8 @@ class Enterprise(Aggregate):
         credit_code: str
         name: str = Field(min_length=1)
         scale: Scale
-        industry: str
-        town: str
+        industry: Recorded.industry
+        town: Recorded.town
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -48,8 +49,8 @@ class Enterprise(Aggregate):
 
         name: str | None = None
         scale: Scale | None = None
-        industry: str | None = None
-        town: str | None = None
+        industry: Recorded.industry | None = None
+        town: Recorded.town | None = None
 
         def apply(self, enterprise: Enterprise) -> None:
             for field in ("name", "scale", "industry", "town"):

@@ -9,8 +9,9 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from domain.base import Aggregate, CommandContext, DomainEvent
-from domain.case_events import Yuan
+from domain.codes import Recorded
 from domain.lifecycle import require
+from domain.money import RecordedYuan as Yuan
 
 
 class Improvement(Aggregate):
@@ -20,7 +21,7 @@ class Improvement(Aggregate):
         public_name = "improvement.opened"
         enterprise_id: UUID
         title: str = Field(min_length=1)
-        department: str
+        department: Recorded.department
         supplier_id: UUID | None = None
         problem: str | None = None
 

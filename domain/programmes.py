@@ -18,7 +18,6 @@ from domain.commands import (AmendRecall, CloseCampaign, CloseDispute, CollectOp
                              RecordUnitsDestroyed, RecordUnitsRecalled, ScheduleMediation)
 from domain.disputes import Dispute
 from domain.enterprises import Enterprise
-from domain.errors import refuse
 from domain.improvements import Improvement
 from domain.recalls import Recall
 from domain.resources import Expert
@@ -26,18 +25,11 @@ from domain.service import Outcome, Service
 
 
 class ProgrammeUseCases(Service):
-    def _department(self, kind: str, code: str) -> str:
-        if code not in self.reference.department_codes:
-            raise refuse(f"{kind}.unknown_department", f"{code!r} is not a department.",
-                         code=code)
-        return code
-
     # Campaigns (巡回问诊)
 
     @handles(LaunchCampaign)
     def launch_campaign(self, ctx: CommandContext, command: LaunchCampaign) -> Outcome:
         self._check(ctx)
-        self._department("campaign", command.department)
         campaign = Campaign.launch(ctx, self.derived_id("campaign", ctx), command.title,
                                    command.industry, command.department, command.dimensions,
                                    command.scale_min, command.scale_max)
@@ -94,7 +86,6 @@ class ProgrammeUseCases(Service):
 
     @handles(ScheduleMediation)
     def schedule_mediation(self, ctx: CommandContext, command: ScheduleMediation) -> Outcome:
-        self._department("dispute", command.mediator_department)
         def schedule(dispute: Dispute) -> None:
             require_within(ctx, command.at, "at", "dispute", AHEAD)
             dispute.schedule_mediation(ctx, command.at, command.place,
@@ -119,7 +110,6 @@ class ProgrammeUseCases(Service):
     @handles(OrderRecall)
     def order_recall(self, ctx: CommandContext, command: OrderRecall) -> Outcome:
         self._registered(ctx, command.enterprise_id, None, command.campaign_id)
-        self._department("recall", command.department)
         recall = Recall.start(self.derived_id("recall", ctx), Recall.Ordered, ctx,
                               enterprise_id=command.enterprise_id, product=command.product,
                               reason=command.reason, quantity=command.quantity,
@@ -162,7 +152,6 @@ class ProgrammeUseCases(Service):
     @handles(OpenImprovement)
     def open_improvement(self, ctx: CommandContext, command: OpenImprovement) -> Outcome:
         self._registered(ctx, command.enterprise_id, command.supplier_id, None)
-        self._department("improvement", command.department)
         project = Improvement.start(self.derived_id("improvement", ctx), Improvement.Opened,
                                     ctx, enterprise_id=command.enterprise_id,
                                     title=command.title, department=command.department,

@@ -9,9 +9,10 @@ from uuid import UUID
 from pydantic import Field
 
 from domain.base import Aggregate, CommandContext, DomainEvent
-from domain.case_events import Yuan
+from domain.codes import Recorded
 from domain.errors import refuse
 from domain.lifecycle import require
+from domain.money import RecordedYuan as Yuan
 
 Units = Annotated[int, Field(gt=0)]
 
@@ -25,7 +26,7 @@ class Recall(Aggregate):
         product: str = Field(min_length=1)
         reason: str = Field(min_length=1)
         quantity: Units
-        department: str
+        department: Recorded.department
         campaign_id: UUID | None = None
 
         def apply(self, recall: Recall) -> None:

@@ -1,15 +1,18 @@
-"""Reference data the district edits, not code: departments, services, channels, stations."""
+"""Reference data the district edits, not code: departments, services, channels, stations,
+industries."""
 
 from __future__ import annotations
 
 import tomllib
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, ValidationError, model_validator
 
 from domain.base import CODE, Value
+from domain.codes import Codes, Kind
 
 DEFAULT = "reference.toml"
 
@@ -43,10 +46,11 @@ class Reference(Value):
     services: list[Service] = Field(min_length=1)
     channels: list[Named] = Field(min_length=1)
     stations: list[Station] = Field(min_length=1)
+    industries: list[Named] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _codes_are_unique_and_known(self) -> Reference:
-        for key in ("departments", "services", "channels", "stations"):
+        for key in ("departments", "services", "channels", "stations", "industries"):
             seen: set[str] = {self.lead.code} if key == "departments" else set()
             for index, item in enumerate(getattr(self, key)):
                 if item.code in seen:
@@ -68,6 +72,22 @@ class Reference(Value):
     @property
     def towns(self) -> set[str]:
         return {s.town for s in self.stations if s.town}
+
+    def names(self, kind: Kind) -> dict[str, str]:
+        """The codes of one kind, each with its name in Chinese and English (a town, whose
+        station names it, with none)."""
+        if kind == "town":
+            return dict.fromkeys(sorted(self.towns), "")
+        named: list[Named] = {
+            "department": [self.lead, *self.departments], "service": self.services,
+            "channel": self.channels, "station": self.stations, "industry": self.industries,
+        }[kind]
+        return {item.code: f"{item.zh} / {item.en}" for item in named}
+
+    @cached_property
+    def codes(self) -> Codes:
+        """Every code of the district, by the kind of field that takes it (domain/codes.py)."""
+        return Codes({kind: frozenset(self.names(kind)) for kind in get_args(Kind)})
 
     def is_principal(self, code: str) -> bool:
         return self.kind_of(code) is not None

@@ -20,7 +20,6 @@ class RegistryUseCases(Service):
     @handles(RegisterEnterprise)
     def register_enterprise(self, ctx: CommandContext, command: RegisterEnterprise) -> Outcome:
         self._check(ctx)
-        self._check_town(command.town)
         enterprise = Enterprise.register(ctx, command.credit_code, command.name, command.scale,
                                          command.industry, command.town)
         clash = refuse("enterprise.already_registered",
@@ -31,16 +30,9 @@ class RegistryUseCases(Service):
     @handles(ChangeEnterpriseProfile)
     def change_enterprise_profile(self, ctx: CommandContext,
                                   command: ChangeEnterpriseProfile) -> Outcome:
-        if command.town is not None:
-            self._check_town(command.town)
         return self._change(ctx, Enterprise, command.enterprise_id, lambda x: x.change_profile(
             ctx, name=command.name, scale=command.scale, industry=command.industry,
             town=command.town))
-
-    def _check_town(self, town: str) -> None:
-        if town not in self.reference.towns:
-            raise refuse("enterprise.unknown_town", f"{town!r} is not a town or street of the "
-                         "district.", town=town)
 
     def get_enterprise(self, enterprise_id: UUID) -> Enterprise:
         return self.repository.get(enterprise_id)

@@ -21,8 +21,11 @@ from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_p
 from bus import subjects
 from bus.app import build_bus
 from bus.identity import CredentialStore, inbox_prefix
+from bus.operations import OPERATIONS
+from bus.queries import QUERIES
 from bus.security import OPERATOR, SERVICE, credential_store, secured
 from domain.reference import load_reference
+from tests.contract_support import contract
 
 CST = timezone(timedelta(hours=8))
 
@@ -120,17 +123,23 @@ class Service:
         self.runner.run(self.bus.app.stop())
 
     def request(self, principal: str, name: str, body: dict | bytes) -> dict:
+        """The reply to a command; whatever the test, it must be one the contract names."""
         data = body if isinstance(body, bytes) else orjson.dumps(body)
         client = self.client_for(principal)
-        reply = self.runner.run(client.request(subjects.command(principal, name), data,
-                                               timeout=10))
-        return orjson.loads(reply.data)
+        reply = orjson.loads(self.runner.run(client.request(subjects.command(principal, name),
+                                                            data, timeout=10)).data)
+        if name in OPERATIONS:
+            contract().check_reply(f"send.cmd.{name}", reply)
+        return reply
 
     def query(self, principal: str, name: str, body: dict | None = None) -> dict:
+        """The answer to a query; whatever the test, it must be one the contract names."""
         client = self.client_for(principal)
-        reply = self.runner.run(client.request(subjects.query(principal, name),
-                                               orjson.dumps(body or {}), timeout=10))
-        return orjson.loads(reply.data)
+        answer = orjson.loads(self.runner.run(client.request(
+            subjects.query(principal, name), orjson.dumps(body or {}), timeout=10)).data)
+        if name in QUERIES:
+            contract().check_reply(f"send.query.{name}", answer)
+        return answer
 
     def log_length(self) -> int:
         return self.bus.services.dispatcher.app.recorder.max_notification_id() or 0

@@ -235,8 +235,8 @@ def test_refuses_money_that_is_not_yuan_with_two_decimal_places(service, command
 
 
 def test_refuses_dimensions_that_are_not_codes_and_lists_beyond_their_bounds(service):
-    assert refused(service, "samr", "campaign.launch", title="x", industry="bricks",
+    assert refused(service, "samr", "campaign.launch", title="x", industry="building_bricks",
                    department="samr", dimensions=["Firing Curve"])["code"] == "command.invalid"
-    assert refused(service, "samr", "campaign.launch", title="x", industry="bricks",
+    assert refused(service, "samr", "campaign.launch", title="x", industry="building_bricks",
                    department="samr",
                    dimensions=[f"d{n}" for n in range(21)])["code"] == "command.invalid"

@@ -4,8 +4,9 @@ published contract on the real bus.
 Each command is sent first as a principal allowed to send it, with a valid payload, then with
 mutations of it: wrong types, nulls, edge dates and numbers, odd unicode, missing and unknown
 fields, empty, broken and oversized bodies, and request headers that mean something to a NATS
-client (`Status: 503`). Every request gets a structured reply within the timeout; a refusal
-writes nothing; a reply never carries a request's headers; and at the end every view is still
+client (`Status: 503`). Every request gets a structured reply within the timeout, one the
+published contract names for it (a refusal with a code its contract lists); a refusal writes
+nothing; a reply never carries a request's headers; and at the end every view is still
 running and the health check is ok.
 """
 
@@ -24,6 +25,7 @@ from bus.dispatch import MAX_COMMAND_BYTES
 from bus.operations import OPERATIONS
 from bus.queries import QUERIES
 from tests.bus_support import Service, service_on_its_own_server
+from tests.contract_support import contract
 from tests.test_authority import PROBES, District
 
 SEED = 20261205
@@ -93,6 +95,7 @@ def test_every_command_answers_every_mutation_with_a_structured_reply(service, d
             answer, reply_headers = request(service, principal,
                                             subjects.command(principal, name), body, headers)
             assert isinstance(answer.get("ok"), bool), (name, body[:200], answer)
+            contract().check_reply(f"send.cmd.{name}", answer)
             assert "Status" not in (reply_headers or {}), (name, headers, reply_headers)
             if not answer["ok"]:
                 assert answer["error"]["code"] != "internal.error", (name, body[:300], answer)
@@ -118,6 +121,7 @@ def test_every_query_answers_every_mutation_without_an_internal_error(service, d
                 answer, _ = request(service, principal, subjects.query(principal, name), body,
                                     rng.choice(HEADERS))
                 assert isinstance(answer.get("ok"), bool), (name, body[:200], answer)
+                contract().check_reply(f"send.query.{name}", answer)
                 if not answer["ok"]:
                     assert answer["error"]["code"] != "internal.error", (name, body[:300],
                                                                         answer)

@@ -22,7 +22,7 @@ def health(service: Service) -> dict:
 def register(service: Service) -> dict:
     return service.request("portal", "enterprise.register", {
         "command_id": uuid4().hex, "person": "p", "credit_code": credit_code(), "name": "厂",
-        "scale": "small_micro", "industry": "bricks", "town": "laisu"})
+        "scale": "small_micro", "industry": "building_bricks", "town": "laisu"})
 
 
 def test_each_part_is_reported_and_one_that_stops_moving_is_stuck(tmp_path, monkeypatch):

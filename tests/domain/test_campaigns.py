@@ -53,7 +53,7 @@ def test_a_campaign_is_launched_for_an_industry_with_its_dimensions_and_scale(wo
     {"dimensions": ("firing", "firing")}, {"scale_min": 10, "scale_max": 10},
 ])
 def test_refuses_a_campaign_without_distinct_dimensions_or_a_scale(world, args):
-    launch = {"title": "x", "industry": "bricks", "department": "samr",
+    launch = {"title": "x", "industry": "building_bricks", "department": "samr",
               "dimensions": DIMENSIONS} | args
 
     assert refusal(world.app.launch_campaign, world.ctx(), LaunchCampaign(**launch)).code \
@@ -62,12 +62,12 @@ def test_refuses_a_campaign_without_distinct_dimensions_or_a_scale(world, args):
 
 def test_refuses_a_campaign_without_dimensions():
     with pytest.raises(ValidationError, match="dimensions"):
-        LaunchCampaign(title="x", industry="bricks", department="samr", dimensions=())
+        LaunchCampaign(title="x", industry="building_bricks", department="samr", dimensions=())
 
 
 def test_refuses_a_campaign_led_by_an_unknown_department(world):
     assert refusal(world.app.launch_campaign, world.ctx(), LaunchCampaign(
-        title="x", industry="bricks", department="cia", dimensions=DIMENSIONS)).code \
+        title="x", industry="building_bricks", department="cia", dimensions=DIMENSIONS)).code \
         == "campaign.unknown_department"
 
 
@@ -208,7 +208,7 @@ def test_a_closed_campaign_takes_no_more_enterprises(world):
 
 def test_a_retried_launch_or_enrolment_is_not_applied_twice(world):
     launch = world.ctx(command_id="launch-1")
-    campaign = LaunchCampaign(title="x", industry="bricks", department="samr",
+    campaign = LaunchCampaign(title="x", industry="building_bricks", department="samr",
                               dimensions=DIMENSIONS)
     first = world.app.launch_campaign(launch, campaign)
     again = world.app.launch_campaign(launch, campaign)
@@ -227,7 +227,7 @@ def test_every_campaign_event_carries_who_when_and_why(world):
     ctx = world.ctx(correlation_id="tour-2022")
 
     campaign_id = world.app.launch_campaign(ctx, LaunchCampaign(
-        title="x", industry="bricks", department="samr", dimensions=DIMENSIONS)).id
+        title="x", industry="building_bricks", department="samr", dimensions=DIMENSIONS)).id
 
     (event,) = world.app.events.get(campaign_id)
     assert (event.actor, event.command_id, event.correlation_id, event.timestamp) \

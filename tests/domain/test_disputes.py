@@ -55,7 +55,7 @@ def test_refuses_a_dispute_naming_what_is_not_registered(world, role):
 
 def test_a_dispute_filed_during_a_campaign_names_it(world):
     campaign_id = world.app.launch_campaign(world.ctx(), LaunchCampaign(
-        title="x", industry="bricks", department="samr", dimensions=("firing",))).id
+        title="x", industry="building_bricks", department="samr", dimensions=("firing",))).id
 
     assert world.app.get_dispute(filed(world, campaign_id=campaign_id)).campaign_id \
         == campaign_id

@@ -25,7 +25,7 @@ def test_programmes_loaded_from_snapshots_equal_programmes_replayed_from_their_e
     app, ctx, maker = world.app, world.ctx, world.enterprise()
     # A campaign diagnoses and reports on a maker.
     campaign = app.launch_campaign(ctx(), LaunchCampaign(
-        title="tour", industry="bricks", department="samr", dimensions=("firing",))).id
+        title="tour", industry="building_bricks", department="samr", dimensions=("firing",))).id
     app.enroll_enterprise(ctx(), EnrollEnterprise(campaign_id=campaign, enterprise_id=maker))
     app.diagnose_enterprise(ctx(), DiagnoseEnterprise(
         campaign_id=campaign, enterprise_id=maker, scores={"firing": 40},

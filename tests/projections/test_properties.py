@@ -21,6 +21,7 @@ from domain.commands import (AcceptCase, AssignExpert, DiagnoseEnterprise, Enrol
                              FileDispute, LaunchCampaign, OpenImprovement, OrderRecall,
                              ResolveCase, ScheduleMediation)
 from domain.errors import DomainError
+from domain.refusals import refusals
 from projections import ALL_PROJECTIONS
 from projections.memory import InMemoryViews
 from tests.domain.support import in_memory_world
@@ -119,8 +120,10 @@ def test_any_command_the_schema_accepts_is_decided_and_projected(name):
             return  # refused at the door, as the bus refuses it
         try:
             entry.use_case(here.world.app, here.world.ctx("samr"), command)
-        except DomainError:
-            pass  # refused by a rule of the domain: a clean refusal
+        except DomainError as refusal:
+            # refused by a rule of the domain: a clean refusal, with a code its contract lists
+            assert refusal.code in refusals(entry.command, here.world.app.authority), \
+                (name, refusal)
         here.project()
 
     decided_and_projected()

@@ -1,0 +1,30 @@
+"""What each query answers: the shape of `result` in its `Answered` reply, for the contract.
+
+The answers are the views' own documents (projections/), handed over as JSON; these models
+describe them and nothing reads them back. They forbid fields they do not name, so a view
+that changes what it keeps fails the test that validates real answers against the contract
+(tests/test_contract_on_the_bus.py) until its model here says so too.
+"""
+
+from bus.results.cases import CasePage, CaseWithTimeline, Visibility, WorklistPage
+from bus.results.registers import (
+    EnterpriseEntry,
+    EnterpriseWithCases,
+    EquipmentWithBookings,
+    ExpertWithBookings,
+    Utilisation,
+    Workload,
+)
+from bus.results.reports import (
+    AuditPage,
+    IntakeTotals,
+    KpiTotals,
+    ReadPage,
+    RefusalPage,
+    ViewsReport,
+)
+
+__all__ = ["AuditPage", "CasePage", "CaseWithTimeline", "EnterpriseEntry", "EnterpriseWithCases",
+           "EquipmentWithBookings", "ExpertWithBookings", "IntakeTotals", "KpiTotals",
+           "ReadPage", "RefusalPage", "Utilisation", "ViewsReport", "Visibility",
+           "WorklistPage", "Workload"]

@@ -1,0 +1,136 @@
+"""Counts, results, the audit trail and the views' state: `intake.counts`, `kpi.summary`,
+`audit.changes`, `audit.refusals`, `audit.reads`, `views.status`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import Field, WithJsonSchema
+
+from bus.results.base import Day, Page, Result, Time, Utc
+
+
+class IntakeGroup(Result):
+    """One group; only the fields grouped by are there."""
+
+    channel: str = None
+    station: str = Field(None, description='"-" for cases taken at no station (online).')
+    service_type: str = None
+    day: Day = None
+    submitted: int = Field(ge=0)
+
+
+class IntakeTotals(Result):
+    groups: list[IntakeGroup]
+    total: int = Field(ge=0)
+
+
+MONEY_TOTAL = {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$",
+               "description": "A sum of yuan, exact, with two decimals."}
+Metrics = Annotated[dict[str, Any], WithJsonSchema({
+    "type": "object",
+    "description": "Each metric's total: counts, sums of money (`..._yuan`, decimal text) and "
+                   "`above_scale_coverage` (the share of above-scale enterprises helped).",
+    "patternProperties": {"_yuan$": MONEY_TOTAL,
+                          "^above_scale_coverage$": {"type": "number", "minimum": 0}},
+    "additionalProperties": {"type": "integer", "minimum": 0},
+})]
+
+
+class KpiTotals(Result):
+    by: Literal["district", "department", "town", "channel", "industry", "month"]
+    since_month: str | None
+    until_month: str | None
+    groups: dict[str, Metrics] = Field(description="By value of `by` (a town, a month...).")
+
+
+class Change(Result):
+    before: Any
+    after: Any
+
+
+class AuditEntry(Result):
+    """An accepted change, as the department it concerned finds it in its trail."""
+
+    position: int = Field(ge=1)
+    at: Time
+    at_utc: Utc
+    principal: str
+    person: str
+    aggregate_type: str
+    aggregate_id: UUID
+    version: int = Field(ge=1)
+    topic: str
+    command_id: str
+    correlation_id: str | None
+    causation_id: str | None
+    departments: list[str] = Field(description="Every department the change concerned.")
+    changes: dict[str, Change] = Field(description="Each field the change touched.")
+    case_id: UUID = Field(None, description="On a case's changes.")
+    department: str = Field(description="Whose trail this entry is in.")
+    role: Literal["actor", "involved"]
+
+
+class AuditPage(Page):
+    items: list[AuditEntry]
+
+
+class Record(Result):
+    sequence: int = Field(ge=1, description="In the audit stream.")
+    principal: str
+    at: Time
+    at_utc: Utc
+
+
+class Refusal(Record):
+    kind: Literal["refused"]
+    command: str = Field(description="The command or query refused (`*` on a count of "
+                                     "many refusals).")
+    command_id: str | None
+    person: str | None
+    code: str
+    message: str
+    fields: dict[str, Any]
+
+
+class Read(Record):
+    kind: Literal["read"]
+    query: str
+    case_ids: list[UUID]
+    position: int | None
+
+
+class RefusalPage(Page):
+    items: list[Refusal]
+
+
+class ReadPage(Page):
+    items: list[Read]
+
+
+class ViewFailure(Result):
+    position: int
+    topic: str
+    aggregate: str
+    error: str
+    failed_at: str
+
+
+class ViewReport(Result):
+    name: str
+    generation: int
+    active: bool
+    state: Literal["running", "failed", "rebuilding", "needs_rebuild"]
+    position: int = Field(ge=0)
+    behind: int = Field(ge=0)
+    version: int
+    code_version: int | None
+    needs_rebuild: bool
+    failure: ViewFailure | None
+
+
+class ViewsReport(Result):
+    head: int = Field(ge=0, description="The log's last position.")
+    views: list[ViewReport]
+    failed: list[str]
