@@ -86,11 +86,7 @@ def run_demo(settings: UpSettings) -> int:
 async def _run(settings: UpSettings) -> int:
     principals = Principals(settings)
     try:
-        try:
-            await principals.connection(OPERATOR)
-        except (CannotRun, MissingCredentials) as error:
-            print(f"onestop: {error}", file=sys.stderr)
-            return 2
+        await principals.connection(OPERATOR)
         story = Story(lambda principal, command, body: principals.request(
             subjects.command(principal, command), principal, body),
             demo_start(settings.data_dir))
@@ -100,7 +96,7 @@ async def _run(settings: UpSettings) -> int:
         except DemoFailed as failure:
             print(f"onestop demo: {failure}", file=sys.stderr)
             return 1
-        except (TimeoutError, nats.errors.Error, CannotRun, MissingCredentials) as error:
+        except (TimeoutError, nats.errors.Error) as error:
             # NATS is there but the service is not (NATS_URL's server), or went away.
             print(f"onestop demo: the service did not answer ({str(error) or type(error).__name__}"
                   "); is `onestop up` running?", file=sys.stderr)
@@ -116,6 +112,11 @@ async def _run(settings: UpSettings) -> int:
             return 1
         print_kpis(answer["result"]["groups"].get("all", {}))
         return 0
+    except (CannotRun, MissingCredentials) as error:
+        # No NATS where the data directory says, or no credentials of a principal there.
+        # Said here, not left to the command line: `up --demo` runs this in a thread.
+        print(f"onestop: {error}", file=sys.stderr)
+        return 2
     finally:
         await principals.close()
 
