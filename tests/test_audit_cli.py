@@ -14,7 +14,7 @@ import pytest
 from adapters.audit.signing import PRIVATE_NAME, SigningKey, key_directory
 from adapters.natsserver import free_port
 from bus.security import OPERATOR
-from tests.audit_support import copy_log, forged_event
+from tests.audit_support import copy_log, forged_event, read_all
 from tests.bus_support import Service, service_on_its_own_server
 from tests.test_bus_commands import registration
 
@@ -58,8 +58,10 @@ def test_the_service_signs_its_log_and_verify_says_it_is_intact(service):
     result = audit(service, "verify")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("intact up to position 5 (1 checkpoints, ")
-    # The checkpoint message itself waits for the next checkpoint.
-    assert "1 message(s) after position 5 not yet covered by a checkpoint" in result.stdout
+    # An idle log ends with a checkpoint whose own signature stands for it: all covered.
+    assert ("the last message, the checkpoint at 6, signs every position before it: all 6 "
+            "covered") in result.stdout
+    assert result.stdout.endswith(f"read the event log {service.stream}: 6 message(s)\n")
 
 
 def test_verify_names_the_first_broken_link_of_a_doctored_copy(service):
@@ -130,3 +132,94 @@ def test_an_auditor_verifies_the_log_by_position_with_no_consumer_of_its_own(tmp
         result = audit(service, "verify", url=service.district.url("auditor"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("intact up to position 5 (1 checkpoints, ")
+
+
+def doctored(service: Service, doctor) -> str:
+    """A copy of the service's log, as `doctor` leaves it, in a stream of its own."""
+    copy = f"COPY_{uuid.uuid4().hex[:8]}"
+
+    async def make() -> None:
+        connection = await nats.connect(service.district.url(OPERATOR))
+        try:
+            await copy_log(connection, service.stream, copy, doctor)
+        finally:
+            await connection.close()
+
+    service.runner.run(make())
+    return copy
+
+
+def is_checkpoint(message) -> bool:
+    return message.subject.endswith(".checkpoints")
+
+
+def signed_log(service: Service) -> list[int]:
+    """Two checkpoints' worth of a log; the positions of its checkpoints."""
+    covered(service, register_some(service, 4))
+    covered(service, register_some(service, 3))
+    async def positions() -> list[int]:
+        connection = await nats.connect(service.district.url(OPERATOR))
+        try:
+            return [index for index, message in enumerate(
+                await read_all(connection, service.stream), start=1) if is_checkpoint(message)]
+        finally:
+            await connection.close()
+    return service.runner.run(positions())
+
+
+def test_a_log_without_its_checkpoints_is_not_vouched_for(service):
+    signed_log(service)
+    stripped = doctored(service, lambda m: [x for x in m if not is_checkpoint(x)])
+    result = audit(service, "verify", stream=stripped)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "too little covered: no valid checkpoint signs any of its 7 message(s)" in result.stdout
+
+
+def test_an_empty_event_log_is_not_vouched_for(service):
+    result = audit(service, "verify", stream=doctored(service, lambda m: []))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "too little covered: the stream holds nothing" in result.stdout
+
+
+@pytest.mark.parametrize("stream", ["NO_SUCH_STREAM", "{stream}_AUDIT"])
+def test_a_stream_that_is_not_an_event_log_is_refused(service, stream):
+    result = audit(service, "verify", stream=stream.format(stream=service.stream))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1
+    assert ("there is no stream" in result.stderr) or ("is not an event log" in result.stderr)
+
+
+def test_a_log_cut_after_the_position_an_auditor_kept_is_caught(service):
+    first, second = signed_log(service)  # an auditor verified it all: it kept `second`
+    whole = audit(service, "verify", "--expect-position", str(second))
+    assert whole.returncode == 0, whole.stdout
+    # Cut back to the first checkpoint: intact, as far as it goes.
+    cut = audit(service, "verify", "--expect-position", str(second),
+                stream=doctored(service, lambda m: m[:first]))
+    assert cut.returncode == 4, cut.stdout
+    assert f"the log ends at position {first}, before the position you kept, {second}" \
+        in cut.stdout
+    # History rewritten after the first checkpoint, the later checkpoint dropped and the
+    # log made as long as it was: intact as far as the first checkpoint signs it, no further.
+    rewritten = audit(service, "verify", "--expect-position", str(second),
+                      stream=doctored(service, lambda m: m[:first] + [
+                          forged_event(x) for x in m[first:-1]] + [forged_event(m[-2])]))
+    assert rewritten.returncode == 4, rewritten.stdout
+    assert (f"too little covered: covered only up to position {first - 1}, not up to the "
+            f"position you kept, {second}") in rewritten.stdout
+
+
+def test_more_uncovered_messages_than_allowed_is_said_with_exit_4(service):
+    first, _second = signed_log(service)
+    # The second checkpoint dropped: the first signs up to the position before it, and the
+    # first checkpoint itself and the three events after it are covered by nothing.
+    tail = doctored(service, lambda m: [x for x in m if not is_checkpoint(x)
+                                        or m.index(x) + 1 == first])
+    signed_to, uncovered = first - 1, 8 - (first - 1)
+    allowed = audit(service, "verify", "--max-uncovered", str(uncovered), stream=tail)
+    assert allowed.returncode == 0, allowed.stdout
+    assert f"{uncovered} message(s) after position {signed_to} not yet covered" in allowed.stdout
+    strict = audit(service, "verify", "--max-uncovered", str(uncovered - 1), stream=tail)
+    assert strict.returncode == 4, strict.stdout
+    assert (f"too little covered: {uncovered} message(s) after position {signed_to} are not "
+            f"covered (--max-uncovered {uncovered - 1})") in strict.stdout

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from Crypto.PublicKey import ECC
+from nats.js.errors import NotFoundError
 
 from adapters.audit.chain import GENESIS, digest, link
 from adapters.audit.checkpoints import (
@@ -27,6 +28,7 @@ from adapters.audit.checkpoints import (
 )
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.reader import StreamReader
+from adapters.jetstream.subjects import StreamSubjects
 from adapters.audit.seal import Seal, SealedStream, sealed_from
 from adapters.audit.signing import key_id
 
@@ -50,14 +52,22 @@ class Report:
     bad_checkpoints: list[Finding] = field(default_factory=list)
     # Messages the service did not write: found with its seal key, or named by a checkpoint.
     foreign: list[Finding] = field(default_factory=list)
+    # The last message is a valid checkpoint that signs every position before it, as on a
+    # log that has gone idle: its own signature stands for it, so the whole log is covered.
+    ends_signed: bool = False
 
     @property
     def intact(self) -> bool:
         return self.broken is None and not self.bad_checkpoints
 
     @property
+    def covered_to(self) -> int:
+        """The last position a valid signature vouches for (0: none)."""
+        return self.head if self.intact and self.ends_signed else self.intact_to
+
+    @property
     def uncovered(self) -> int:
-        return self.head - self.intact_to if self.intact else 0
+        return self.head - self.covered_to if self.intact else 0
 
     @property
     def rate(self) -> float:
@@ -113,6 +123,8 @@ class Verifier:
         self.gap: Finding | None = None
         self.first_break: _Break | None = None
         self.bad: list[Finding] = []
+        # (the position of the last valid checkpoint, the last position it signs)
+        self.last_checkpoint: tuple[int, int] | None = None
 
     def feed(self, sequence: int, subject: str, headers: Mapping[str, str] | None,
              body: bytes) -> None:
@@ -153,6 +165,7 @@ class Verifier:
                                     f"bad signature{other}"))
             return
         self.checkpoints += 1
+        self.last_checkpoint = (sequence, checkpoint.last)
         for position in checkpoint.foreign:
             self._foreign(position, None, f"the checkpoint at {sequence} says so")
         for position in range(checkpoint.first, checkpoint.last + 1):
@@ -197,9 +210,32 @@ class Verifier:
                                     f"checkpoint covers up to {max(self.expected)}"))
         broken = min(findings, key=lambda finding: finding.position, default=None)
         intact_to = min(self.intact_to, broken.position - 1) if broken else self.intact_to
+        ends_signed = (self.last_checkpoint is not None and self.position > 0
+                       and self.last_checkpoint == (self.position, self.position - 1)
+                       and intact_to >= self.position - 1)
         return Report(self.stream, self.position, intact_to, self.checkpoints, seconds,
                       broken, self.bad, sorted(self.foreign.values(),
-                                               key=lambda finding: finding.position))
+                                               key=lambda finding: finding.position),
+                      ends_signed)
+
+
+class NotAnEventLog(Exception):
+    """The stream named is not there, or is not an event log; the message says which."""
+
+
+async def require_event_log(connection, stream: str) -> None:
+    """An event log is a stream that takes its events and its checkpoints: anything else
+    (a feed, the audit trail, a name that holds nothing) would verify as an empty log."""
+    try:
+        info = await connection.jetstream().stream_info(stream)
+    except NotFoundError:
+        raise NotAnEventLog(f"there is no stream {stream}") from None
+    subjects = set(info.config.subjects or ())
+    wanted = {StreamSubjects(stream, "events").all_events, checkpoint_subject(stream)}
+    if not wanted <= subjects:
+        raise NotAnEventLog(f"{stream} is not an event log (its subjects are "
+                            f"{', '.join(sorted(subjects)) or 'none'}; an event log's include "
+                            f"{', '.join(sorted(wanted))})")
 
 
 async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
@@ -208,6 +244,7 @@ async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
     that may create no consumer on the service's streams (an auditor), by direct gets.
     With the services' `seal` key, every message is checked for its seal; without it, the
     foreign messages named are those the signed checkpoints name."""
+    await require_event_log(connection, stream)
     sealed = None
     if seal is not None:
         start = await sealed_from(connection.jetstream(), stream)

@@ -2,9 +2,14 @@
 
 `verify` recomputes the hash chain from the event stream (adapters/audit), checks every
 checkpoint's signature with the service's public key and compares every hash it lists, and
-names every message the service did not write (adapters/audit/seal.py). Exit 0: intact (what
-no checkpoint covers yet is said, not counted against it); 1: a broken link or a bad
-checkpoint; 2: it cannot run (one line, why); 3: intact, but holding foreign messages. It
+names every message the service did not write (adapters/audit/seal.py). Exit 0: intact and
+covered; 1: a broken link or a bad checkpoint; 2: it cannot run (one line, why), the stream
+named is not an event log among them; 3: intact, but holding foreign messages; 4: intact as
+far as it goes, but too little is covered by a valid signature to vouch for it: nothing at all
+(an empty stream, or every checkpoint removed), less than the position an auditor kept from an
+earlier run (`--expect-position`: a log cut or rewritten after it), or more messages after the
+last checkpoint than `--max-uncovered` allows. A log that ends with a checkpoint signing
+everything before it (an idle log) is wholly covered. It
 reads the log as the operator of `onestop up`, who checks every seal with the services' key,
 or as whoever NATS_URL names (an auditor, say: its inbox prefix is used), who learns the
 foreign messages from the signed checkpoints.
@@ -23,7 +28,7 @@ from bus.commands import audit_export
 
 HELP = ("verify the log's hash chain and signed checkpoints, print the public key, or export "
         "the audit trail")
-EXIT_BROKEN, EXIT_CANNOT_RUN, EXIT_FOREIGN = 1, 2, 3
+EXIT_BROKEN, EXIT_CANNOT_RUN, EXIT_FOREIGN, EXIT_UNCOVERED = 1, 2, 3, 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--stream", help="the event stream (default: NATS_STREAM or ONESTOP)")
     verify.add_argument("--public-key", type=Path, help="the service's public key (default: "
                         "<data dir>/audit/signing-key.pub.pem)")
+    verify.add_argument("--expect-position", type=position, metavar="N",
+                        help="the position an earlier verify found covered: exit 4 unless the "
+                        "log is still covered at least that far")
+    verify.add_argument("--max-uncovered", type=position, metavar="N",
+                        help="exit 4 when more than N messages follow the last checkpoint")
     key = actions.add_parser("key", help="print the service's public key (PEM)")
     for action in (verify, key):
         action.add_argument("--data-dir", help="the data directory of `onestop up` "
@@ -40,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # `onestop audit export` is `onestop audit-export`: one implementation, two spellings.
     audit_export.add_arguments(actions.add_parser("export", help=audit_export.HELP,
                                                   description=audit_export.HELP))
+
+
+def position(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a position (0, 1, 2, ...)")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "key":
             print(_public_key_file(args.data_dir, None).read_text(), end="")
             return 0
-        return asyncio.run(_verify(args.data_dir, args.stream, args.public_key))
+        return asyncio.run(_verify(args))
     except (CannotRun, SettingsError) as error:
         print(f"onestop: {error}", file=sys.stderr, flush=True)
         return EXIT_CANNOT_RUN
@@ -69,20 +85,20 @@ def _public_key_file(data_dir: str | None, given: Path | None) -> Path:
     return path
 
 
-async def _verify(data_dir: str | None, stream: str | None, public_key: Path | None) -> int:
+async def _verify(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from adapters.audit.signing import SigningKeyError, load_public_key
-    from adapters.audit.verify import verify_stream
+    from adapters.audit.verify import NotAnEventLog, verify_stream
     from bus.operator import CannotRun, connect_quickly, seal_of, site
 
     try:
-        key = load_public_key(_public_key_file(data_dir, public_key))
+        key = load_public_key(_public_key_file(args.data_dir, args.public_key))
     except SigningKeyError as error:
         raise CannotRun(str(error)) from None
-    where = site(data_dir)
-    if stream:
-        where = replace(where, event_stream=stream)
+    where = site(args.data_dir)
+    if args.stream:
+        where = replace(where, event_stream=args.stream)
     from urllib.parse import urlparse
 
     from bus.security import OPERATOR, SERVICE
@@ -97,15 +113,45 @@ async def _verify(data_dir: str | None, stream: str | None, public_key: Path | N
     try:
         report = await verify_stream(connection, where.event_stream, key,
                                      with_consumer=operating, seal=seal)
+    except NotAnEventLog as error:
+        raise CannotRun(str(error)) from None
     except Exception as error:
         raise CannotRun(f"cannot read {where.event_stream} ({error})") from None
     finally:
         await connection.close()
     for line in describe(report):
         print(line)
+    shortfall = coverage_shortfall(report, args.expect_position, args.max_uncovered)
+    if shortfall:
+        print(f"too little covered: {shortfall}")
+    print(f"read the event log {report.stream}: {report.head} message(s)")
     if not report.intact:
         return EXIT_BROKEN
+    if shortfall:
+        return EXIT_UNCOVERED
     return EXIT_FOREIGN if report.foreign else 0
+
+
+def coverage_shortfall(report, expect_position: int | None,
+                       max_uncovered: int | None) -> str | None:
+    """Why a valid signature does not vouch for enough of the log, or None."""
+    if not report.intact:
+        return None  # the broken link says more
+    covered = report.covered_to
+    if report.head == 0:
+        return "the stream holds nothing"
+    if covered == 0:
+        return f"no valid checkpoint signs any of its {report.head} message(s)"
+    if expect_position is not None and covered < expect_position:
+        if report.head < expect_position:
+            return (f"the log ends at position {report.head}, before the position you kept, "
+                    f"{expect_position}: it was cut")
+        return (f"covered only up to position {covered}, not up to the position you kept, "
+                f"{expect_position}: rewritten after it, or its checkpoints removed")
+    if max_uncovered is not None and report.uncovered > max_uncovered:
+        return (f"{report.uncovered} message(s) after position {covered} are not covered "
+                f"(--max-uncovered {max_uncovered})")
+    return None
 
 
 def describe(report) -> list[str]:
@@ -113,7 +159,10 @@ def describe(report) -> list[str]:
     if report.intact:
         lines = [(f"intact up to position {report.intact_to} "
                   f"({report.checkpoints} checkpoints, {rate})")]
-        if report.uncovered:
+        if report.ends_signed:
+            lines.append(f"the last message, the checkpoint at {report.head}, signs every "
+                         f"position before it: all {report.head} covered")
+        elif report.uncovered:
             lines.append(f"{report.uncovered} message(s) after position {report.intact_to} "
                          "not yet covered by a checkpoint")
         return lines + [finding.what for finding in report.foreign]
