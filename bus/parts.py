@@ -63,6 +63,14 @@ class Parts:
                 self._throttled.clear(part.name)
         return parts
 
+    async def _missing_positions(self) -> list[int]:
+        """Positions the event log has lost: it denies deletes, so only a store changed
+        behind the server's back has any."""
+        reply = await self.connection.request(f"$JS.API.STREAM.INFO.{self.stream}",
+                                              b'{"deleted_details":true}', timeout=ASK_SECONDS)
+        state = orjson.loads(reply.data).get("state", {})
+        return sorted(state.get("deleted") or ()) if state.get("num_deleted") else []
+
     def _stuck(self, name: str, position: int, behind: int) -> bool:
         now = time.monotonic()
         before = self._moved.get(name)
@@ -108,8 +116,17 @@ class Parts:
         try:
             async with asyncio.timeout(ASK_SECONDS):
                 stored = await self.log.last(f"{self.stream}.checkpoints")
+                missing = await self._missing_positions()
         except Exception as error:  # noqa: BLE001
             return Part(name="checkpoints", status="unknown", detail=repr(error))
+        if missing:
+            # The chain links every position to the one before: past a hole it cannot be
+            # signed at all, so waiting a minute to call it stuck would only hide why.
+            return Part(name="checkpoints", status="failed", behind=max(last - missing[0] + 1, 0),
+                        detail=f"position {missing[0]} is missing from the log "
+                               f"({len(missing)} missing in all): nothing after it can be "
+                               "signed; restore the log from a backup or a replica "
+                               "(`onestop audit verify` names what else changed)")
         if stored is None:
             covered, signed_at, at = 0, None, 0
         else:

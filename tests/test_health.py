@@ -3,10 +3,15 @@ checkpoints; a part that is behind and does not move is stuck, and the service d
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from uuid import uuid4
 
+import nats
 import orjson
+from nats.js.api import StreamConfig
 
+from adapters.jetstream.log import StreamLog
 from bus import parts, subjects
 from tests.bus_support import Service, service_on_its_own_server
 from tests.domain.support import credit_code
@@ -47,3 +52,34 @@ def test_each_part_is_reported_and_one_that_stops_moving_is_stuck(tmp_path, monk
         [views] = [part for part in report["parts"] if part["name"] == "views"]
         assert views["status"] == "stuck" and views["behind"] >= 1, views
         assert report["status"] == "degraded"
+
+
+def test_a_position_missing_from_the_log_fails_the_checkpoints_at_once_saying_which(
+        nats_url, unique_name):
+    # The event log denies deletes: a hole in it is a store changed behind the server's back,
+    # which no checkpoint can sign past. Here a stream of our own that allows them stands in.
+    stream = unique_name("HOLED")
+
+    async def check() -> tuple[list, list]:
+        connection = await nats.connect(nats_url)
+        try:
+            js = connection.jetstream()
+            # Read by direct gets, as the event log is.
+            await js.add_stream(StreamConfig(name=stream, subjects=[f"{stream}.>"],
+                                             allow_direct=True))
+            for _ in range(3):
+                await js.publish(f"{stream}.events.a", b"{}")
+            log = StreamLog(connection, stream, request_timeout=5)
+            await log.start()
+            look = parts.Parts(connection, log, None, stream, logging.getLogger("test"))
+            whole = await look.check()
+            await js.delete_msg(stream, 2)
+            return whole, await look.check()
+        finally:
+            await connection.close()
+
+    whole, holed = asyncio.run(check())
+    assert [part.status for part in whole if part.name == "checkpoints"] == ["ok"]
+    [checkpoints] = [part for part in holed if part.name == "checkpoints"]
+    assert checkpoints.status == "failed"
+    assert checkpoints.detail.startswith("position 2 is missing from the log (1 missing in all)")
