@@ -71,9 +71,13 @@ class QueryAnswerer:
         reply = await self._answer_any(principal, name, body)
         if self.audit is not None:
             if not reply["ok"] and reply["error"]["code"] != "query.behind":
-                await self.audit.refused(principal, name, None, reply["error"])
+                parameters = asked(body)
+                await self.audit.refused(principal, name, None, reply["error"],
+                                         _text(parameters.get("person")), parameters)
             elif reply["ok"] and (case_ids := cases_in(reply["result"])):
-                await self.audit.read(principal, name, case_ids, reply.get("position"))
+                parameters = asked(body)
+                await self.audit.read(principal, name, case_ids, reply.get("position"),
+                                      _text(parameters.get("person")), parameters)
         return reply
 
     async def not_answered(self, principal: str, name: str, reason: str) -> None:
@@ -198,6 +202,27 @@ class QueryAnswerer:
 
 
 AUDIT_RECORDS = {"audit.refusals": REFUSED, "audit.reads": READ}
+
+
+RAW_KEPT = 1024  # of a body that is no JSON object: enough to see what was sent
+
+
+def asked(body: bytes) -> dict[str, Any]:
+    """What a query asked, for the audit trail: its parameters as sent, or the start of a
+    body that is too large or no JSON object."""
+    parameters = None
+    if len(body) <= MAX_COMMAND_BYTES:
+        try:
+            parameters = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError:
+            pass
+    if isinstance(parameters, dict):
+        return parameters
+    return {"raw": body[:RAW_KEPT].decode(errors="replace")}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def cases_in(result: Any, depth: int = 4) -> list[str]:

@@ -64,12 +64,16 @@ class Parts:
         return parts
 
     async def _missing_positions(self) -> list[int]:
-        """Positions the event log has lost: it denies deletes, so only a store changed
-        behind the server's back has any."""
+        """Positions the event log has lost: it denies deletes and purges, so only a store
+        changed behind the server's back has any (cut at the front, or holed)."""
         reply = await self.connection.request(f"$JS.API.STREAM.INFO.{self.stream}",
                                               b'{"deleted_details":true}', timeout=ASK_SECONDS)
         state = orjson.loads(reply.data).get("state", {})
-        return sorted(state.get("deleted") or ()) if state.get("num_deleted") else []
+        first, last = state.get("first_seq", 0), state.get("last_seq", 0)
+        if last == 0:
+            return []  # empty (the server then counts a deleted position 0)
+        holes = [position for position in state.get("deleted") or () if first <= position <= last]
+        return list(range(1, first)) + sorted(holes)
 
     def _stuck(self, name: str, position: int, behind: int) -> bool:
         now = time.monotonic()

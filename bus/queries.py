@@ -39,6 +39,9 @@ class QueryParams(BaseModel):
         "`position`), so that a client reads its own writes."))
     wait_ms: int = Field(2000, ge=0, le=MAX_WAIT_MS,
                          description="How long to wait for `min_position`.")
+    person: str | None = Field(None, min_length=1, max_length=100, description=(
+        "Who at the principal asks: the audit trail records it with every read of case "
+        "data."))
 
 
 class Paged(QueryParams):

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.audit import trail as trail_module
 from adapters.audit.trail import MANY_REFUSALS, audit_stream
+from bus import subjects
 from bus.dispatch import on_loop
 from bus.identity import inbox_prefix
 from tests.bus_support import Service
@@ -74,6 +75,40 @@ def test_who_read_which_case_is_recorded(service):
     [read] = [r for r in trail(service) if r["kind"] == "read"]
     assert read["principal"] == "samr" and read["query"] == "case.get"
     assert read["case_ids"] == [case_id] and read["position"] == answer["position"]
+    assert read["person"] is None  # it did not say
+
+
+def test_a_read_records_the_person_and_what_was_asked(service):
+    case_id = submitted_case(service)
+    asked = {"case_id": case_id, "min_position": 2, "person": "周科长"}
+    assert service.query("samr", "case.get", asked)["ok"]
+
+    [read] = [r for r in trail(service) if r["kind"] == "read"]
+    assert read["person"] == "周科长" and read["parameters"] == asked
+
+
+def test_a_refused_query_keeps_what_it_asked(service):
+    service.query("jxw", "case.list", {"lead": "nowhere", "person": "李"})
+    service.runner.run(service.client_for("jxw").request(
+        subjects.query("jxw", "case.list"), b"[not an object", timeout=10))
+
+    wrong_code, not_json = [r for r in trail(service) if r["kind"] == "refused"]
+    assert wrong_code["parameters"] == {"lead": "nowhere", "person": "李"}
+    assert wrong_code["person"] == "李" and wrong_code["code"] == "query.invalid"
+    assert not_json["parameters"] == {"raw": "[not an object"}
+
+
+def test_three_people_reusing_one_command_id_leave_three_records(service):
+    case_id = submitted_case(service)
+    shared = uuid4().hex
+    codes = [service.request("jxw", "case.close", {"command_id": shared, "person": person,
+                                                   "case_id": case_id})["error"]["code"]
+             for person in ("甲", "乙", "丙")]
+    assert codes == ["case.not_yours", "command.id_reused", "command.id_reused"]
+
+    refused = [r for r in trail(service) if r["kind"] == "refused"]
+    assert [(r["person"], r["code"]) for r in refused] == [
+        ("甲", "case.not_yours"), ("乙", "command.id_reused"), ("丙", "command.id_reused")]
 
 
 def test_a_read_that_was_refused_is_recorded_as_a_refusal(service):

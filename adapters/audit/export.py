@@ -130,7 +130,7 @@ FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ("kind", "position", "sequence", "at", "at_utc", "principal", "person",
                "departments", "aggregate_type", "aggregate_id", "version", "topic", "command",
                "query", "command_id", "correlation_id", "causation_id", "case_ids", "code",
-               "message", "changes", "fields")
+               "message", "changes", "fields", "parameters")
 
 
 class Writer:

@@ -58,8 +58,11 @@ class AuditTrail:
         return cls(log, event_stream)
 
     async def refused(self, principal: str, command: str, command_id: str | None,
-                      error: dict[str, Any], person: str | None = None) -> int | None:
-        """Records the refusal, or counts it in its principal's minute (None)."""
+                      error: dict[str, Any], person: str | None = None,
+                      parameters: dict[str, Any] | None = None) -> int | None:
+        """Records the refusal, or counts it in its principal's minute (None). Every attempt
+        refused is recorded, a retry of one as well: nothing tells a retry apart from a third
+        person reusing a command id. `parameters`: what a refused query asked."""
         loop = asyncio.get_running_loop()
         window = self._windows.get(principal)
         if window is None or loop.time() >= window.ends:
@@ -72,7 +75,11 @@ class AuditTrail:
             if window.summary is None:
                 window.summary = loop.create_task(self._summarise_later(principal, window))
             return None
-        return await self._record_refusal(principal, command, command_id, error, person)
+        return await self._record(REFUSED, principal, {
+            "command": command, "command_id": command_id, "person": person,
+            "code": error.get("code"), "message": error.get("message"),
+            "fields": error.get("fields", {}),
+            **({"parameters": parameters} if parameters is not None else {})})
 
     async def flush(self) -> None:
         """Writes the count of every minute not summarised yet (at stop)."""
@@ -98,28 +105,22 @@ class AuditTrail:
             "message": f"{count} further refusal(s) of {principal} in a minute, counted "
                        "rather than recorded one by one",
             "fields": {"count": count, "codes": dict(window.codes),
-                       "since": window.first, "until": window.last}}, None)
-
-    async def _record_refusal(self, principal: str, command: str, command_id: str | None,
-                              error: dict[str, Any], person: str | None) -> int:
-        # A retry answered with the same refusal moments later is the same attempt.
-        message_id = (f"refused:{principal}/{command}/{command_id}/{error.get('code')}"
-                      if command_id else None)
-        return await self._record(REFUSED, principal, {
-            "command": command, "command_id": command_id, "person": person,
-            "code": error.get("code"), "message": error.get("message"),
-            "fields": error.get("fields", {})}, message_id)
+                       "since": window.first, "until": window.last}})
 
     async def read(self, principal: str, query: str, case_ids: list[str],
-                   position: int | None) -> int:
+                   position: int | None, person: str | None = None,
+                   parameters: dict[str, Any] | None = None) -> int:
+        """Who (principal and person) read which cases, asking what."""
         return await self._record(READ, principal, {
-            "query": query, "case_ids": case_ids, "position": position}, None)
+            "query": query, "case_ids": case_ids, "position": position, "person": person,
+            "parameters": parameters or {}})
 
-    async def _record(self, kind: str, principal: str, details: dict[str, Any],
-                      message_id: str | None) -> int:
+    async def _record(self, kind: str, principal: str, details: dict[str, Any]) -> int:
         body = {"kind": kind, "principal": principal,
                 "at": datetime.now(timezone.utc).isoformat(), **details}
-        headers = {"Nats-Msg-Id": message_id or uuid4().hex, "Onestop-Audit-Kind": kind}
+        # An id of its own: the log's retries of this one write are de-duplicated, and
+        # nothing else.
+        headers = {"Nats-Msg-Id": uuid4().hex, "Onestop-Audit-Kind": kind}
         return await self.log.publish(Outgoing(
             audit_subject(self.event_stream, principal, kind), headers, orjson.dumps(body)))
 

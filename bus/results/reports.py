@@ -92,6 +92,9 @@ class Refusal(Record):
     code: str
     message: str
     fields: dict[str, Any]
+    parameters: dict[str, Any] | None = Field(None, description=(
+        "What a refused query asked, as sent (`raw`: the start of a body that was no JSON "
+        "object)."))
 
 
 class Read(Record):
@@ -99,6 +102,9 @@ class Read(Record):
     query: str
     case_ids: list[UUID]
     position: int | None
+    person: str | None = Field(None, description="Who at the principal asked, if it said.")
+    parameters: dict[str, Any] = Field(default_factory=dict,
+                                       description="What the query asked, as sent.")
 
 
 class RefusalPage(Page):
