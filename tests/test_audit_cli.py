@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 
 import nats
 import pytest
@@ -223,3 +224,15 @@ def test_more_uncovered_messages_than_allowed_is_said_with_exit_4(service):
     assert strict.returncode == 4, strict.stdout
     assert (f"too little covered: {uncovered} message(s) after position {signed_to} are not "
             f"covered (--max-uncovered {uncovered - 1})") in strict.stdout
+
+
+def test_a_header_added_under_a_server_prefix_is_caught_at_its_position(service):
+    covered(service, register_some(service, 5))
+    # An insider's note, named to look like one of the server's own instructions.
+    noted = doctored(service, lambda m: m[:2] + [replace(m[2], headers={
+        **m[2].headers, "Nats-Expected-Note": "paid 50000 yuan to case officer"})] + m[3:])
+    result = audit(service, "verify", stream=noted)
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.splitlines()[0].startswith("first broken link at position 3: modified")
+    # A faithful copy still verifies intact.
+    assert audit(service, "verify", stream=doctored(service, lambda m: m)).returncode == 0

@@ -5,11 +5,13 @@
 
 The canonical message is the subject without the stream's own first token, the headers
 sorted by name and the body, each length-prefixed so that no two messages share an encoding.
-Headers that only instruct the server at write time (`Nats-Expected-*`, `Nats-Batch-*`) and
-those it adds when serving a message are left out: the same message read by a consumer or by
-a direct get, or faithfully copied into another stream (a restored store, say), hashes the
-same. Hashing each message on its own first lets a verifier tell a message that was modified
-from one that was removed, inserted or moved (see verify.py).
+Left out are, by their exact names (`UNHASHED`, the one list of them), only the headers that
+instruct the server at write time (the expectations and the atomic batch's) and those it adds
+when serving a message: the same message read by a consumer or by a direct get, or faithfully
+copied into another stream (a restored store, say), hashes the same. Any other header is
+hashed, whatever its prefix: `Nats-Expected-Note` is no instruction, so it is part of the
+message. Hashing each message on its own first lets a verifier tell a message that was
+modified from one that was removed, inserted or moved (see verify.py).
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ import hashlib
 from collections.abc import Mapping
 
 GENESIS = bytes(32)
-WRITE_TIME_PREFIXES = ("Nats-Expected-", "Nats-Batch-")
+# What the server acts on when a message is written (JetStream's publish expectations and
+# atomic batches): a copy into another stream cannot carry them unchanged.
+WRITE_TIME_HEADERS = frozenset({
+    "Nats-Expected-Stream", "Nats-Expected-Last-Msg-Id", "Nats-Expected-Last-Sequence",
+    "Nats-Expected-Last-Subject-Sequence", "Nats-Expected-Last-Subject-Sequence-Subject",
+    "Nats-Batch-Id", "Nats-Batch-Sequence", "Nats-Batch-Commit",
+})
+# What the server adds when it serves a stored message (direct gets, batches of them).
 SERVED_HEADERS = frozenset({"Nats-Stream", "Nats-Sequence", "Nats-Subject", "Nats-Time-Stamp",
                             "Nats-Num-Pending", "Nats-Last-Sequence"})
+UNHASHED = WRITE_TIME_HEADERS | SERVED_HEADERS
 
 
 def kept(name: str) -> bool:
-    return name not in SERVED_HEADERS and not name.startswith(WRITE_TIME_PREFIXES)
+    return name not in UNHASHED
 
 
 def canonical(subject: str, headers: Mapping[str, str] | None, body: bytes) -> bytes:
