@@ -77,9 +77,28 @@ async def copy_log(connection, source: str, target: str,
     await log.start()
     for position, message in enumerate(doctor(await read_all(connection, source)), start=1):
         _, _, tail = message.subject.partition(".")
+        if message.raw_headers is not None:  # a header block written as the doctor wrote it
+            await publish_raw(connection, f"{target}.{tail}", message.raw_headers, message.body)
+            info = await connection.jetstream().stream_info(target)
+            assert info.state.last_seq == position
+            continue
         headers = {name: value for name, value in (message.headers or {}).items()
                    if kept(name)}
         assert await log.publish(Outgoing(f"{target}.{tail}", headers, message.body)) == position
+
+
+async def publish_raw(connection, subject: str, block: bytes, body: bytes) -> None:
+    """A message with exactly this header block, as any client may send one (nats-py would
+    send each name once): the protocol's HPUB, on nats-py's own connection."""
+    await connection._send_command(b"HPUB %s %d %d\r\n%s%s\r\n" % (
+        subject.encode(), len(block), len(block) + len(body), block, body))
+    await connection.flush()
+
+
+def with_block(message: Message, lines: list[str]) -> Message:
+    """`message` with a header block of these lines, in this order, byte for byte."""
+    block = ("NATS/1.0\r\n" + "".join(f"{line}\r\n" for line in lines) + "\r\n").encode()
+    return replace(message, raw_headers=block)
 
 
 def events_only(messages: list[Message]) -> list[int]:

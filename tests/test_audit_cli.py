@@ -15,7 +15,8 @@ import pytest
 from adapters.audit.signing import PRIVATE_NAME, SigningKey, key_directory
 from adapters.natsserver import free_port
 from bus.security import OPERATOR
-from tests.audit_support import copy_log, forged_event, read_all
+from adapters.audit.chain import kept
+from tests.audit_support import copy_log, forged_event, read_all, with_block
 from tests.bus_support import Service, service_on_its_own_server
 from tests.test_bus_commands import registration
 
@@ -236,3 +237,20 @@ def test_a_header_added_under_a_server_prefix_is_caught_at_its_position(service)
     assert result.stdout.splitlines()[0].startswith("first broken link at position 3: modified")
     # A faithful copy still verifies intact.
     assert audit(service, "verify", stream=doctored(service, lambda m: m)).returncode == 0
+
+
+def test_a_header_smuggled_in_beside_its_namesake_is_caught_at_its_position(service):
+    covered(service, register_some(service, 5))
+
+    def smuggle(messages):
+        third = messages[2]
+        lines = [f"{name}: {value}" for name, value in third.headers.items() if kept(name)]
+        # Before the original: the JavaScript client reads the first of two, nats-py the last.
+        forged = [f"ce-type: {third.headers['ce-type'].rsplit('.', 2)[0]}.case.withdrawn.v1"]
+        return messages[:2] + [with_block(third, forged + lines)] + messages[3:]
+
+    result = audit(service, "verify", stream=doctored(service, smuggle))
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.splitlines()[0] == (
+        "first broken link at position 3: modified: the headers stored at 3 are not what the "
+        "chain hashes (the header ce-type twice)")

@@ -12,11 +12,16 @@ copied into another stream (a restored store, say), hashes the same. Any other h
 hashed, whatever its prefix: `Nats-Expected-Note` is no instruction, so it is part of the
 message. Hashing each message on its own first lets a verifier tell a message that was
 modified from one that was removed, inserted or moved (see verify.py).
+
+What the canonical form cannot see, a verifier that reads the stored header block itself
+checks apart (`header_form_problem`): a block that parses to the headers hashed but says more
+(a name twice, a line parsers read differently) is a changed message.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 
 GENESIS = bytes(32)
@@ -54,3 +59,33 @@ def digest(subject: str, headers: Mapping[str, str] | None, body: bytes) -> byte
 
 def link(previous: bytes, sequence: int, message_digest: bytes) -> bytes:
     return hashlib.sha256(previous + sequence.to_bytes(8, "big") + message_digest).digest()
+
+
+# A header line as nats-py writes one: a name of printable ASCII without ':' or space, one
+# colon and one space, the value without spaces around it.
+_HEADER_LINE = re.compile(rb"([!-9;-~]+): (\S(?:[^\r\n]*\S)?)?")
+
+
+def header_form_problem(block: bytes) -> str | None:
+    """What in a stored header block the canonical form would hide, or None.
+
+    The chain hashes headers as parsed: one value per name, stripped. A block with a name
+    twice, or a line a parser reads otherwise than it is stored, would hash the same as a
+    block without it, while another client reads it differently (a second `ce-type` before
+    the first is what the JavaScript client reads). onestop never writes such a block, so
+    finding one is finding a changed message."""
+    lines = block.split(b"\r\n")
+    if not lines or not lines[0].startswith(b"NATS/1.0"):
+        return "no NATS/1.0 header block"
+    seen: set[bytes] = set()
+    for line in lines[1:]:
+        if not line:
+            continue
+        matched = _HEADER_LINE.fullmatch(line)
+        if matched is None:
+            return f"a header line not in the form onestop writes: {line[:60]!r}"
+        name = matched.group(1)
+        if name in seen and name.decode() not in SERVED_HEADERS:
+            return f"the header {name.decode()} twice"
+        seen.add(name)
+    return None

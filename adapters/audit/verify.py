@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from Crypto.PublicKey import ECC
 from nats.js.errors import NotFoundError
 
-from adapters.audit.chain import GENESIS, digest, link
+from adapters.audit.chain import GENESIS, digest, header_form_problem, link
 from adapters.audit.checkpoints import (
     Checkpoint,
     MalformedCheckpoint,
@@ -28,6 +28,7 @@ from adapters.audit.checkpoints import (
 )
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.reader import StreamReader
+from adapters.jetstream.wire import WireReader, WireUnavailable
 from adapters.jetstream.subjects import StreamSubjects
 from adapters.audit.seal import Seal, SealedStream, sealed_from
 from adapters.audit.signing import key_id
@@ -55,6 +56,9 @@ class Report:
     # The last message is a valid checkpoint that signs every position before it, as on a
     # log that has gone idle: its own signature stands for it, so the whole log is covered.
     ends_signed: bool = False
+    # Every stored header block was checked byte for byte (chain.header_form_problem); a
+    # reader that gets headers parsed only (direct gets through nats-py) cannot.
+    headers_checked: bool = False
 
     @property
     def intact(self) -> bool:
@@ -121,13 +125,22 @@ class Verifier:
         self.intact_to = 0
         self.checkpoints = 0
         self.gap: Finding | None = None
+        self.misshapen: Finding | None = None  # the first header block not in canonical form
+        self.headers_checked = True  # every header block was seen raw
         self.first_break: _Break | None = None
         self.bad: list[Finding] = []
         # (the position of the last valid checkpoint, the last position it signs)
         self.last_checkpoint: tuple[int, int] | None = None
 
     def feed(self, sequence: int, subject: str, headers: Mapping[str, str] | None,
-             body: bytes) -> None:
+             body: bytes, raw_headers: bytes | None = None) -> None:
+        """`raw_headers`: the header block as stored, where the reader has it; it must say
+        no more than the parsed `headers` the chain hashes (chain.header_form_problem)."""
+        if raw_headers is not None and self.misshapen is None:
+            problem = header_form_problem(raw_headers)
+            if problem is not None:
+                self.misshapen = Finding(sequence, f"modified: the headers stored at "
+                                         f"{sequence} are not what the chain hashes ({problem})")
         if sequence != self.position + 1 and self.gap is None:
             self.gap = Finding(self.position + 1, f"missing: the stream has no message at "
                                f"{self.position + 1} (it goes on at {sequence})")
@@ -201,7 +214,7 @@ class Verifier:
             broken.expected_next = self.expected[position]
 
     def finish(self, seconds: float = 0.0) -> Report:
-        findings = [] if self.gap is None else [self.gap]
+        findings = [finding for finding in (self.gap, self.misshapen) if finding is not None]
         if self.first_break is not None:
             findings.append(Finding(self.first_break.position, self.first_break.describe()))
         if self.expected:
@@ -216,7 +229,7 @@ class Verifier:
         return Report(self.stream, self.position, intact_to, self.checkpoints, seconds,
                       broken, self.bad, sorted(self.foreign.values(),
                                                key=lambda finding: finding.position),
-                      ends_signed)
+                      ends_signed, self.headers_checked and self.position > 0)
 
 
 class NotAnEventLog(Exception):
@@ -238,6 +251,14 @@ async def require_event_log(connection, stream: str) -> None:
                             f"{', '.join(sorted(wanted))})")
 
 
+async def _raw_reader(connection, stream: str) -> WireReader:
+    """The reader that has each stored header block as it is: the one that can tell a
+    header smuggled in beside its namesake."""
+    reader = WireReader(connection, stream)
+    await reader.start()
+    return reader
+
+
 async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
                         with_consumer: bool = True, seal: Seal | None = None) -> Report:
     """Reads the whole stream with a consumer of its own, the fastest way; or, for a reader
@@ -252,12 +273,21 @@ async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
     verifier = Verifier(stream, public_key, sealed)
     started = time.perf_counter()
     if with_consumer:
-        async with StreamReader(connection, stream) as reader:
+        try:
+            reader = await _raw_reader(connection, stream)
+        except WireUnavailable:  # TLS, nkeys...: the nats-py reader, without raw headers
+            reader = StreamReader(connection, stream)
+            await reader.start()
+            verifier.headers_checked = False
+        try:
             while messages := await reader.read(BATCH):
                 for message in messages:
                     verifier.feed(message.sequence, message.subject, message.headers,
-                                  message.body)
+                                  message.body, message.raw_headers)
+        finally:
+            await reader.close()
     else:
+        verifier.headers_checked = False
         log = StreamLog(connection, stream, request_timeout=30)
         await log.start()
         async for stored in log.read(">", page=BATCH):

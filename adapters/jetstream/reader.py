@@ -28,6 +28,9 @@ class Message:
     subject: str
     headers: dict[str, str] | None
     body: bytes
+    # The header block as the server sent it (from NATS/1.0 on), where the reader has it
+    # (WireReader): what a verifier checks the parsed `headers` against.
+    raw_headers: bytes | None = None
 
 
 class StreamReader:

@@ -211,9 +211,9 @@ class WireReader:
                                 _text(buffer, _TOPIC, start, headers_end, sequence),
                                 buffer[headers_end:end]))
                     else:
-                        append(Message(sequence, arguments[0].decode(),
-                                       _headers(buffer[start:headers_end]),
-                                       buffer[headers_end:end]))
+                        block = buffer[start:headers_end]
+                        append(Message(sequence, arguments[0].decode(), _headers(block),
+                                       buffer[headers_end:end], block))
                 elif headers_end == end and buffer.startswith(_STATUS_LINE, start):
                     # No reply subject and no body: a status, the end of a pull.
                     if arguments[0] != reply:

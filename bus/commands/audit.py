@@ -165,6 +165,9 @@ def describe(report) -> list[str]:
         elif report.uncovered:
             lines.append(f"{report.uncovered} message(s) after position {report.intact_to} "
                          "not yet covered by a checkpoint")
+        if report.head and not report.headers_checked:
+            lines.append("header blocks checked as parsed only (read by direct gets): a "
+                         "header name stored twice shows only to the operator's verify")
         return lines + [finding.what for finding in report.foreign]
     lines = []
     for finding in report.findings():
