@@ -132,8 +132,13 @@ def test_an_auditor_verifies_the_log_by_position_with_no_consumer_of_its_own(tmp
     with service_on_its_own_server(tmp_path) as service:
         covered(service, register_some(service, 5))
         result = audit(service, "verify", url=service.district.url("auditor"))
+        # And keeps the checkpoints' heads, its anchor, the same way.
+        anchored = audit(service, "anchor", "--file", str(tmp_path / "anchors.jsonl"),
+                         url=service.district.url("auditor"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("intact up to position 5 (1 checkpoints, ")
+    assert anchored.returncode == 0, anchored.stdout + anchored.stderr
+    assert "kept 1 new checkpoint head(s)" in anchored.stdout
 
 
 def doctored(service: Service, doctor) -> str:
@@ -254,3 +259,36 @@ def test_a_header_smuggled_in_beside_its_namesake_is_caught_at_its_position(serv
     assert result.stdout.splitlines()[0] == (
         "first broken link at position 3: modified: the headers stored at 3 are not what the "
         "chain hashes (the header ce-type twice)")
+
+
+def test_an_auditors_anchor_catches_a_log_cut_or_rewritten_since(service, tmp_path):
+    first, second = signed_log(service)
+    anchors = tmp_path / "anchors.jsonl"
+    kept = audit(service, "anchor", "--file", str(anchors))
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert f"kept 2 new checkpoint head(s) in {anchors}; anchored up to position {second}" \
+        in kept.stdout
+    again = audit(service, "anchor", "--file", str(anchors))
+    assert "kept 0 new checkpoint head(s)" in again.stdout
+    assert len(anchors.read_text().splitlines()) == 2
+
+    intact = audit(service, "verify", "--anchor", str(anchors))
+    assert intact.returncode == 0, intact.stdout
+    assert f"checked against 2 checkpoint head(s) kept in {anchors}" in intact.stdout
+
+    # Cut back to the first checkpoint: without the anchor it verifies, intact.
+    cut = doctored(service, lambda m: m[:first])
+    assert audit(service, "verify", stream=cut).returncode == 0
+    caught = audit(service, "verify", "--anchor", str(anchors), stream=cut)
+    assert caught.returncode == 1, caught.stdout
+    assert caught.stdout.splitlines()[0] == (
+        f"first broken link at position {first + 1}: cut: the log ends at {first}, but the "
+        f"auditor kept the checkpoint at {second} (anchor)")
+
+    # Rewritten after the first checkpoint, and signed again by whoever holds the key... or
+    # not signed at all: the head the auditor kept at the second checkpoint no longer holds.
+    rewritten = doctored(service, lambda m: m[:first] + [forged_event(x) for x in m[first:]])
+    caught = audit(service, "verify", "--anchor", str(anchors), stream=rewritten)
+    assert caught.returncode == 1, caught.stdout
+    assert f"rewritten: the log up to {second - 1} no longer hashes to the head the auditor " \
+        f"kept from the checkpoint at {second} (anchor)" in caught.stdout

@@ -14,12 +14,13 @@ break the chain, which proves what is stored, not who wrote it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from Crypto.PublicKey import ECC
 from nats.js.errors import NotFoundError
 
+from adapters.audit.anchor import Anchor
 from adapters.audit.chain import GENESIS, digest, header_form_problem, link
 from adapters.audit.checkpoints import (
     Checkpoint,
@@ -110,8 +111,13 @@ class _Break:
 
 class Verifier:
     def __init__(self, stream: str, public_key: ECC.EccKey,
-                 sealed: SealedStream | None = None) -> None:
+                 sealed: SealedStream | None = None, anchors: Iterable[Anchor] = ()) -> None:
         self.stream, self.public_key, self.sealed = stream, public_key, sealed
+        # last signed position -> (the head kept there, the checkpoint's own position)
+        self.anchored = {anchor.last: (bytes.fromhex(anchor.head), anchor.position)
+                         for anchor in anchors}
+        self.anchored_to = max((position for _, position in self.anchored.values()), default=0)
+        self.unanchored: Finding | None = None  # the first position off a kept head
         self.foreign: dict[int, Finding] = {}
         self.key_id = key_id(public_key)
         self.checkpoint_subject = checkpoint_subject(stream)
@@ -150,6 +156,12 @@ class Verifier:
         if self.first_break is None or sequence <= self.first_break.position + 1:
             self.computed[sequence] = (message_digest, chained, self.previous)
         self.previous, self.position = chained, sequence
+        if sequence in self.anchored and self.unanchored is None:
+            kept, checkpoint = self.anchored[sequence]
+            if chained != kept:
+                self.unanchored = Finding(sequence, (
+                    f"rewritten: the log up to {sequence} no longer hashes to the head the "
+                    f"auditor kept from the checkpoint at {checkpoint} (anchor)"))
         if sequence in self.expected:
             self._compare(sequence, self.expected.pop(sequence))
         self._note(sequence)
@@ -214,7 +226,12 @@ class Verifier:
             broken.expected_next = self.expected[position]
 
     def finish(self, seconds: float = 0.0) -> Report:
-        findings = [finding for finding in (self.gap, self.misshapen) if finding is not None]
+        findings = [finding for finding in (self.gap, self.misshapen, self.unanchored)
+                    if finding is not None]
+        if self.position < self.anchored_to:
+            findings.append(Finding(self.position + 1, (
+                f"cut: the log ends at {self.position}, but the auditor kept the checkpoint "
+                f"at {self.anchored_to} (anchor)")))
         if self.first_break is not None:
             findings.append(Finding(self.first_break.position, self.first_break.describe()))
         if self.expected:
@@ -260,7 +277,8 @@ async def _raw_reader(connection, stream: str) -> WireReader:
 
 
 async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
-                        with_consumer: bool = True, seal: Seal | None = None) -> Report:
+                        with_consumer: bool = True, seal: Seal | None = None,
+                        anchors: Iterable[Anchor] = ()) -> Report:
     """Reads the whole stream with a consumer of its own, the fastest way; or, for a reader
     that may create no consumer on the service's streams (an auditor), by direct gets.
     With the services' `seal` key, every message is checked for its seal; without it, the
@@ -270,7 +288,7 @@ async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
     if seal is not None:
         start = await sealed_from(connection.jetstream(), stream)
         sealed = None if start is None else SealedStream(seal, start)
-    verifier = Verifier(stream, public_key, sealed)
+    verifier = Verifier(stream, public_key, sealed, anchors)
     started = time.perf_counter()
     if with_consumer:
         try:

@@ -14,6 +14,10 @@ reads the log as the operator of `onestop up`, who checks every seal with the se
 or as whoever NATS_URL names (an auditor, say: its inbox prefix is used), who learns the
 foreign messages from the signed checkpoints.
 
+`anchor --file FILE` keeps the heads of the checkpoints signed since its last run in the
+auditor's own FILE (adapters/audit/anchor.py); `verify --anchor FILE` then catches a log cut
+or rewritten since (exit 1).
+
 `key` prints the service's public key, for the auditors who verify with it.
 """
 
@@ -35,16 +39,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     verify = actions.add_parser("verify", help="recompute the hash chain from the stream and "
                                 "report the first broken link, or that all is intact")
-    verify.add_argument("--stream", help="the event stream (default: NATS_STREAM or ONESTOP)")
-    verify.add_argument("--public-key", type=Path, help="the service's public key (default: "
-                        "<data dir>/audit/signing-key.pub.pem)")
     verify.add_argument("--expect-position", type=position, metavar="N",
                         help="the position an earlier verify found covered: exit 4 unless the "
                         "log is still covered at least that far")
     verify.add_argument("--max-uncovered", type=position, metavar="N",
                         help="exit 4 when more than N messages follow the last checkpoint")
+    verify.add_argument("--anchor", type=Path, metavar="FILE",
+                        help="the checkpoint heads `audit anchor` kept: exit 1 if the log was "
+                        "cut or rewritten since")
+    anchor = actions.add_parser("anchor", help="keep the heads of the checkpoints signed "
+                                "since the last run in FILE, the auditor's own copy")
+    anchor.add_argument("--file", type=Path, required=True, metavar="FILE",
+                        help="where the auditor keeps them (appended to; made if missing)")
     key = actions.add_parser("key", help="print the service's public key (PEM)")
-    for action in (verify, key):
+    for action in (verify, anchor):
+        action.add_argument("--stream", help="the event stream (default: NATS_STREAM or "
+                            "ONESTOP)")
+        action.add_argument("--public-key", type=Path, help="the service's public key "
+                            "(default: <data dir>/audit/signing-key.pub.pem)")
+    for action in (verify, anchor, key):
         action.add_argument("--data-dir", help="the data directory of `onestop up` "
                             "(default: ONESTOP_DATA_DIR or ./var)")
     # `onestop audit export` is `onestop audit-export`: one implementation, two spellings.
@@ -68,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "key":
             print(_public_key_file(args.data_dir, None).read_text(), end="")
             return 0
+        if args.action == "anchor":
+            return asyncio.run(_anchor(args))
         return asyncio.run(_verify(args))
     except (CannotRun, SettingsError) as error:
         print(f"onestop: {error}", file=sys.stderr, flush=True)
@@ -85,12 +100,14 @@ def _public_key_file(data_dir: str | None, given: Path | None) -> Path:
     return path
 
 
-async def _verify(args: argparse.Namespace) -> int:
+async def _reading(args: argparse.Namespace):
+    """What verify and anchor share: the public key, the log and who reads it, connected."""
     from dataclasses import replace
+    from urllib.parse import urlparse
 
     from adapters.audit.signing import SigningKeyError, load_public_key
-    from adapters.audit.verify import NotAnEventLog, verify_stream
-    from bus.operator import CannotRun, connect_quickly, seal_of, site
+    from bus.operator import CannotRun, connect_quickly, site
+    from bus.security import OPERATOR, SERVICE
 
     try:
         key = load_public_key(_public_key_file(args.data_dir, args.public_key))
@@ -99,20 +116,29 @@ async def _verify(args: argparse.Namespace) -> int:
     where = site(args.data_dir)
     if args.stream:
         where = replace(where, event_stream=args.stream)
-    from urllib.parse import urlparse
-
-    from bus.security import OPERATOR, SERVICE
-
     # Consumers on the service's streams, and the seal key, are the service's and the
     # operator's alone.
-    user = urlparse(where.url).username
-    operating = user in (None, OPERATOR, SERVICE)
-    seal = seal_of(where) if operating else None
+    operating = urlparse(where.url).username in (None, OPERATOR, SERVICE)
     # As its user: an auditor (NATS_URL) receives on its own inbox prefix.
     connection = await connect_quickly(where.url, where.data_dir, "onestop-audit")
+    return key, where, operating, connection
+
+
+async def _verify(args: argparse.Namespace) -> int:
+    from adapters.audit.anchor import AnchorError, read_anchors
+    from adapters.audit.verify import NotAnEventLog, verify_stream
+    from bus.operator import CannotRun, seal_of
+
+    try:
+        anchors = read_anchors(args.anchor) if args.anchor else []
+    except AnchorError as error:
+        raise CannotRun(str(error)) from None
+    key, where, operating, connection = await _reading(args)
     try:
         report = await verify_stream(connection, where.event_stream, key,
-                                     with_consumer=operating, seal=seal)
+                                     with_consumer=operating,
+                                     seal=seal_of(where) if operating else None,
+                                     anchors=anchors)
     except NotAnEventLog as error:
         raise CannotRun(str(error)) from None
     except Exception as error:
@@ -124,12 +150,52 @@ async def _verify(args: argparse.Namespace) -> int:
     shortfall = coverage_shortfall(report, args.expect_position, args.max_uncovered)
     if shortfall:
         print(f"too little covered: {shortfall}")
+    if args.anchor:
+        print(f"checked against {len(anchors)} checkpoint head(s) kept in {args.anchor}")
     print(f"read the event log {report.stream}: {report.head} message(s)")
     if not report.intact:
         return EXIT_BROKEN
     if shortfall:
         return EXIT_UNCOVERED
     return EXIT_FOREIGN if report.foreign else 0
+
+
+async def _anchor(args: argparse.Namespace) -> int:
+    from adapters.audit.anchor import Anchor, AnchorError, keep, new_anchors, read_anchors
+    from adapters.audit.verify import NotAnEventLog, require_event_log
+    from adapters.jetstream.log import StreamLog
+    from bus.operator import CannotRun
+
+    try:
+        kept = read_anchors(args.file)
+    except AnchorError as error:
+        raise CannotRun(str(error)) from None
+    after = kept[-1].position if kept else 0
+    key, where, _operating, connection = await _reading(args)
+    fresh: list[Anchor] = []
+    refused: list[str] = []
+    try:
+        await require_event_log(connection, where.event_stream)
+        log = StreamLog(connection, where.event_stream, request_timeout=30)
+        await log.start()
+        async for found in new_anchors(log, where.event_stream, key, after):
+            (fresh if isinstance(found, Anchor) else refused).append(found)
+    except NotAnEventLog as error:
+        raise CannotRun(str(error)) from None
+    except Exception as error:
+        raise CannotRun(f"cannot read {where.event_stream} ({error})") from None
+    finally:
+        await connection.close()
+    try:
+        keep(args.file, fresh)
+    except AnchorError as error:
+        raise CannotRun(str(error)) from None
+    for line in refused:
+        print(line)
+    last = (fresh or kept)[-1].position if (fresh or kept) else 0
+    print(f"kept {len(fresh)} new checkpoint head(s) in {args.file}; anchored up to position "
+          f"{last}")
+    return EXIT_BROKEN if refused else 0
 
 
 def coverage_shortfall(report, expect_position: int | None,
