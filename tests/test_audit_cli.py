@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 import nats
 import pytest
@@ -292,3 +293,34 @@ def test_an_auditors_anchor_catches_a_log_cut_or_rewritten_since(service, tmp_pa
     assert caught.returncode == 1, caught.stdout
     assert f"rewritten: the log up to {second - 1} no longer hashes to the head the auditor " \
         f"kept from the checkpoint at {second} (anchor)" in caught.stdout
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_an_outsider_checks_an_export_and_agrees_with_verify(service, tmp_path):
+    signed_log(service)
+    public_key = key_directory(service.bus.services.data_dir) / "signing-key.pub.pem"
+
+    def exported_and_checked(stream: str) -> subprocess.CompletedProcess:
+        path = tmp_path / f"{stream}.jsonl"
+        exported = audit(service, "export", "--since", "2000-01-01T00:00:00+00:00",
+                         "--output", str(path), stream=stream)
+        assert exported.returncode == 0, exported.stderr
+        # Not onestop: a script of the standard library and pycryptodome.
+        return subprocess.run([sys.executable, str(DOCS / "verify_export.py"), str(path),
+                               "--public-key", str(public_key)],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+
+    faithful = exported_and_checked(service.stream)
+    assert audit(service, "verify").returncode == 0
+    assert faithful.returncode == 0, faithful.stdout + faithful.stderr
+    assert faithful.stdout.strip() == "7 proven, 0 not covered yet, 0 outside the chain"
+
+    changed = doctored(service, lambda m: m[:2] + [forged_event(m[2])] + m[3:])
+    verdict = audit(service, "verify", stream=changed)
+    outsider = exported_and_checked(changed)
+    assert verdict.returncode == outsider.returncode == 1, outsider.stdout
+    assert verdict.stdout.startswith("first broken link at position 3: modified")
+    assert outsider.stdout.splitlines()[0] == (
+        "change at position 3: its message is not the one signed for that position")

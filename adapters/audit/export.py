@@ -8,10 +8,17 @@ involvement are made of.
 
 A department's trail: the changes that concerned it, and its own refusals and reads. A
 case's: its changes and the reads that showed it (a refusal does not name its case).
+
+With `proof` (JSON Lines), each change carries the message of the log it was derived from
+(subject, the headers the chain hashes, body) and the export ends with every signed
+checkpoint that holds the chain hashes before and at those positions: an outsider with the
+service's public key checks each change without onestop (docs/audit-chain.md,
+docs/verify_export.py).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import time
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +30,8 @@ import nats.js.errors
 import orjson
 from nats.aio.client import Client
 
+from adapters.audit.chain import kept
+from adapters.audit.checkpoints import Checkpoint, MalformedCheckpoint, checkpoint_subject
 from adapters.audit.reading import AuditReader
 from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.trail import audit_stream
@@ -59,13 +68,15 @@ class Scope:
 
 async def export_entries(connection: Client, event_stream: str, scope: Scope,
                          on_progress: Callable[[Progress], None] = lambda _: None,
-                         seal: Seal | None = None) -> AsyncIterator[dict[str, Any]]:
+                         seal: Seal | None = None, proof: bool = False
+                         ) -> AsyncIterator[dict[str, Any]]:
     """With the services' `seal`, the changes leave out what they did not write."""
     events = StreamLog(connection, event_stream, request_timeout=30, seal=seal)
     trail = StreamLog(connection, audit_stream(event_stream), request_timeout=30)
     await events.start()
     await trail.start()
-    changes = _changes(events, scope, on_progress)
+    proven: set[int] = set()  # the positions whose changes carry their message
+    changes = _changes(events, scope, on_progress, proven if proof else None)
     records = _records(AuditReader(trail, event_stream), scope,
                        await _exists(connection, trail.stream))
     async with aclosing(changes), aclosing(records):
@@ -77,10 +88,14 @@ async def export_entries(connection: Client, event_stream: str, scope: Scope,
             else:
                 yield record
                 record = await anext(records, None)
+    if proof:
+        async with aclosing(_checkpoints_of(events, proven)) as checkpoints:
+            async for checkpoint in checkpoints:
+                yield checkpoint
 
 
-async def _changes(log: StreamLog, scope: Scope, on_progress: Callable[[Progress], None]
-                   ) -> AsyncIterator[dict[str, Any]]:
+async def _changes(log: StreamLog, scope: Scope, on_progress: Callable[[Progress], None],
+                   proven: set[int] | None = None) -> AsyncIterator[dict[str, Any]]:
     subjects = StreamSubjects(log.stream, "events")
     subject = (subjects.all_events if scope.case_id is None
                else subjects.for_aggregate(scope.case_id))
@@ -101,8 +116,40 @@ async def _changes(log: StreamLog, scope: Scope, on_progress: Callable[[Progress
                 on_progress(Progress(position, head, count, time.monotonic() - started))
             entry = change.entry()
             if scope.takes_change(entry):
-                yield {"kind": "change", **entry}
+                if proven is None:
+                    yield {"kind": "change", **entry}
+                else:
+                    proven.add(stored.sequence)
+                    yield {"kind": "change", **entry, "message": message_of(stored)}
     on_progress(Progress(head, head, count, time.monotonic() - started))
+
+
+def message_of(stored) -> dict[str, Any]:
+    """The stored message as the chain hashes it (adapters/audit/chain.py `canonical`)."""
+    _, _, tail = stored.subject.partition(".")
+    return {"subject": tail,
+            "headers": {name: value for name, value in sorted((stored.headers or {}).items())
+                        if kept(name)},
+            "body": base64.b64encode(stored.body).decode()}
+
+
+async def _checkpoints_of(log: StreamLog, proven: set[int]) -> AsyncIterator[dict[str, Any]]:
+    """Each valid-looking checkpoint that holds the chain hash at a proven position or just
+    before one (the outsider checks their signatures)."""
+    wanted = proven | {position - 1 for position in proven if position > 1}
+    if not wanted:
+        return
+    async with aclosing(log.read(checkpoint_subject(log.stream), 1, page=100)) as stored:
+        async for message in stored:
+            if message.foreign:
+                continue
+            try:
+                checkpoint = Checkpoint.parse(message.body)
+            except MalformedCheckpoint:
+                continue
+            if any(checkpoint.first <= position <= checkpoint.last for position in wanted):
+                yield {"kind": "checkpoint", "position": message.sequence,
+                       "checkpoint": orjson.loads(checkpoint.body())}
 
 
 async def _exists(connection: Client, stream: str) -> bool:

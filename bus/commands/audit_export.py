@@ -90,8 +90,10 @@ async def _export(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             writer = Writer(out, format)
+            # JSON Lines carry their proof; CSV, a sheet for reading, does not.
             entries = export_entries(connection, site(args.data_dir).event_stream, scope,
-                                     on_progress, seal=seal_of(site(args.data_dir)))
+                                     on_progress, seal=seal_of(site(args.data_dir)),
+                                     proof=format == "jsonl")
             async with aclosing(entries):
                 async for entry in entries:
                     writer.write(entry)
@@ -107,7 +109,9 @@ async def _export(args: argparse.Namespace) -> int:
                 out.close()
         where = args.output or "standard output"
         line.finish(f"exported {sum(counts.values()):,} entries ({counts['change']:,} changes, "
-                    f"{counts['refused']:,} refusals, {counts['read']:,} reads) from "
+                    f"{counts['refused']:,} refusals, {counts['read']:,} reads"
+                    + (f", {counts['checkpoint']:,} checkpoints" if counts["checkpoint"] else "")
+                    + ") from "
                     f"{read[0]:,} events in {duration(time.monotonic() - started)} to {where}")
         return 0
     finally:
