@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -136,10 +137,16 @@ def test_an_auditor_verifies_the_log_by_position_with_no_consumer_of_its_own(tmp
         # And keeps the checkpoints' heads, its anchor, the same way.
         anchored = audit(service, "anchor", "--file", str(tmp_path / "anchors.jsonl"),
                          url=service.district.url("auditor"))
+        # And exports the trail with its proof, with its own credentials.
+        exported = audit(service, "export", "--since", "2000-01-01T00:00:00+00:00",
+                         url=service.district.url("auditor"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("intact up to position 5 (1 checkpoints, ")
     assert anchored.returncode == 0, anchored.stdout + anchored.stderr
     assert "kept 1 new checkpoint head(s)" in anchored.stdout
+    assert exported.returncode == 0, exported.stderr
+    kinds = [json.loads(line)["kind"] for line in exported.stdout.splitlines()]
+    assert kinds == ["change"] * 5 + ["checkpoint"]
 
 
 def doctored(service: Service, doctor) -> str:
