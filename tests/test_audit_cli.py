@@ -18,7 +18,7 @@ from adapters.audit.signing import PRIVATE_NAME, SigningKey, key_directory
 from adapters.natsserver import free_port
 from bus.security import OPERATOR
 from adapters.audit.chain import kept
-from tests.audit_support import copy_log, forged_event, read_all, with_block
+from tests.audit_support import copy_log, forged_event, publish_raw, read_all, with_block
 from tests.bus_support import Service, service_on_its_own_server
 from tests.test_bus_commands import registration
 
@@ -331,3 +331,33 @@ def test_an_outsider_checks_an_export_and_agrees_with_verify(service, tmp_path):
     assert verdict.stdout.startswith("first broken link at position 3: modified")
     assert outsider.stdout.splitlines()[0] == (
         "change at position 3: its message is not the one signed for that position")
+
+
+def test_the_auditor_too_catches_a_header_smuggled_in_beside_its_namesake(tmp_path,
+                                                                         monkeypatch):
+    # Read by direct gets (no consumer of its own), each header block as it came.
+    monkeypatch.delenv("VIEWS_DSN", raising=False)
+    with service_on_its_own_server(tmp_path) as service:
+        register_some(service, 3)
+
+        async def smuggle() -> int:
+            connection = await nats.connect(service.district.url(OPERATOR))
+            try:
+                [third] = [m for m in await read_all(connection, service.stream)
+                           if m.sequence == 3]
+                # A message id of its own: the server would take it for a resend.
+                lines = [f"{name}: {value}" for name, value in third.headers.items()
+                         if kept(name) and name != "Nats-Msg-Id"] + ["Nats-Msg-Id: forged"]
+                forged = with_block(third, [f"ce-type: {third.headers['ce-type']}x"] + lines)
+                await publish_raw(connection, third.subject, forged.raw_headers, third.body)
+                return (await connection.jetstream().stream_info(service.stream)).state.last_seq
+            finally:
+                await connection.close()
+
+        position = service.runner.run(smuggle())
+        covered(service, position)
+        result = audit(service, "verify", url=service.district.url("auditor"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0] == (
+        f"first broken link at position {position}: modified: the headers stored at "
+        f"{position} are not what the chain hashes (the header ce-type twice)")

@@ -19,7 +19,13 @@ from eventsourcing.persistence import StoredEvent
 from adapters.jetstream import JetStreamFactory
 from adapters.jetstream.reader import ReadFailed, StreamReader
 from adapters.jetstream.subjects import token
-from adapters.jetstream.wire import CHUNK, WireReader, WireRefused, WireUnavailable
+from adapters.jetstream.wire import (
+    CHUNK,
+    DirectWireReader,
+    WireReader,
+    WireRefused,
+    WireUnavailable,
+)
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from adapters.views.follower import row_of_headers
 from tests.audit_support import write_cases
@@ -118,6 +124,34 @@ def test_messages_are_those_of_stream_reader(nats_url, log):
 
     assert messages == asyncio.run(read(StreamReader))
     assert all(message.headers["ce-specversion"] == "1.0" for message in messages)
+
+
+def test_direct_gets_read_the_same_messages_with_their_header_blocks(nats_url, log):
+    async def read(reader_class, batch: int) -> list:
+        connection = await nats.connect(nats_url)
+        try:
+            reader = reader_class(connection, log, subject=events_of(log))
+            await reader.start()
+            try:
+                messages = []
+                while found := await reader.read(batch):
+                    messages += found
+                return messages
+            finally:
+                await reader.close()
+        finally:
+            await connection.close()
+
+    direct = asyncio.run(read(DirectWireReader, 7))  # many batches, each ending early
+    consumed = asyncio.run(read(StreamReader, 100))
+
+    assert [(m.sequence, m.subject, m.body) for m in direct] == [
+        (m.sequence, m.subject, m.body) for m in consumed]
+    served = {"Nats-Stream", "Nats-Sequence", "Nats-Subject", "Nats-Time-Stamp",
+              "Nats-Num-Pending", "Nats-Last-Sequence"}
+    for got, stored in zip(direct, consumed, strict=True):
+        assert {k: v for k, v in got.headers.items() if k not in served} == stored.headers
+        assert got.raw_headers.startswith(b"NATS/1.0\r\n")
 
 
 def test_reading_from_a_position(nats_url, log):

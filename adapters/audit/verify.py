@@ -29,7 +29,7 @@ from adapters.audit.checkpoints import (
 )
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.reader import StreamReader
-from adapters.jetstream.wire import WireReader, WireUnavailable
+from adapters.jetstream.wire import DirectWireReader, WireReader, WireUnavailable
 from adapters.jetstream.subjects import StreamSubjects
 from adapters.audit.seal import Seal, SealedStream, sealed_from
 from adapters.audit.signing import key_id
@@ -57,8 +57,8 @@ class Report:
     # The last message is a valid checkpoint that signs every position before it, as on a
     # log that has gone idle: its own signature stands for it, so the whole log is covered.
     ends_signed: bool = False
-    # Every stored header block was checked byte for byte (chain.header_form_problem); a
-    # reader that gets headers parsed only (direct gets through nats-py) cannot.
+    # Every stored header block was checked byte for byte (chain.header_form_problem); the
+    # nats-py readers, the fallback where the raw ones cannot connect, get headers parsed.
     headers_checked: bool = False
 
     @property
@@ -268,10 +268,11 @@ async def require_event_log(connection, stream: str) -> None:
                             f"{', '.join(sorted(wanted))})")
 
 
-async def _raw_reader(connection, stream: str) -> WireReader:
-    """The reader that has each stored header block as it is: the one that can tell a
-    header smuggled in beside its namesake."""
-    reader = WireReader(connection, stream)
+async def _raw_reader(connection, stream: str, with_consumer: bool) -> WireReader:
+    """A reader that has each stored header block as it is: the one that can tell a header
+    smuggled in beside its namesake. With a consumer of its own where the reader may make
+    one (the fastest), else by direct gets (an auditor)."""
+    reader = (WireReader if with_consumer else DirectWireReader)(connection, stream)
     await reader.start()
     return reader
 
@@ -290,13 +291,12 @@ async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
         sealed = None if start is None else SealedStream(seal, start)
     verifier = Verifier(stream, public_key, sealed, anchors)
     started = time.perf_counter()
-    if with_consumer:
-        try:
-            reader = await _raw_reader(connection, stream)
-        except WireUnavailable:  # TLS, nkeys...: the nats-py reader, without raw headers
-            reader = StreamReader(connection, stream)
-            await reader.start()
-            verifier.headers_checked = False
+    try:
+        reader = await _raw_reader(connection, stream, with_consumer)
+    except WireUnavailable:  # TLS, nkeys...: nats-py's readers, without raw headers
+        reader = None
+        verifier.headers_checked = False
+    if reader is not None:
         try:
             while messages := await reader.read(BATCH):
                 for message in messages:
@@ -304,8 +304,13 @@ async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
                                   message.body, message.raw_headers)
         finally:
             await reader.close()
+    elif with_consumer:
+        async with StreamReader(connection, stream) as fallback:
+            while messages := await fallback.read(BATCH):
+                for message in messages:
+                    verifier.feed(message.sequence, message.subject, message.headers,
+                                  message.body)
     else:
-        verifier.headers_checked = False
         log = StreamLog(connection, stream, request_timeout=30)
         await log.start()
         async for stored in log.read(">", page=BATCH):

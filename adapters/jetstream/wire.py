@@ -362,3 +362,79 @@ def _headers(block: bytes) -> dict[str, str]:
     of printable ASCII with no space in them, values stripped, the last of a name kept."""
     return {name: value.strip(_WHITESPACE)
             for name, value in _HEADER_LINE.findall(block.decode("utf-8", "replace"))}
+
+
+class DirectWireReader(WireReader):
+    """Reads `stream` by batched direct gets on the wire reader's raw connection, for a reader
+    that may create no consumer on it (an auditor). Slower than a consumer; what it adds over
+    nats-py's direct gets is each message's header block as it came, for a verifier to check
+    byte for byte. The server adds its own headers to a direct get's answer (the stored
+    sequence and subject among them: chain.SERVED_HEADERS)."""
+
+    def __init__(self, connection: Client, stream: str, timeout: float = 30.0,
+                 subject: str | None = None) -> None:
+        super().__init__(connection, stream, timeout, subject)
+        self._from = 1  # the next position asked for
+
+    async def start(self, after: int = 0) -> None:
+        try:
+            await asyncio.wait_for(self._connect(), self.timeout)
+        except TimeoutError:
+            await self._hang_up()
+            raise WireUnavailable(
+                f"no answer from nats-server to the wire reader within {self.timeout} s"
+            ) from None
+        except BaseException:
+            await self._hang_up()
+            raise
+        self._from = after + 1
+
+    async def close(self) -> None:
+        await self._hang_up()
+
+    async def read(self, limit: int) -> list[Message]:
+        if self._writer is None:
+            raise ReadFailed("the wire reader is not started, or closed")
+        try:
+            found = await asyncio.wait_for(self._get(limit), self.timeout)
+        except TimeoutError:
+            raise ReadFailed(f"no end of a direct get from {self.stream} within "
+                             f"{self.timeout} s") from None
+        if found:
+            self._from = found[-1].sequence + 1
+        return found
+
+    async def _get(self, limit: int) -> list[Message]:
+        reply = b"%s.%d" % (self._inbox, next(self._pulls))
+        request = json.dumps({"seq": self._from, "batch": limit,
+                              "next_by_subj": self.subject}).encode()
+        self._writer.write(b"PUB $JS.API.DIRECT.GET.%s %s %d\r\n%s\r\n" % (
+            self.stream.encode(), reply, len(request), request))
+        found: list[Message] = []
+        while True:
+            line = await self._reader.readline()
+            if not line:
+                raise ReadFailed(f"nats-server closed the wire reader's connection while "
+                                 f"reading {self.stream}")
+            if line.startswith((b"HMSG ", b"MSG ")):
+                arguments = line.rstrip(_CRLF).split(b" ")
+                header_bytes = int(arguments[-2]) if line.startswith(b"HMSG ") else 0
+                total = int(arguments[-1])
+                payload = await self._reader.readexactly(total + 2)
+                if arguments[1] != reply or not header_bytes:
+                    continue  # the end of an earlier request, or not a stream's message
+                block, body = payload[:header_bytes], payload[header_bytes:total]
+                if block.startswith(_STATUS_LINE):  # 204: the end of the batch; 404: none
+                    status = block[len(_STATUS_LINE):block.find(_CRLF)].decode("utf-8",
+                                                                             "replace")
+                    if status[:3] in ("204", "404", "408"):
+                        return found
+                    raise ReadFailed(f"direct get from {self.stream}: {status}")
+                headers = _headers(block)
+                found.append(Message(int(headers["Nats-Sequence"]), headers["Nats-Subject"],
+                                     headers, body, block))
+            elif line.startswith(b"PING"):
+                self._writer.write(b"PONG\r\n")
+            elif line.startswith(b"-ERR"):
+                raise ReadFailed(f"nats-server, reading {self.stream}: "
+                                 f"{line[5:].decode('utf-8', 'replace').strip()}")

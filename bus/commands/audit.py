@@ -232,8 +232,9 @@ def describe(report) -> list[str]:
             lines.append(f"{report.uncovered} message(s) after position {report.intact_to} "
                          "not yet covered by a checkpoint")
         if report.head and not report.headers_checked:
-            lines.append("header blocks checked as parsed only (read by direct gets): a "
-                         "header name stored twice shows only to the operator's verify")
+            lines.append("header blocks checked as parsed only: the raw reader cannot "
+                         "connect here (TLS, nkeys), so a header name stored twice would not "
+                         "show")
         return lines + [finding.what for finding in report.foreign]
     lines = []
     for finding in report.findings():
