@@ -9,13 +9,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
 from adapters.audit.seal import Seal, check_seal_key
 from adapters.audit.seal import key_path as seal_key_path
-from adapters.audit.trail import AuditTrail
+from adapters.audit.signing import SigningKey
+from adapters.audit.trail import AuditTrail, trail_chain
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
 from adapters.views import ViewStore, open_view_store
@@ -69,6 +69,7 @@ class Services:
     connection: Client | None = field(default=None, init=False)
     seal: Seal | None = field(default=None, init=False)
     parts: Parts | None = field(default=None, init=False)
+    trail_checkpointer: Checkpointer | None = field(default=None, init=False)
     _app: OneStop | None = field(default=None, init=False)
     _with_feeds: frozenset[str] | None = field(default=None, init=False)
 
@@ -133,9 +134,14 @@ class Services:
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
         self.parts = Parts(self.connection, case_log, self.views, self.stream, log)
-        self.answers = QueryAnswerer(self.views, positions, case_log, kinds,
-                                     await AuditTrail.open(self.connection, self.stream),
+        trail = await AuditTrail.open(self.connection, self.stream)
+        self.answers = QueryAnswerer(self.views, positions, case_log, kinds, trail,
                                      codes=self._app.reference.codes)
+        # The trail's own chain, signed with the log's key (several services share it).
+        key = await asyncio.to_thread(SigningKey.load_or_create, self.data_dir)
+        self.trail_checkpointer = Checkpointer(self.connection, trail.log.stream, key,
+                                               chain=trail_chain(self.stream))
+        await self.trail_checkpointer.start()
 
     def principals(self) -> list[str]:
         """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""
@@ -177,6 +183,9 @@ class Services:
             await self.answers.audit.flush()
         if self.bell is not None:
             await on_loop(self.dispatcher.loop, self.bell.stop())
+        # After the last record, refusals counted at the flush included: it covers them.
+        if self.trail_checkpointer is not None:
+            await self.trail_checkpointer.stop()
         # After the last write: the last checkpoint covers it.
         if self.followers is not None:
             await self.followers.stop()

@@ -18,6 +18,7 @@ from adapters.audit.signing import PRIVATE_NAME, SigningKey, key_directory
 from adapters.natsserver import free_port
 from bus.security import OPERATOR
 from adapters.audit.chain import kept
+from adapters.jetstream.reader import StreamReader
 from tests.audit_support import copy_log, forged_event, publish_raw, read_all, with_block
 from tests.bus_support import Service, service_on_its_own_server
 from tests.test_bus_commands import registration
@@ -361,3 +362,42 @@ def test_the_auditor_too_catches_a_header_smuggled_in_beside_its_namesake(tmp_pa
     assert result.stdout.splitlines()[0] == (
         f"first broken link at position {position}: modified: the headers stored at "
         f"{position} are not what the chain hashes (the header ce-type twice)")
+
+
+def test_the_audit_trail_is_chained_and_signed_like_the_log(service):
+    for _ in range(3):  # refusals, recorded in the trail
+        assert not service.request("kjj", "case.close", {
+            "command_id": uuid.uuid4().hex, "person": "赵", "case_id": str(uuid.uuid4())})["ok"]
+    trail = service.bus.services.trail_checkpointer
+    assert service.runner.run(trail.wait_covered(3, timeout=10))
+    result = audit(service, "verify", "--trail")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("intact up to position 3 (1 checkpoints, ")
+    assert f"read the audit trail {service.stream}_AUDIT: 4 message(s)" in result.stdout
+
+    # A copy with the second refusal's code changed, as an insider would to hide an attempt.
+    base = f"TRAIL_{uuid.uuid4().hex[:8]}"
+
+    async def copy_with_a_changed_record() -> None:
+        connection = await nats.connect(service.district.url(OPERATOR))
+        try:
+            js = connection.jetstream()
+            await js.add_stream(name=f"{base}_AUDIT", subjects=[f"{base}.audit.>"])
+            messages = []
+            async with StreamReader(connection, f"{service.stream}_AUDIT",
+                                    subject=f"{service.stream}.audit.>") as reader:
+                while batch := await reader.read(100):
+                    messages += batch
+            for position, message in enumerate(messages, start=1):
+                body = (message.body.replace(b"case.not_found", b"case.closed")
+                        if position == 2 else message.body)
+                headers = {k: v for k, v in (message.headers or {}).items() if kept(k)}
+                _, _, tail = message.subject.partition(".")
+                await js.publish(f"{base}.{tail}", body, headers=headers)
+        finally:
+            await connection.close()
+
+    service.runner.run(copy_with_a_changed_record())
+    changed = audit(service, "verify", "--trail", stream=base)
+    assert changed.returncode == 1, changed.stdout + changed.stderr
+    assert changed.stdout.splitlines()[0].startswith("first broken link at position 2: modified")

@@ -24,7 +24,7 @@ import logging
 from nats.aio.client import Client
 
 from adapters.audit.chain import GENESIS, digest, link
-from adapters.audit.checkpoints import Checkpoint, checkpoint_subject
+from adapters.audit.checkpoints import ChainSubjects, Checkpoint
 from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
 from adapters.jetstream.log import Conflict, Outgoing, StreamLog
@@ -46,9 +46,12 @@ class GapInLog(Exception):
 class Checkpointer:
     def __init__(self, connection: Client, stream: str, key: SigningKey, *,
                  every: int = EVERY, interval: float = INTERVAL_SECONDS,
-                 seal: Seal | None = None) -> None:
+                 seal: Seal | None = None, chain: ChainSubjects | None = None) -> None:
+        """`chain`: where in the stream the chain's messages and checkpoints are; by
+        default, an event log's (all of `<stream>.>`, checkpoints on `<stream>.checkpoints`)."""
         self.stream, self.key, self.every, self.interval = stream, key, every, interval
-        self.subject = checkpoint_subject(stream)
+        self.chain = chain or ChainSubjects.of_event_log(stream)
+        self.subject = self.chain.checkpoints
         self.log = StreamLog(connection, stream, request_timeout=10, seal=seal)
         self.position = 0  # the last position a checkpoint covers
         self._head = GENESIS  # the chain hash there
@@ -135,7 +138,7 @@ class Checkpointer:
         """Hashes what was written since the last round and writes the checkpoints due."""
         previous = self._pending[-1] if self._pending else self._head
         expected = self.position + len(self._pending) + 1
-        async for stored in self.log.read(f"{self.stream}.>", expected, page=EVERY):
+        async for stored in self.log.read(self.chain.messages, expected, page=EVERY):
             if stored.sequence != expected:
                 raise GapInLog(f"{self.stream}: position {expected} is missing "
                                f"(next is {stored.sequence})")

@@ -22,6 +22,19 @@ def checkpoint_subject(stream: str) -> str:
     return f"{stream}.checkpoints"
 
 
+@dataclass(frozen=True)
+class ChainSubjects:
+    """Where a chained stream keeps what the chain covers and its checkpoints: every
+    message on `messages` is a link, checkpoints included (they are on `checkpoints`)."""
+
+    messages: str
+    checkpoints: str
+
+    @classmethod
+    def of_event_log(cls, stream: str) -> ChainSubjects:
+        return cls(f"{stream}.>", checkpoint_subject(stream))
+
+
 class MalformedCheckpoint(Exception):
     pass
 

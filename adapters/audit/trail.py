@@ -5,6 +5,9 @@ cases it read, are not domain events, yet an auditor must be able to replay them
 each is recorded in `<stream>_AUDIT` (deny delete, deny purge) on
 `<stream>.audit.<principal>.<refused|read>` before the principal gets its answer.
 
+It is chained and signed like the event log: a checkpointer of its own covers every record
+(`trail_chain`), and `onestop audit verify --trail` checks it.
+
 The trail is append-only and kept whole, so a sender that is refused on purpose, thousands
 of times a minute, must not be able to fill the disk with it. Each principal's refusals are
 recorded one by one up to `REFUSALS_PER_MINUTE` a minute; beyond that they are counted, by
@@ -23,6 +26,7 @@ from uuid import uuid4
 import orjson
 from nats.aio.client import Client
 
+from adapters.audit.checkpoints import ChainSubjects
 from adapters.jetstream.log import Outgoing, StreamLog
 from adapters.jetstream.streams import StreamRecipe, ensure_stream
 
@@ -38,6 +42,13 @@ def audit_stream(event_stream: str) -> str:
 
 def audit_subject(event_stream: str, principal: str, kind: str) -> str:
     return f"{event_stream}.audit.{principal}.{kind}"
+
+
+def trail_chain(event_stream: str) -> ChainSubjects:
+    """The trail is chained and checkpointed as the event log is (checkpointer.py), its
+    checkpoints beside its records: `<stream>.audit.checkpoints`, which no record's subject
+    (`<stream>.audit.<principal>.<kind>`) can be."""
+    return ChainSubjects(f"{event_stream}.audit.>", f"{event_stream}.audit.checkpoints")
 
 
 class AuditTrail:

@@ -23,6 +23,7 @@ from nats.js.errors import NotFoundError
 from adapters.audit.anchor import Anchor
 from adapters.audit.chain import GENESIS, digest, header_form_problem, link
 from adapters.audit.checkpoints import (
+    ChainSubjects,
     Checkpoint,
     MalformedCheckpoint,
     checkpoint_subject,
@@ -111,7 +112,10 @@ class _Break:
 
 class Verifier:
     def __init__(self, stream: str, public_key: ECC.EccKey,
-                 sealed: SealedStream | None = None, anchors: Iterable[Anchor] = ()) -> None:
+                 sealed: SealedStream | None = None, anchors: Iterable[Anchor] = (),
+                 checkpoints: str | None = None) -> None:
+        """`checkpoints`: the subject of the stream's checkpoints (an event log's, by
+        default)."""
         self.stream, self.public_key, self.sealed = stream, public_key, sealed
         # last signed position -> (the head kept there, the checkpoint's own position)
         self.anchored = {anchor.last: (bytes.fromhex(anchor.head), anchor.position)
@@ -120,7 +124,7 @@ class Verifier:
         self.unanchored: Finding | None = None  # the first position off a kept head
         self.foreign: dict[int, Finding] = {}
         self.key_id = key_id(public_key)
-        self.checkpoint_subject = checkpoint_subject(stream)
+        self.checkpoint_subject = checkpoints or checkpoint_subject(stream)
         self.position = 0
         self.previous = GENESIS
         # position -> (its digest, its chain hash, the chain hash before it), until a valid
@@ -253,46 +257,53 @@ class NotAnEventLog(Exception):
     """The stream named is not there, or is not an event log; the message says which."""
 
 
-async def require_event_log(connection, stream: str) -> None:
+async def require_event_log(connection, stream: str, chain: ChainSubjects | None = None
+                            ) -> None:
     """An event log is a stream that takes its events and its checkpoints: anything else
-    (a feed, the audit trail, a name that holds nothing) would verify as an empty log."""
+    (a feed, the audit trail, a name that holds nothing) would verify as an empty log. With
+    `chain`, the stream must take the chain's messages and its checkpoints."""
     try:
         info = await connection.jetstream().stream_info(stream)
     except NotFoundError:
         raise NotAnEventLog(f"there is no stream {stream}") from None
     subjects = set(info.config.subjects or ())
-    wanted = {StreamSubjects(stream, "events").all_events, checkpoint_subject(stream)}
+    wanted = ({StreamSubjects(stream, "events").all_events, checkpoint_subject(stream)}
+              if chain is None else {chain.messages})
     if not wanted <= subjects:
         raise NotAnEventLog(f"{stream} is not an event log (its subjects are "
                             f"{', '.join(sorted(subjects)) or 'none'}; an event log's include "
                             f"{', '.join(sorted(wanted))})")
 
 
-async def _raw_reader(connection, stream: str, with_consumer: bool) -> WireReader:
+async def _raw_reader(connection, stream: str, with_consumer: bool, subject: str
+                      ) -> WireReader:
     """A reader that has each stored header block as it is: the one that can tell a header
     smuggled in beside its namesake. With a consumer of its own where the reader may make
     one (the fastest), else by direct gets (an auditor)."""
-    reader = (WireReader if with_consumer else DirectWireReader)(connection, stream)
+    reader = (WireReader if with_consumer else DirectWireReader)(connection, stream,
+                                                                 subject=subject)
     await reader.start()
     return reader
 
 
 async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
                         with_consumer: bool = True, seal: Seal | None = None,
-                        anchors: Iterable[Anchor] = ()) -> Report:
+                        anchors: Iterable[Anchor] = (),
+                        chain: ChainSubjects | None = None) -> Report:
     """Reads the whole stream with a consumer of its own, the fastest way; or, for a reader
     that may create no consumer on the service's streams (an auditor), by direct gets.
     With the services' `seal` key, every message is checked for its seal; without it, the
     foreign messages named are those the signed checkpoints name."""
-    await require_event_log(connection, stream)
+    await require_event_log(connection, stream, chain)
+    chain = chain or ChainSubjects.of_event_log(stream)
     sealed = None
     if seal is not None:
         start = await sealed_from(connection.jetstream(), stream)
         sealed = None if start is None else SealedStream(seal, start)
-    verifier = Verifier(stream, public_key, sealed, anchors)
+    verifier = Verifier(stream, public_key, sealed, anchors, chain.checkpoints)
     started = time.perf_counter()
     try:
-        reader = await _raw_reader(connection, stream, with_consumer)
+        reader = await _raw_reader(connection, stream, with_consumer, chain.messages)
     except WireUnavailable:  # TLS, nkeys...: nats-py's readers, without raw headers
         reader = None
         verifier.headers_checked = False
@@ -305,7 +316,7 @@ async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
         finally:
             await reader.close()
     elif with_consumer:
-        async with StreamReader(connection, stream) as fallback:
+        async with StreamReader(connection, stream, subject=chain.messages) as fallback:
             while messages := await fallback.read(BATCH):
                 for message in messages:
                     verifier.feed(message.sequence, message.subject, message.headers,
@@ -313,6 +324,6 @@ async def verify_stream(connection, stream: str, public_key: ECC.EccKey,
     else:
         log = StreamLog(connection, stream, request_timeout=30)
         await log.start()
-        async for stored in log.read(">", page=BATCH):
+        async for stored in log.read(chain.messages, page=BATCH):
             verifier.feed(stored.sequence, stored.subject, stored.headers, stored.body)
     return verifier.finish(time.perf_counter() - started)

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "log is still covered at least that far")
     verify.add_argument("--max-uncovered", type=position, metavar="N",
                         help="exit 4 when more than N messages follow the last checkpoint")
+    verify.add_argument("--trail", action="store_true",
+                        help="verify the audit trail of refusals and reads (<stream>_AUDIT), "
+                        "chained and signed like the log, instead of the log")
     verify.add_argument("--anchor", type=Path, metavar="FILE",
                         help="the checkpoint heads `audit anchor` kept: exit 1 if the log was "
                         "cut or rewritten since")
@@ -126,6 +129,7 @@ async def _reading(args: argparse.Namespace):
 
 async def _verify(args: argparse.Namespace) -> int:
     from adapters.audit.anchor import AnchorError, read_anchors
+    from adapters.audit.trail import audit_stream, trail_chain
     from adapters.audit.verify import NotAnEventLog, verify_stream
     from bus.operator import CannotRun, seal_of
 
@@ -134,15 +138,16 @@ async def _verify(args: argparse.Namespace) -> int:
     except AnchorError as error:
         raise CannotRun(str(error)) from None
     key, where, operating, connection = await _reading(args)
+    stream, chain, seal = where.event_stream, None, seal_of(where) if operating else None
+    if args.trail:  # its records carry no seal: only the service's account can write them
+        stream, chain, seal = audit_stream(stream), trail_chain(stream), None
     try:
-        report = await verify_stream(connection, where.event_stream, key,
-                                     with_consumer=operating,
-                                     seal=seal_of(where) if operating else None,
-                                     anchors=anchors)
+        report = await verify_stream(connection, stream, key, with_consumer=operating,
+                                     seal=seal, anchors=anchors, chain=chain)
     except NotAnEventLog as error:
         raise CannotRun(str(error)) from None
     except Exception as error:
-        raise CannotRun(f"cannot read {where.event_stream} ({error})") from None
+        raise CannotRun(f"cannot read {stream} ({error})") from None
     finally:
         await connection.close()
     for line in describe(report):
@@ -152,7 +157,8 @@ async def _verify(args: argparse.Namespace) -> int:
         print(f"too little covered: {shortfall}")
     if args.anchor:
         print(f"checked against {len(anchors)} checkpoint head(s) kept in {args.anchor}")
-    print(f"read the event log {report.stream}: {report.head} message(s)")
+    print(f"read the {'audit trail' if args.trail else 'event log'} {report.stream}: "
+          f"{report.head} message(s)")
     if not report.intact:
         return EXIT_BROKEN
     if shortfall:
