@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import nats
+import orjson
 
 from adapters.audit.chain import kept
 from adapters.audit.checkpointer import Checkpointer
@@ -78,21 +79,26 @@ async def copy_log(connection, source: str, target: str,
     for position, message in enumerate(doctor(await read_all(connection, source)), start=1):
         _, _, tail = message.subject.partition(".")
         if message.raw_headers is not None:  # a header block written as the doctor wrote it
-            await publish_raw(connection, f"{target}.{tail}", message.raw_headers, message.body)
-            info = await connection.jetstream().stream_info(target)
-            assert info.state.last_seq == position
+            assert await publish_raw(connection, f"{target}.{tail}", message.raw_headers,
+                                     message.body) == position
             continue
         headers = {name: value for name, value in (message.headers or {}).items()
                    if kept(name)}
         assert await log.publish(Outgoing(f"{target}.{tail}", headers, message.body)) == position
 
 
-async def publish_raw(connection, subject: str, block: bytes, body: bytes) -> None:
+async def publish_raw(connection, subject: str, block: bytes, body: bytes) -> int:
     """A message with exactly this header block, as any client may send one (nats-py would
-    send each name once): the protocol's HPUB, on nats-py's own connection."""
-    await connection._send_command(b"HPUB %s %d %d\r\n%s%s\r\n" % (
-        subject.encode(), len(block), len(block) + len(body), block, body))
+    send each name once): the protocol's HPUB, on nats-py's own connection. Returns where the
+    stream stored it, from JetStream's acknowledgement."""
+    inbox = connection.new_inbox()
+    acknowledgement = await connection.subscribe(inbox, max_msgs=1)
+    await connection._send_command(b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
+        subject.encode(), inbox.encode(), len(block), len(block) + len(body), block, body))
     await connection.flush()
+    answer = orjson.loads((await acknowledgement.next_msg(timeout=10)).data)
+    assert "seq" in answer, answer
+    return answer["seq"]
 
 
 def with_block(message: Message, lines: list[str]) -> Message:
