@@ -118,6 +118,8 @@ class FollowerProcess:
         self._context = multiprocessing.get_context("spawn")  # the parent runs threads
         self.passed_over = SharedPassedOver(self._context)
         PASSED_OVER.also_count(self.passed_over.read)
+        # Why its checkpointer is failing, if it is (for the health check).
+        self.checkpoint_trouble = SharedText(self._context)
         self._process = None
         self._stopping = False
         self._watcher: asyncio.Task | None = None
@@ -135,7 +137,8 @@ class FollowerProcess:
         ready, theirs = self._context.Pipe(duplex=False)
         self._process = self._context.Process(target=_run_followers,
                                               args=(self.settings, theirs,
-                                                    self.passed_over),
+                                                    self.passed_over,
+                                                    self.checkpoint_trouble),
                                               name="onestop-followers", daemon=True)
         self._process.start()
         theirs.close()
@@ -182,40 +185,56 @@ class FollowerProcess:
         await stopped(self._watcher)
 
 
+class SharedText:
+    """A line of text the followers' process writes and the service's reads (in memory
+    both share): the last that was written, or None."""
+
+    BYTES = 512
+
+    def __init__(self, context) -> None:
+        self._text = context.Array("c", self.BYTES)
+
+    def write(self, text: str | None) -> None:
+        self._text.value = (text or "").encode()[:self.BYTES - 1]
+
+    def read(self) -> str | None:
+        return self._text.value.decode("utf-8", "replace") or None
+
+
 class SharedPassedOver:
     """What the followers' process passed over (adapters/audit/seal.py), in memory it shares
     with the service's process, whose health check tells the operator."""
 
-    LAST_BYTES = 512
-
     def __init__(self, context) -> None:
         self.count = context.Value("q", 0)
-        self.last = context.Array("c", self.LAST_BYTES)
+        self.last = SharedText(context)
 
     def record(self, last: str) -> None:
         with self.count.get_lock():
             self.count.value += 1
-        self.last.value = last.encode()[:self.LAST_BYTES - 1]
+        self.last.write(last)
 
     def read(self) -> tuple[int, str | None]:
-        return self.count.value, self.last.value.decode("utf-8", "replace") or None
+        return self.count.value, self.last.read()
 
 
 def _run_followers(settings: FollowerSettings, ready,
-                   passed_over: SharedPassedOver | None = None) -> None:
+                   passed_over: SharedPassedOver | None = None,
+                   checkpoint_trouble: SharedText | None = None) -> None:
     if sys.platform.startswith("linux"):  # if the service is killed outright, go with it
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     logging.basicConfig(level=logging.INFO, format="%(asctime)s followers %(message)s")
     if passed_over is not None:
         PASSED_OVER.on_note = passed_over.record
     try:
-        asyncio.run(_follow(settings, ready))
+        asyncio.run(_follow(settings, ready, checkpoint_trouble))
     except Exception as error:  # noqa: BLE001 - one line for the operator, as `onestop up` does
         print(f"onestop followers: stopped: {error!r}", file=sys.stderr)
         sys.exit(1)
 
 
-async def _follow(settings: FollowerSettings, ready) -> None:
+async def _follow(settings: FollowerSettings, ready,
+                  checkpoint_trouble: SharedText | None = None) -> None:
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stopping.set)
@@ -225,6 +244,9 @@ async def _follow(settings: FollowerSettings, ready) -> None:
     followers = Followers(settings, connection, views)
     try:
         await followers.start()
+        if checkpoint_trouble is not None:
+            checkpoint_trouble.write(None)  # a new process: an old one's trouble is over
+            followers.checkpointer.on_trouble = checkpoint_trouble.write
         ready.send("ready")
         await stopping.wait()
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -36,8 +37,10 @@ class Part(BaseModel):
 
 class Parts:
     def __init__(self, connection: Client, log: StreamLog, views: ViewStore | None,
-                 stream: str, logger) -> None:
+                 stream: str, logger,
+                 checkpoint_trouble: Callable[[], str | None] = lambda: None) -> None:
         self.connection, self.log, self.views, self.stream = connection, log, views, stream
+        self.checkpoint_trouble = checkpoint_trouble  # why the checkpointer fails, if it does
         self._moved: dict[str, tuple[int, float]] = {}  # part -> (position, when it moved)
         self._throttled = Throttled(logger)
 
@@ -142,7 +145,9 @@ class Parts:
             age = (datetime.now(timezone.utc) - datetime.fromisoformat(signed_at)).total_seconds()
             if age > INTERVAL_SECONDS + STUCK_SECONDS and self._stuck("checkpoints", covered,
                                                                      behind):
+                trouble = self.checkpoint_trouble()
+                why = f": {trouble}" if trouble else " (the checkpointer's log may say why)"
                 return Part(name="checkpoints", status="stuck", behind=behind,
                             detail=f"nothing signed after position {covered} for "
-                                   f"{age:.0f} s (the checkpointer's log says why)")
+                                   f"{age:.0f} s{why}")
         return Part(name="checkpoints", behind=behind, detail=f"signed up to {covered}")

@@ -116,6 +116,13 @@ class Services:
     def checkpointer(self) -> Checkpointer | None:
         return None if self.followers is None else self.followers.checkpointer
 
+    def checkpoint_trouble(self) -> str | None:
+        """Why the log's checkpointer is failing, in whichever process it runs; None if it
+        is not."""
+        if self.follower_process is not None:
+            return self.follower_process.checkpoint_trouble.read()
+        return None if self.checkpointer is None else self.checkpointer.trouble
+
     async def _start_followers_and_queries(self) -> None:
         settings = FollowerSettings(self.nats_url, self.stream, self.data_dir, self.views_dsn)
         if self.separate_followers:
@@ -133,7 +140,8 @@ class Services:
         case_log = StreamLog(self.connection, self.stream, request_timeout=10, seal=self.seal)
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}
-        self.parts = Parts(self.connection, case_log, self.views, self.stream, log)
+        self.parts = Parts(self.connection, case_log, self.views, self.stream, log,
+                           checkpoint_trouble=self.checkpoint_trouble)
         trail = await AuditTrail.open(self.connection, self.stream)
         self.answers = QueryAnswerer(self.views, positions, case_log, kinds, trail,
                                      codes=self._app.reference.codes)

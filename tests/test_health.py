@@ -83,3 +83,24 @@ def test_a_position_missing_from_the_log_fails_the_checkpoints_at_once_saying_wh
     [checkpoints] = [part for part in holed if part.name == "checkpoints"]
     assert checkpoints.status == "failed"
     assert checkpoints.detail.startswith("position 2 is missing from the log (1 missing in all)")
+
+
+def test_a_stuck_checkpointer_is_reported_with_its_reason(tmp_path, monkeypatch):
+    with service_on_its_own_server(tmp_path) as service:
+        checkpointer = service.bus.services.checkpointer
+        position = register(service)["position"]
+        assert service.runner.run(checkpointer.wait_covered(position, timeout=10))
+
+        async def failing(force: bool = False) -> None:
+            raise RuntimeError("the disk is full")
+        monkeypatch.setattr(checkpointer, "catch_up", failing)
+        register(service)
+        wait_until(lambda: checkpointer.trouble is not None, 10, "a round has failed")
+
+        monkeypatch.setattr(parts, "STUCK_SECONDS", 0.0)
+        monkeypatch.setattr(parts, "INTERVAL_SECONDS", 0.0)
+        health(service)  # the first look sees where they are
+        report = health(service)
+        [checkpoints] = [part for part in report["parts"] if part["name"] == "checkpoints"]
+        assert checkpoints["status"] == "stuck" and report["status"] == "degraded"
+        assert checkpoints["detail"].endswith(": RuntimeError: the disk is full"), checkpoints

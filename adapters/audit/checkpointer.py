@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from nats.aio.client import Client
 
@@ -64,6 +65,10 @@ class Checkpointer:
         self._covered = asyncio.Condition()
         self._task: asyncio.Task | None = None
         self._failing = Throttled(log)
+        # Why the last round failed, until one succeeds: what the health check says of a
+        # checkpointer that is stuck (`on_trouble` carries it to another process's).
+        self.trouble: str | None = None
+        self.on_trouble: Callable[[str | None], None] = lambda _: None
 
     async def start(self) -> None:
         await self.log.start()
@@ -125,14 +130,21 @@ class Checkpointer:
                 # Once a minute, not every round: the health check says it is stuck.
                 self._failing.warning("round", "audit: checkpointing failed (%r); trying "
                                       "again", error)
+                self._troubled(f"{type(error).__name__}: {error}")
             else:
                 self._failing.clear()
+                self._troubled(None)
             self._wake.clear()
             try:  # asyncio.timeout: a wait_for cancelled as it ends can hang a stop (3.11)
                 async with asyncio.timeout(POLL_SECONDS):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    def _troubled(self, trouble: str | None) -> None:
+        if trouble != self.trouble:
+            self.trouble = trouble
+            self.on_trouble(trouble)
 
     async def catch_up(self, force: bool = False) -> None:
         """Hashes what was written since the last round and writes the checkpoints due."""
