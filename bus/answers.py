@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from adapters.audit.reading import AuditReader
 from adapters.audit.seal import PASSED_OVER
-from adapters.audit.trail import READ, REFUSED, AuditTrail
+from adapters.audit.trail import DELIVERED, READ, REFUSED, SENT, AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower, logged
@@ -201,7 +201,8 @@ class QueryAnswerer:
         return {"ok": True, "result": report, "position": head}
 
 
-AUDIT_RECORDS = {"audit.refusals": REFUSED, "audit.reads": READ}
+AUDIT_RECORDS = {"audit.refusals": REFUSED, "audit.reads": READ, "audit.sent": SENT,
+                 "audit.deliveries": DELIVERED}
 
 
 RAW_KEPT = 1024  # of a body that is no JSON object: enough to see what was sent

@@ -289,7 +289,8 @@ def add_feeds(doc: Document) -> None:
     outcome_headers = headers({
         MSG_ID: string("`outcome-<intake sequence>`: a redelivery is published once."),
         "Onestop-Intake-Sequence": string("The command's sequence in the intake stream.",
-                                          **NUMBER)})
+                                          **NUMBER),
+        "Onestop-Log-Stream": string("The log (stream) of the service that processed it.")})
     any_refusal = frozenset().union(*(operation.refusals(doc.authority)
                                       for operation in OPERATIONS.values()))
     doc.schemas.add("OutcomeRefused", refusal_schema(

@@ -146,11 +146,13 @@ def event_headers_schema() -> dict:
         "Onestop-Log-Sequence": string("On department feeds: the event's sequence in the log, "
                                        "the position to wait for before reading views.",
                                        **NUMBER),
+        "Onestop-Log-Stream": string("On department feeds: the log (stream) it was copied "
+                                     "from.", examples=[DEFAULT_STREAM]),
         COMMAND: string("The command that wrote the event: `<principal>/<command id>`."),
         COMMAND_DIGEST: string("SHA-256 (hex) of that command's request, so the same id "
                                "with a different request is told apart."),
     }
-    optional = {"Onestop-Log-Sequence", COMMAND, COMMAND_DIGEST}
+    optional = {"Onestop-Log-Sequence", "Onestop-Log-Stream", COMMAND, COMMAND_DIGEST}
     required = sorted(name for name in properties if name not in optional)
     return {"type": "object", "properties": properties, "required": required}
 

@@ -216,6 +216,7 @@ class FeedPublisher:
             return  # in this feed already
         headers = {k: v for k, v in event.headers.items() if k not in NOT_COPIED}
         headers["Onestop-Log-Sequence"] = str(event.sequence)
+        headers[subjects.FEED_LOG_HEADER] = self.event_stream
         await self.log.publish(Outgoing(subject, headers, event.body))
         if len(self.sent) >= REMEMBERED:  # only a shortcut: the feed is asked where it matters
             self.sent.clear()

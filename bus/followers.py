@@ -1,4 +1,5 @@
-"""The log's followers — department feeds, views, signed checkpoints — and where they run.
+"""The log's followers — department feeds (and the record of what they sent), views, signed
+checkpoints — and where they run.
 
 Each reads every event the commands write. In the command process they compete for its one
 interpreter lock: measured, the command path then ran at about 47% of the raw write rate
@@ -31,6 +32,7 @@ from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
 from bus import subjects
 from bus.connections import connect_for_good
+from bus.deliveries import DeliveryRecorder
 from bus.feeds import FeedPublisher
 from projections import ALL_PROJECTIONS
 
@@ -52,13 +54,14 @@ class FollowerSettings:
 
 
 class Followers:
-    """The three followers of the log, on one connection and loop."""
+    """The followers of the log, on one connection and loop."""
 
     def __init__(self, settings: FollowerSettings, connection: Client, views: ViewStore) -> None:
         self.settings, self.connection, self.views = settings, connection, views
         self.feeds: FeedPublisher | None = None
         self.views_follower: ViewFollower | None = None
         self.checkpointer: Checkpointer | None = None
+        self.deliveries: DeliveryRecorder | None = None
 
     async def start(self) -> None:
         stream = self.settings.stream
@@ -70,6 +73,8 @@ class Followers:
         self.feeds = FeedPublisher(self.connection, stream, seal=seal,
                                    doorbell=subjects.LOG_ADVANCED, name=name)
         await self.feeds.start()
+        self.deliveries = DeliveryRecorder(self.connection, stream)
+        await self.deliveries.start()
         key = await asyncio.to_thread(SigningKey.load_or_create, self.settings.data_dir)
         self.checkpointer = Checkpointer(self.connection, stream, key, seal=seal)
         await self.checkpointer.start()
@@ -79,7 +84,7 @@ class Followers:
         await self.views_follower.start()
 
     async def stop(self) -> None:
-        for follower in (self.checkpointer, self.feeds, self.views_follower):
+        for follower in (self.checkpointer, self.deliveries, self.feeds, self.views_follower):
             if follower is not None:
                 await follower.stop()
 

@@ -114,16 +114,19 @@ async def handle(services: Services, raw: Msg) -> None:
         if not reply["ok"] and reply["error"]["code"] in UNPROCESSABLE:
             await dead_letter(services.connection, raw, principal, name,
                               reply["error"]["message"])
-    await tell(services.connection, principal, raw.metadata.sequence.stream, reply)
+    await tell(services.connection, principal, raw.metadata.sequence.stream, reply,
+               services.stream)
     await raw.ack()
 
 
-async def tell(connection: Client, principal: str, intake_sequence: int, reply: dict) -> None:
+async def tell(connection: Client, principal: str, intake_sequence: int, reply: dict,
+               event_stream: str) -> None:
     """The outcome, on the principal's feed; its id makes a redelivery publish it only once."""
     await connection.jetstream().publish(
         subjects.feed_outcome(principal), orjson.dumps(reply),
         headers={"Nats-Msg-Id": f"outcome-{intake_sequence}",
-                 "Onestop-Intake-Sequence": str(intake_sequence)},
+                 "Onestop-Intake-Sequence": str(intake_sequence),
+                 subjects.FEED_LOG_HEADER: event_stream},
     )
 
 

@@ -279,6 +279,15 @@ QUERIES: dict[str, Query] = {query.name: query for query in (
           "order recorded; `position` is the audit stream's sequence of the last record "
           "read. The lead bureau and auditors only.", result=r.ReadPage,
           own_refusals=UNAVAILABLE),
+    Query("audit.sent", AuditRecords, None, None,  # the audit stream, see QueryAnswerer
+          "What each principal's feed was sent, in feed order: every message with its feed "
+          "sequence, when the feed stored it, its type, case and log position; `principal` "
+          "is whose feed. The lead bureau and auditors only.", result=r.SentPage,
+          own_refusals=UNAVAILABLE),
+    Query("audit.deliveries", AuditRecords, None, None,  # the audit stream, see QueryAnswerer
+          "How far each consumer of a principal's feed had been handed its messages and had "
+          "acknowledged them, and when, recorded whenever one moved. The lead bureau and "
+          "auditors only.", result=r.DeliveryPage, own_refusals=UNAVAILABLE),
     Query("audit.case_visibility", CaseVisibility, None, None,  # from the log
           "What a department could see of a case at a time: the case as it stood then, as "
           "the department was allowed to see it then, or `visible: false` with the reason. "

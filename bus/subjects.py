@@ -53,6 +53,9 @@ DEAD_LETTER_STREAM = "ONESTOP_DEADLETTER"
 # Each principal's feed (JetStream): outcomes of its intake commands, and for departments the
 # CloudEvents of the cases they are involved in.
 FEED = f"{ROOT}.feed"
+# On every feed message, the event log (stream) it came from: the feeds are the server's, and
+# services of another log on the same server write to them too.
+FEED_LOG_HEADER = "Onestop-Log-Stream"
 
 
 def intake(principal: str, name: str) -> str:

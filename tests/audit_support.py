@@ -14,10 +14,13 @@ from adapters.audit.chain import kept
 from adapters.audit.checkpointer import Checkpointer
 from adapters.jetstream.reader import Message, StreamReader
 from adapters.audit.signing import SigningKey
+from adapters.audit.trail import SENT, audit_stream, audit_subject
 from adapters.jetstream.log import Outgoing, StreamLog
 from adapters.jetstream.streams import StreamRecipe, ensure_stream
 from adapters.jetstream.subjects import StreamSubjects
+from bus import subjects
 from bus.bench_views import LEADS, run_scenario
+from bus.deliveries import DeliveryRecorder
 from domain.application import OneStop
 
 
@@ -121,3 +124,28 @@ def forged_event(template: Message) -> Message:
     """An event that was never written by the service, shaped like `template`."""
     headers = {**template.headers, "Nats-Msg-Id": uuid.uuid4().hex}
     return replace(template, headers=headers, body=template.body.replace(b"2026", b"2025"))
+
+
+def sent_is_recorded(service) -> bool:
+    """Whether every message the feeds were sent from this service's log, up to its head, is
+    recorded in its audit trail (for tests that compare two reads of the trail)."""
+    async def check() -> bool:
+        kv = await service.client.jetstream().key_value(f"{service.stream}_FEEDS")
+        cursor = orjson.loads((await kv.get("position")).value)
+        if cursor["position"] < service.log_length():
+            return False
+        log = StreamLog(service.client, audit_stream(service.stream), request_timeout=10)
+        await log.start()
+        try:
+            for feed in await DeliveryRecorder(service.client, service.stream).feeds():
+                ours = [stored.sequence async for stored in log.read(
+                    subjects.all_feed(feed.principal), stream=feed.stream)
+                    if stored.headers.get(subjects.FEED_LOG_HEADER) == service.stream]
+                last = await log.last(audit_subject(service.stream, feed.principal, SENT))
+                recorded = 0 if last is None else orjson.loads(last.body)["last"]
+                if ours and recorded < ours[-1]:
+                    return False
+        finally:
+            await log.close()
+        return True
+    return service.runner.run(check())

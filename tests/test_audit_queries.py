@@ -11,7 +11,8 @@ import pytest
 from tests.bus_support import Service, when
 from tests.domain.support import credit_code
 
-AUDIT_QUERIES = ("audit.changes", "audit.refusals", "audit.reads", "audit.case_visibility")
+AUDIT_QUERIES = ("audit.changes", "audit.refusals", "audit.reads", "audit.sent",
+                 "audit.deliveries", "audit.case_visibility")
 
 
 @pytest.fixture

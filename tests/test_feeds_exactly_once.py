@@ -1,7 +1,8 @@
 """Every event of a case reaches the feed of each department involved exactly once, in log
 order, whatever crashes: the followers' process killed outright again and again in the
 middle of its batches, under load; the server away for longer than the feeds' duplicate
-window."""
+window. What each feed was sent is recorded in the audit trail as exactly: each feed message
+once, in feed order, through the same kills."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from uuid import uuid4
 import orjson
 import pytest
 
+from adapters.audit.trail import SENT, audit_stream, audit_subject
 from adapters.jetstream.log import Stored, StreamLog
+from bus import subjects
 from bus.identity import feed_stream
 from projections.involvement import Involvement
 from tests.bus_support import Service, district_server, when
@@ -48,7 +51,10 @@ def read(service: Service, stream: str, subject: str) -> list[Stored]:
     async def everything() -> list[Stored]:
         log = StreamLog(service.client, stream, request_timeout=10)
         await log.start()
-        return [stored async for stored in log.read(subject)]
+        try:
+            return [stored async for stored in log.read(subject)]
+        finally:
+            await log.close()
     return service.runner.run(everything())
 
 
@@ -96,6 +102,26 @@ def caught_up(service: Service) -> bool:
     return position["position"] >= head and position["until"] <= position["position"]
 
 
+def sent_records(service: Service, principal: str) -> list[dict]:
+    """The `sent` records of a principal's feed in the audit trail, in order."""
+    return [orjson.loads(stored.body) for stored in read(
+        service, audit_stream(service.stream), audit_subject(service.stream, principal, SENT))]
+
+
+def assert_sent_recorded_once_in_order(service: Service, principal: str) -> None:
+    """Once the feed holds what it will: every message in it recorded as sent, once."""
+    feed = [stored.sequence for stored in read(service, feed_stream(principal),
+                                               subjects.all_feed(principal))]
+    assert feed, f"{principal}'s feed holds nothing yet"
+
+    def recorded() -> list[int]:
+        return [message["feed_sequence"] for record in sent_records(service, principal)
+                for message in record["messages"]]
+    wait_until(lambda: recorded()[-1:] == feed[-1:], 30,
+               f"what {principal}'s feed was sent is recorded")
+    assert recorded() == feed
+
+
 def assert_exactly_once_in_order(service: Service) -> None:
     wait_until(lambda: caught_up(service), 60, "the feeds have published the whole log")
     expected = expected_feeds(read(service, STREAM, f"{STREAM}.events.>"))
@@ -109,6 +135,8 @@ def service(tmp_path, monkeypatch):
     # The feed streams forget message ids after half a second: exactly-once must not rest on
     # the server's duplicate window.
     monkeypatch.setenv("ONESTOP_FEED_DUPLICATE_WINDOW", "0.5")
+    # What the feeds sent is recorded all the time, so the kills land in its writes too.
+    monkeypatch.setenv("ONESTOP_DELIVERIES_POLL_SECONDS", "0.02")
     with district_server(tmp_path, "feeds") as district:
         running = Service(district, STREAM, separate_followers=True)
         try:
@@ -142,6 +170,8 @@ def test_killing_the_feed_publisher_again_and_again_loses_and_doubles_nothing(se
         loader.join()
     assert followers.restarts >= 4
     assert_exactly_once_in_order(service)
+    for department in DEPARTMENTS:
+        assert_sent_recorded_once_in_order(service, department)
 
 
 def test_a_server_away_longer_than_the_duplicate_window_doubles_nothing(service):
@@ -165,3 +195,5 @@ def test_a_server_away_longer_than_the_duplicate_window_doubles_nothing(service)
     for _ in range(3):
         a_case(service, enterprise)
     assert_exactly_once_in_order(service)
+    for department in DEPARTMENTS:
+        assert_sent_recorded_once_in_order(service, department)

@@ -6,8 +6,9 @@ them (`projections.audit.change_of`), one entry per event; refusals and reads co
 tie). Every event before the range is still folded: it is what "before" and a case's
 involvement are made of.
 
-A department's trail: the changes that concerned it, and its own refusals and reads. A
-case's: its changes and the reads that showed it (a refusal does not name its case).
+A department's trail: the changes that concerned it, its own refusals and reads, what its
+feed was sent and how far its consumers read it. A case's: its changes, the reads that showed
+it and what was sent of it (a refusal does not name its case, nor a consumer's progress).
 
 With `proof` (JSON Lines), each change carries the message of the log it was derived from
 (subject, the headers the chain hashes, body) and the export ends with every signed
@@ -62,8 +63,13 @@ class Scope:
                 and (self.case_id is None or self.case_id == entry["aggregate_id"]))
 
     def takes_record(self, record: dict[str, Any]) -> bool:
-        return (self.case_id is None
-                or (record["kind"] == "read" and self.case_id in record["case_ids"]))
+        if self.case_id is None:
+            return True
+        if record["kind"] == "read":
+            return self.case_id in record["case_ids"]
+        if record["kind"] == "sent":  # a feed's message of the case
+            return any(message["case_id"] == self.case_id for message in record["messages"])
+        return False
 
 
 async def export_entries(connection: Client, event_stream: str, scope: Scope,
@@ -177,7 +183,8 @@ FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ("kind", "position", "sequence", "at", "at_utc", "principal", "person",
                "departments", "aggregate_type", "aggregate_id", "version", "topic", "command",
                "query", "command_id", "correlation_id", "causation_id", "case_ids", "code",
-               "message", "changes", "fields", "parameters")
+               "message", "changes", "fields", "parameters", "feed", "first", "last",
+               "messages", "consumers")
 
 
 class Writer:

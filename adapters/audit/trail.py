@@ -3,7 +3,9 @@
 Accepted changes are the events themselves. What a principal tried and was refused, and which
 cases it read, are not domain events, yet an auditor must be able to replay them as surely:
 each is recorded in `<stream>_AUDIT` (deny delete, deny purge) on
-`<stream>.audit.<principal>.<refused|read>` before the principal gets its answer.
+`<stream>.audit.<principal>.<refused|read>` before the principal gets its answer. What
+each principal's feed was sent, and how far its consumers read it, is recorded there too
+(`<stream>.audit.<principal>.<sent|delivered>`, bus/deliveries.py).
 
 It is chained and signed like the event log: a checkpointer of its own covers every record
 (`trail_chain`), and `onestop audit verify --trail` checks it.
@@ -31,6 +33,8 @@ from adapters.jetstream.log import Outgoing, StreamLog
 from adapters.jetstream.streams import StreamRecipe, ensure_stream
 
 REFUSED, READ = "refused", "read"
+# What a principal's feed was sent, and how far its consumers got (bus/deliveries.py).
+SENT, DELIVERED = "sent", "delivered"
 REFUSALS_PER_MINUTE = 120
 WINDOW_SECONDS = 60.0
 MANY_REFUSALS = "audit.many_refusals"
@@ -126,12 +130,22 @@ class AuditTrail:
             "query": query, "case_ids": case_ids, "position": position, "person": person,
             "parameters": parameters or {}})
 
-    async def _record(self, kind: str, principal: str, details: dict[str, Any]) -> int:
+    async def append(self, kind: str, principal: str, details: dict[str, Any], *,
+                     follows: int) -> int:
+        """A record of a series with one writer at a time: written only if the last record
+        on its subject is still the one at `follows` (0: none), else Conflict
+        (adapters/jetstream/log.py) and nothing is written."""
+        return await self._record(kind, principal, details, follows=follows)
+
+    async def _record(self, kind: str, principal: str, details: dict[str, Any],
+                      follows: int | None = None) -> int:
         body = {"kind": kind, "principal": principal,
                 "at": datetime.now(timezone.utc).isoformat(), **details}
         # An id of its own: the log's retries of this one write are de-duplicated, and
         # nothing else.
         headers = {"Nats-Msg-Id": uuid4().hex, "Onestop-Audit-Kind": kind}
+        if follows is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(follows)
         return await self.log.publish(Outgoing(
             audit_subject(self.event_stream, principal, kind), headers, orjson.dumps(body)))
 

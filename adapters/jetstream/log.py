@@ -126,6 +126,13 @@ class ReplyInbox:
         )
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
+
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -193,6 +200,10 @@ class StreamLog:
         if self.seal is not None:
             self.sealed = await sealed_stream(self.connection.jetstream(), self.stream,
                                               self.seal)
+
+    async def close(self) -> None:
+        """Stops listening for replies (the connection stays open: it is not this log's)."""
+        await self._inbox.stop()
 
     def sealed_message(self, message: Outgoing) -> Outgoing:
         """`message` with its seal, when this log has one."""
@@ -300,11 +311,13 @@ class StreamLog:
             return await asyncio.wait_for(queue.get(), self.request_timeout)
 
     async def read(self, subject: str, start: int = 1, *, page: int = 500,
-                   stop: int | None = None, start_time: str | None = None
-                   ) -> AsyncIterator[Stored]:
+                   stop: int | None = None, start_time: str | None = None,
+                   stream: str | None = None) -> AsyncIterator[Stored]:
         """Messages on `subject` (wildcards allowed) from sequence `start`, in order; or from
         the first the server stored at `start_time` (RFC 3339) or later. Up to `stop`, which
-        the server is told too: it looks no further for a page's worth."""
+        the server is told too: it looks no further for a page's worth. From this stream,
+        or from another `stream` (never checked for a seal: it is this stream's)."""
+        direct_get = self._direct_get if stream is None else f"$JS.API.DIRECT.GET.{stream}"
         sequence = max(start, 1)
         bounds: dict[str, Any] = {"next_by_subj": subject, "batch": page}
         if stop is not None:
@@ -316,7 +329,7 @@ class StreamLog:
             reply_subject, queue = self._inbox.open()
             try:
                 await self.connection.publish(
-                    self._direct_get, orjson.dumps({**where, **bounds}), reply=reply_subject)
+                    direct_get, orjson.dumps({**where, **bounds}), reply=reply_subject)
                 pending = 0
                 while True:
                     message = await self._next(queue)
@@ -328,7 +341,7 @@ class StreamLog:
                         return
                     if status:
                         raise Rejected(int(status), str(message.headers.get("Description")))
-                    stored = self._stored(message)
+                    stored = self._stored(message, sealed=stream is None)
                     if stop is not None and stored.sequence > stop:
                         return
                     yield stored

@@ -109,7 +109,8 @@ async def _export(args: argparse.Namespace) -> int:
                 out.close()
         where = args.output or "standard output"
         line.finish(f"exported {sum(counts.values()):,} entries ({counts['change']:,} changes, "
-                    f"{counts['refused']:,} refusals, {counts['read']:,} reads"
+                    f"{counts['refused']:,} refusals, {counts['read']:,} reads, "
+                    f"{counts['sent']:,} feed records, {counts['delivered']:,} consumer records"
                     + (f", {counts['checkpoint']:,} checkpoints" if counts["checkpoint"] else "")
                     + ") from "
                     f"{read[0]:,} events in {duration(time.monotonic() - started)} to {where}")

@@ -17,14 +17,16 @@ from bus.results.registers import (
 )
 from bus.results.reports import (
     AuditPage,
+    DeliveryPage,
     IntakeTotals,
     KpiTotals,
     ReadPage,
     RefusalPage,
+    SentPage,
     ViewsReport,
 )
 
-__all__ = ["AuditPage", "CasePage", "CaseWithTimeline", "EnterpriseEntry", "EnterpriseWithCases",
-           "EquipmentWithBookings", "ExpertWithBookings", "IntakeTotals", "KpiTotals",
-           "ReadPage", "RefusalPage", "Utilisation", "ViewsReport", "Visibility",
-           "WorklistPage", "Workload"]
+__all__ = ["AuditPage", "CasePage", "CaseWithTimeline", "DeliveryPage", "EnterpriseEntry",
+           "EnterpriseWithCases", "EquipmentWithBookings", "ExpertWithBookings", "IntakeTotals",
+           "KpiTotals", "ReadPage", "RefusalPage", "SentPage", "Utilisation", "ViewsReport",
+           "Visibility", "WorklistPage", "Workload"]

@@ -1,5 +1,6 @@
 """Counts, results, the audit trail and the views' state: `intake.counts`, `kpi.summary`,
-`audit.changes`, `audit.refusals`, `audit.reads`, `views.status`."""
+`audit.changes`, `audit.refusals`, `audit.reads`, `audit.sent`, `audit.deliveries`,
+`views.status`."""
 
 from __future__ import annotations
 
@@ -107,8 +108,54 @@ class Read(Record):
                                        description="What the query asked, as sent.")
 
 
+class SentMessage(Result):
+    feed_sequence: int = Field(ge=1)
+    at: str | None = Field(description="When the feed stored it (the server's clock, RFC 3339).")
+    subject: str
+    type: str | None = Field(description=(
+        "Its CloudEvents type; `outcome` for the outcome of an intake command."))
+    id: str | None = Field(description="Its CloudEvents id.")
+    case_id: UUID | None
+    position: int | None = Field(description="The log position it was copied from.")
+    intake_sequence: int | None = Field(description="On an outcome: its intake message.")
+
+
+class Sent(Record):
+    kind: Literal["sent"]
+    feed: str = Field(description="The feed stream.")
+    first: int = Field(ge=1, description="The first feed sequence this record holds.")
+    last: int = Field(ge=1, description="The last feed sequence this record holds.")
+    messages: list[SentMessage]
+
+
+class ConsumerProgress(Result):
+    consumer: str = Field(description="The consumer's name on the feed stream.")
+    durable: bool
+    delivered: int = Field(ge=0, description="The last feed sequence it was handed.")
+    delivered_at: str | None = Field(description="When it was last handed one (the server's).")
+    acknowledged: int = Field(ge=0, description="Every feed sequence up to here it acknowledged.")
+    acknowledged_at: str | None
+    pending: int = Field(ge=0, description="Messages in the feed it has not been handed yet.")
+    unacknowledged: int = Field(ge=0, description="Handed and not acknowledged yet.")
+
+
+class Delivered(Record):
+    kind: Literal["delivered"]
+    feed: str = Field(description="The feed stream.")
+    consumers: list[ConsumerProgress] = Field(description=(
+        "Every consumer of the feed when one of them came, went or moved."))
+
+
 class RefusalPage(Page):
     items: list[Refusal]
+
+
+class SentPage(Page):
+    items: list[Sent]
+
+
+class DeliveryPage(Page):
+    items: list[Delivered]
 
 
 class ReadPage(Page):
