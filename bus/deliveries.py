@@ -73,15 +73,21 @@ class DeliveryRecorder:
         self.poll_seconds = poll_seconds or float(
             os.environ.get("ONESTOP_DELIVERIES_POLL_SECONDS") or POLL_SECONDS)
         self.trail: AuditTrail | None = None
+        self._trail_began: str | None = None  # when the trail stream was created (RFC 3339)
         self._series: dict[tuple[str, str], Series] = {}
         self._following: asyncio.Task | None = None
 
     async def start(self) -> None:
         self.trail = await AuditTrail.open(self.connection, self.event_stream)
+        await self._read_trail_start()
         self._following = asyncio.get_running_loop().create_task(self._follow())
 
     async def stop(self) -> None:
         await stopped(self._following)
+
+    async def _read_trail_start(self) -> None:
+        info = await self.connection.jetstream().stream_info(self.trail.log.stream)
+        self._trail_began = _utc(info.created) if info.created else None
 
     async def _follow(self) -> None:
         quiet = False
@@ -110,19 +116,26 @@ class DeliveryRecorder:
                 self._series.pop((feed.principal, DELIVERED), None)
 
     async def feeds(self) -> list[Feed]:
+        """The feed streams, as the server lists them: only those on feed subjects (a server
+        may hold many other streams, and is asked every poll)."""
         found: list[Feed] = []
-        js = self.connection.jetstream()
-        offset = 0
         while True:
-            page = await js.streams_info(offset)
-            for info in page:
-                principal = _feed_principal(info.config.name, info.config.subjects or [])
+            reply = await self.connection.request(
+                "$JS.API.STREAM.LIST",
+                orjson.dumps({"offset": len(found), "subject": f"{subjects.FEED}.>"}),
+                timeout=10)
+            page = orjson.loads(reply.data)
+            if "error" in page:
+                raise RuntimeError(f"listing the feed streams: {page['error']}")
+            streams = page.get("streams") or []
+            for info in streams:
+                config, state = info["config"], info["state"]
+                principal = _feed_principal(config["name"], config.get("subjects") or [])
                 if principal is not None:
-                    found.append(Feed(principal, info.config.name, info.state.last_seq,
-                                      info.state.consumer_count))
-            if len(page) < 256:  # the server's page size: this was the last page
+                    found.append(Feed(principal, config["name"], state["last_seq"],
+                                      state.get("consumer_count", 0)))
+            if not streams or page["offset"] + len(streams) >= page["total"]:
                 return found
-            offset += len(page)
 
     async def _series_of(self, principal: str, kind: str) -> Series:
         series = self._series.get((principal, kind))
@@ -141,10 +154,15 @@ class DeliveryRecorder:
         series = await self._series_of(feed.principal, SENT)
         if feed.last <= series.state:
             return
+        # A feed never recorded is read from when the trail began: nothing of this log was
+        # sent before (the recorder starts before the feeds), and a server's older feed
+        # messages, of other logs, are not read at all.
+        since = self._trail_began if series.state == 0 else None
         messages: list[dict[str, Any]] = []
         async with aclosing(self.trail.log.read(subjects.all_feed(feed.principal),
                                                 series.state + 1, page=BATCH,
-                                                stop=feed.last, stream=feed.stream)) as sent:
+                                                stop=feed.last, start_time=since,
+                                                stream=feed.stream)) as sent:
             async for stored in sent:
                 if stored.headers.get(subjects.FEED_LOG_HEADER, self.event_stream) \
                         == self.event_stream:

@@ -70,11 +70,13 @@ class Followers:
         # its own unfinished batch at once, where another service would wait out its lease.
         place = hashlib.sha256(str(self.settings.data_dir).encode()).hexdigest()[:12]
         name = f"feeds-{socket.gethostname()}-{place}"
+        # The record of what the feeds send starts first: it reads them from when the trail
+        # began (bus/deliveries.py).
+        self.deliveries = DeliveryRecorder(self.connection, stream)
+        await self.deliveries.start()
         self.feeds = FeedPublisher(self.connection, stream, seal=seal,
                                    doorbell=subjects.LOG_ADVANCED, name=name)
         await self.feeds.start()
-        self.deliveries = DeliveryRecorder(self.connection, stream)
-        await self.deliveries.start()
         key = await asyncio.to_thread(SigningKey.load_or_create, self.settings.data_dir)
         self.checkpointer = Checkpointer(self.connection, stream, key, seal=seal)
         await self.checkpointer.start()

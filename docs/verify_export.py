@@ -72,7 +72,7 @@ def check(lines: list[dict], public_key) -> tuple[list[str], dict[str, int]]:
         if kind == "checkpoint":
             continue
         if kind != "change" or "message" not in line:
-            counts["outside the chain"] += 1  # refusals and reads: the audit trail
+            counts["outside the chain"] += 1  # the audit trail: refusals, reads, feeds
             continue
         position, message = line["position"], line["message"]
         if position not in hashes or position - 1 not in hashes:

@@ -26,6 +26,7 @@ from tests.processes import wait_until
 
 STREAM = "ONESTOP"
 DEPARTMENTS = ("samr", "jxw", "zjw", "kjj", "jtj")
+INVOLVED = ("jxw", "zjw", "kjj")  # in every case `a_case` makes
 
 
 def send(service: Service, principal: str, command: str, **fields) -> dict:
@@ -170,7 +171,7 @@ def test_killing_the_feed_publisher_again_and_again_loses_and_doubles_nothing(se
         loader.join()
     assert followers.restarts >= 4
     assert_exactly_once_in_order(service)
-    for department in DEPARTMENTS:
+    for department in INVOLVED:
         assert_sent_recorded_once_in_order(service, department)
 
 
@@ -195,5 +196,5 @@ def test_a_server_away_longer_than_the_duplicate_window_doubles_nothing(service)
     for _ in range(3):
         a_case(service, enterprise)
     assert_exactly_once_in_order(service)
-    for department in DEPARTMENTS:
+    for department in INVOLVED:
         assert_sent_recorded_once_in_order(service, department)
