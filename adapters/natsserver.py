@@ -111,6 +111,23 @@ def render_config(config: EmbeddedServerConfig) -> str:
     )
 
 
+def cluster_block(name: str, host: str, port: int, route_ports: list[int], user: str,
+                  password: str) -> str:
+    """nats-server's `cluster` block for one server of a cluster on `host`: it listens for
+    routes on `port` and routes to the others on `route_ports`, each route authenticated (a
+    server that does not know the route password cannot join)."""
+    routes = ", ".join(f'"nats-route://{user}:{password}@{host}:{other}"'
+                       for other in route_ports if other != port)
+    return (
+        "cluster {\n"
+        f'  name: "{name}"\n'
+        f"  listen: {host}:{port}\n"
+        f'  authorization {{ user: "{user}", password: "{password}" }}\n'
+        f"  routes: [{routes}]\n"
+        "}\n"
+    )
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As nats-server itself does: connections left in TIME_WAIT by a previous run
@@ -159,6 +176,14 @@ class EmbeddedNatsServer:
         return self.config.url
 
     def start(self) -> EmbeddedNatsServer:
+        self.launch()
+        self.wait_until_ready()
+        return self
+
+    def launch(self) -> None:
+        """Starts the process without waiting for it to answer: the servers of a cluster are
+        launched together (JetStream answers on none before most of them run), from this
+        thread, which they die with."""
         binary = find_binary(self.config.binary)
         self._prepare_data_dir()
         if not port_is_free(self.config.host, self.config.port):
@@ -188,12 +213,13 @@ class EmbeddedNatsServer:
             )
         finally:
             log.close()
+
+    def wait_until_ready(self) -> None:
         try:
             self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
-        return self
 
     def stop(self) -> None:
         process, self.process = self.process, None

@@ -27,6 +27,7 @@ from nats.js.errors import BucketNotFoundError
 from adapters.audit.seal import PASSED_OVER, Seal, sealed_metadata
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Conflict, Outgoing, Stored, StreamLog
+from adapters.jetstream.streams import configured_replicas
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,13 @@ class CommandOutcomes:
         self._lookups: set[asyncio.Task] = set()
 
     @classmethod
-    async def open(cls, connection: Client, bucket: str = BUCKET, replicas: int = 1,
+    async def open(cls, connection: Client, bucket: str = BUCKET, replicas: int | None = None,
                    request_timeout: float = 5.0, seal: Seal | None = None) -> CommandOutcomes:
         js = connection.jetstream()
         try:
             await js.key_value(bucket)
         except BucketNotFoundError:
-            await _create_bucket(js, bucket, replicas, seal)
+            await _create_bucket(js, bucket, replicas or configured_replicas(), seal)
         log = StreamLog(connection, f"KV_{bucket}", request_timeout=request_timeout, seal=seal)
         await log.start()
         return cls(log, bucket)

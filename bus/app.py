@@ -10,6 +10,9 @@ from pathlib import Path
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
+from faststream.nats.security import NatsToken, NatsUserPassword
+
+from adapters.nats_address import NatsAddress
 
 from bus.answers import query_router
 from bus.connections import reconnect_wait
@@ -45,9 +48,12 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # Reconnecting for as long as the service runs: after an outage of minutes, health and
     # queries must answer again by themselves (nats-py gives up after 60 attempts).
     # FastStream's lines go through our logger, formatted as ours are (no colours of its own).
-    broker = NatsBroker(nats_url, name=SERVICE_NAME, logger=FASTSTREAM_LOG,
-                        log_level=logging.DEBUG, max_reconnect_attempts=-1,
-                        reconnect_time_wait=reconnect_wait())
+    # Every server of the list, and whoever connects given apart from them: it holds for the
+    # servers a cluster tells the client about too (adapters/nats_address.py).
+    address = NatsAddress.parse(nats_url)
+    broker = NatsBroker(list(address.servers), security=_security(address), name=SERVICE_NAME,
+                        logger=FASTSTREAM_LOG, log_level=logging.DEBUG,
+                        max_reconnect_attempts=-1, reconnect_time_wait=reconnect_wait())
     services = Services(nats_url, stream, data_dir, views_dsn, separate_followers)
     # Commands by request/reply are not a FastStream router: see bus/routes.py.
     broker.include_router(system_router(service_version(), services.health))
@@ -62,3 +68,11 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
         after_shutdown=[services.stop],
     )
     return BusApplication(broker=broker, app=app, services=services)
+
+
+def _security(address: NatsAddress) -> NatsUserPassword | NatsToken | None:
+    if address.user is not None and address.password is not None:
+        return NatsUserPassword(address.user, address.password)
+    if address.user is not None:
+        return NatsToken(address.user)
+    return None

@@ -9,6 +9,7 @@ import nats
 from nats.aio.client import Client
 
 from adapters.logs import connection_callbacks
+from adapters.nats_address import connect_options
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ async def connect_for_good(url: str, name: str, **options) -> Client:
     """A connection that reconnects for as long as the service runs, logging an outage once
     a minute rather than each attempt (nats-py gives up after 60 attempts by default)."""
     on_error, on_reconnected = connection_callbacks(log, name)
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1,
+    return await nats.connect(**connect_options(url), name=name, max_reconnect_attempts=-1,
                               reconnect_time_wait=reconnect_wait(), error_cb=on_error,
                               reconnected_cb=on_reconnected, **options)
 

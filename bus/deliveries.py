@@ -42,12 +42,12 @@ from adapters.audit.trail import DELIVERED, SENT, AuditTrail, audit_subject
 from adapters.jetstream.log import Conflict, Stored
 from adapters.tasks import stopped
 from bus import subjects
+from bus.identity import FEED_PREFIX
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0  # tests shorten it (ONESTOP_DELIVERIES_POLL_SECONDS) to record all the time
 BATCH = 256  # feed messages a `sent` record holds at most
-FEED_STREAM_PREFIX = "FEED_"
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class DeliveryRecorder:
 
 def _feed_principal(stream: str, stream_subjects: list[str]) -> str | None:
     """The principal whose feed this stream is, if it is one."""
-    if not stream.startswith(FEED_STREAM_PREFIX) or len(stream_subjects) != 1:
+    if not stream.startswith(FEED_PREFIX) or len(stream_subjects) != 1:
         return None
     prefix, _, rest = stream_subjects[0].partition(f"{subjects.FEED}.")
     principal, _, tail = rest.partition(".")

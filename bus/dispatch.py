@@ -118,7 +118,7 @@ class Dispatcher:
         self._outage = Throttled(log)
 
     @classmethod
-    async def open(cls, app: OneStop, bucket: str, replicas: int = 1) -> Dispatcher:
+    async def open(cls, app: OneStop, bucket: str, replicas: int | None = None) -> Dispatcher:
         """A dispatcher whose outcome bucket is reached through the application's connection,
         and sealed with its store's seal."""
         connection = app.factory.bridge.connection

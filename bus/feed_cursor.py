@@ -21,6 +21,8 @@ from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 
+from adapters.jetstream.streams import configured_replicas
+
 KEY = "position"
 LEASE_SECONDS = 30.0  # a claim older than this, not marked done, is anybody's to take up
 
@@ -51,13 +53,14 @@ class FeedCursor:
         self._kv = None
         self._revision: int | None = None  # of the cursor as last read or written
 
-    async def open(self, replicas: int = 1) -> None:
+    async def open(self, replicas: int | None = None) -> None:
         js = self.connection.jetstream()
         try:
             self._kv = await js.key_value(self.bucket)
         except BucketNotFoundError:
             self._kv = await js.create_key_value(KeyValueConfig(
-                bucket=self.bucket, history=1, storage=StorageType.FILE, replicas=replicas,
+                bucket=self.bucket, history=1, storage=StorageType.FILE,
+                replicas=replicas or configured_replicas(),
                 description="how far the onestop department feeds are"))
 
     async def read(self) -> Cursor | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from adapters.nats_address import NatsAddress
 from bus.operations import OPERATIONS
 
 Kind = Literal["lead", "department", "station", "portal", "auditor", "operator", "service"]
@@ -29,8 +30,11 @@ STREAM_ADMIN = ("$JS.API.STREAM.UPDATE.>", "$JS.API.STREAM.DELETE.>",
                 "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>")
 
 
+FEED_PREFIX = "FEED_"  # of every feed stream's name
+
+
 def feed_stream(principal_id: str) -> str:
-    return f"FEED_{principal_id.upper().replace('-', '_')}"
+    return f"{FEED_PREFIX}{principal_id.upper().replace('-', '_')}"
 
 
 def inbox_prefix(principal_id: str) -> str:
@@ -235,5 +239,6 @@ class CredentialStore:
         return {principal.id: self.password(principal.id) for principal in principals}
 
     def url_for(self, principal_id: str, server_url: str) -> str:
-        scheme, _, address = server_url.partition("://")
-        return f"{scheme}://{principal_id}:{self.password(principal_id)}@{address}"
+        """The server (or list of servers) as this principal, its password inside."""
+        return NatsAddress.parse(server_url).as_user(principal_id,
+                                                     self.password(principal_id)).text()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import nats
 import nats.errors
@@ -20,7 +19,8 @@ from adapters.views import VIEWS_DIRECTORY, ViewStore, open_view_store
 from bus.identity import inbox_prefix
 from bus.runtime import holder
 from bus.security import OPERATOR, url_as
-from bus.settings import UpSettings, redacted
+from adapters.nats_address import NatsAddress, redacted
+from bus.settings import UpSettings
 from projections import ALL_PROJECTIONS
 from projections.view import Projection
 
@@ -100,10 +100,11 @@ async def connect_quickly(url: str, data_dir: Path, name: str) -> Client:
 
     # Two quick tries, not minutes of them (nats-py reads max_reconnect_attempts=0 as forever).
     try:
+        address = NatsAddress.parse(url)
         return await nats.connect(
-            url, name=name, allow_reconnect=False, max_reconnect_attempts=1,
+            **address.options(), name=name, allow_reconnect=False, max_reconnect_attempts=1,
             # The service answers a principal on its own inbox only.
-            inbox_prefix=inbox_prefix(urlsplit(url).username or OPERATOR),
+            inbox_prefix=inbox_prefix(address.user or OPERATOR),
             reconnect_time_wait=0.1, connect_timeout=CONNECT_TIMEOUT_SECONDS,
             error_cb=remember)
     except (OSError, TimeoutError, nats.errors.Error) as error:

@@ -19,7 +19,8 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from adapters.nats_address import NatsAddress
 
 LOCK_FILE = "onestop.lock"
 RUNTIME_FILE = "runtime.json"
@@ -123,10 +124,7 @@ def holder(data_dir: Path) -> int | None:
 
 
 def without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return NatsAddress.parse(url).without_user().text()
 
 
 def _pid_in(descriptor: int) -> int | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from adapters.nats_address import NatsAddress
 from adapters.natsserver import EmbeddedServerConfig
 from bus.identity import SERVICE_ACCOUNT, CredentialStore, Principal, render_accounts
 from bus.runtime import read_runtime
@@ -83,6 +83,6 @@ def url_as(settings: UpSettings, principal: str) -> str:
     store = credential_store(settings.data_dir)
     if settings.nats_url is None:
         return store.url_for(principal, server_of(settings))
-    if urlsplit(settings.nats_url).username is None and store.has(principal):
+    if NatsAddress.parse(settings.nats_url).user is None and store.has(principal):
         return store.url_for(principal, settings.nats_url)
     return settings.nats_url

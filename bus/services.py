@@ -18,6 +18,7 @@ from adapters.audit.signing import SigningKey
 from adapters.audit.trail import AuditTrail, trail_chain
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
+from adapters.jetstream.streams import configured_replicas
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
 from bus.answers import QueryAnswerer
@@ -27,6 +28,7 @@ from bus.dispatch import Dispatcher, on_loop
 from bus.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
 from bus.intake import IntakeWorker
 from bus.parts import Part, Parts
+from bus.replicas import differing, report
 from bus.routes import CommandEndpoint
 from bus.security import district_principals
 from bus.streams import ensure_bus_streams
@@ -70,6 +72,7 @@ class Services:
     seal: Seal | None = field(default=None, init=False)
     parts: Parts | None = field(default=None, init=False)
     trail_checkpointer: Checkpointer | None = field(default=None, init=False)
+    replica_warning: str | None = field(default=None, init=False)  # for the health check
     _app: OneStop | None = field(default=None, init=False)
     _with_feeds: frozenset[str] | None = field(default=None, init=False)
 
@@ -95,11 +98,22 @@ class Services:
         install_cache(self._app, int(os.environ.get("ONESTOP_AGGREGATE_CACHE",
                                                     DEFAULT_AGGREGATE_CACHE)))
         await ensure_bus_streams(self.connection.jetstream(), self.principals())
+        await self._report_replicas()
         await self._start_followers_and_queries()
         await self._start_commands()
         self.intake = IntakeWorker(self)
         await self.intake.start()
         quieter_garbage_collection()
+
+    async def _report_replicas(self, say: bool = True) -> None:
+        """Streams kept at another number of copies than NATS_REPLICAS, made before it was
+        set (bus/replicas.py): logged at start-up with the command that mends them, and a
+        warning of the health check until it has."""
+        replicas = configured_replicas()
+        streams = await differing(self.connection, self.stream, replicas)
+        self.replica_warning = report(streams, replicas) if streams else None
+        if self.replica_warning and say:
+            log.warning("%s", self.replica_warning)
 
     async def _start_commands(self) -> None:
         """On the application's own NATS loop: see bus/routes.py."""
@@ -160,7 +174,10 @@ class Services:
         """How each part stands, and what an operator should do about the views."""
         if self.parts is None:
             return [], []
-        return await self.parts.check(), await self.view_failures()
+        if self.replica_warning is not None:  # looked at again until `onestop scale` mends it
+            await self._report_replicas(say=False)
+        replicas = [self.replica_warning] if self.replica_warning else []
+        return await self.parts.check(), await self.view_failures() + replicas
 
     async def view_failures(self) -> list[str]:
         """Each view that stopped on an event, said so that an operator can act on it."""

@@ -6,9 +6,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from adapters.jetstream.streams import configured_replicas
 from adapters.jetstream.subjects import check_stream_name
+from adapters.nats_address import AddressError, NatsAddress
 from adapters.natsserver import DEFAULT_PORT, DEFAULT_SYNC_INTERVAL, EmbeddedServerConfig
 
 DEFAULT_DATA_DIR = Path("var")
@@ -29,6 +30,7 @@ class UpSettings:
     sync_interval: str
     nats_server_bin: Path | None
     event_stream: str = DEFAULT_EVENT_STREAM
+    replicas: int = 1  # of every stream and bucket (adapters/jetstream/streams.py)
 
     @property
     def embedded(self) -> bool:
@@ -42,12 +44,13 @@ class UpSettings:
         port: int | None = None,
     ) -> UpSettings:
         return cls(
-            nats_url=env.get("NATS_URL") or None,
+            nats_url=_nats_url(env.get("NATS_URL")),
             data_dir=Path(data_dir or env.get("ONESTOP_DATA_DIR") or DEFAULT_DATA_DIR).absolute(),
             port=_port(port if port is not None else env.get("ONESTOP_NATS_PORT")),
             sync_interval=_sync_interval(env.get("ONESTOP_SYNC_INTERVAL")),
             nats_server_bin=Path(env["NATS_SERVER_BIN"]) if env.get("NATS_SERVER_BIN") else None,
             event_stream=_event_stream(env.get("NATS_STREAM")),
+            replicas=_replicas(env),
         )
 
     def server_config(self) -> EmbeddedServerConfig:
@@ -57,6 +60,24 @@ class UpSettings:
             sync_interval=self.sync_interval,
             binary=self.nats_server_bin,
         )
+
+
+def _nats_url(value: str | None) -> str | None:
+    """NATS_URL: one server or a comma-separated list (adapters/nats_address.py)."""
+    if not value or not value.strip():
+        return None
+    try:
+        NatsAddress.parse(value)
+    except AddressError as error:
+        raise SettingsError(f"NATS_URL: {error}") from None
+    return value.strip()
+
+
+def _replicas(env: Mapping[str, str]) -> int:
+    try:
+        return configured_replicas(env)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _port(value: int | str | None) -> int:
@@ -85,13 +106,3 @@ def _event_stream(value: str | None) -> str:
         return check_stream_name(value or DEFAULT_EVENT_STREAM)
     except ValueError as error:
         raise SettingsError(str(error)) from None
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, fit to print or log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -19,6 +19,7 @@ from nats.js.api import (
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from adapters.jetstream.streams import configured_replicas
 from bus import subjects
 from bus.identity import feed_stream
 
@@ -38,7 +39,8 @@ def feed_duplicate_window() -> float:
 
 def _durable(name: str, subject_list: list[str], **options) -> StreamConfig:
     return StreamConfig(name=name, subjects=subject_list, storage=StorageType.FILE,
-                        discard=DiscardPolicy.NEW, allow_direct=True, **options)
+                        discard=DiscardPolicy.NEW, allow_direct=True,
+                        num_replicas=configured_replicas(), **options)
 
 
 async def _ensure(js: JetStreamContext, config: StreamConfig) -> None:

@@ -17,6 +17,7 @@ import nats
 import nats.aio.client
 import orjson
 
+from adapters.nats_address import connect_options
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus import subjects
 from bus.app import build_bus
@@ -109,8 +110,12 @@ class Service:
 
     def client_for(self, principal: str) -> nats.aio.client.Client:
         if principal not in self._clients:
+            # As a department's system connects: every server, the password apart, so that
+            # it holds on when one server of a cluster is lost.
             self._clients[principal] = self.runner.run(nats.connect(
-                self.district.url(principal), inbox_prefix=inbox_prefix(principal)))
+                **connect_options(self.district.url(principal)),
+                inbox_prefix=inbox_prefix(principal), max_reconnect_attempts=-1,
+                reconnect_time_wait=0.2))
         return self._clients[principal]
 
     def start(self) -> None:

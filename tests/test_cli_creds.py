@@ -38,8 +38,11 @@ def test_creds_prints_what_a_department_system_needs_to_connect(data_dir):
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     password = credential_store(data_dir).password("jxw")
-    # The port `up` was given, found in the data directory.
-    assert document["url"] == f"nats://jxw:{password}@127.0.0.1:4977"
+    # The port `up` was given, found in the data directory; the password apart from the
+    # servers, so that it holds for every one of them.
+    assert document["servers"] == ["nats://127.0.0.1:4977"]
+    assert (document["user"], document["password"]) == ("jxw", password)
+    assert password not in json.dumps(document["servers"])
     assert document["inbox_prefix"] == "_INBOX.jxw"
     assert document["commands"] == "onestop.cmd.jxw.<command>"
     assert document["feed"] == {"stream": "FEED_JXW", "subjects": "onestop.feed.jxw.>",

@@ -135,7 +135,7 @@ def test_every_operator_command_finds_the_service_by_its_data_directory(district
             ["audit", "verify"], ["views", "status"])])
     assert status.exit_code == 0 and "ok" in status.stdout, str(status)
     assert kpi.exit_code == 0 and "problems solved" in kpi.stdout, str(kpi)
-    assert json.loads(creds.stdout)["url"].endswith(f"@127.0.0.1:{port}")
+    assert json.loads(creds.stdout)["servers"] == [f"nats://127.0.0.1:{port}"]
     assert letters.exit_code == 0 and "0 dead letter(s)" in letters.stdout, str(letters)
     # It read the service's log; whether a checkpoint covers the demo yet depends on timing
     # (exit 4 until one does).

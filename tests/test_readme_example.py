@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from adapters.nats_address import NatsAddress
 from tests.test_bus_secured import running  # noqa: F401  (the fixture)
 
 README = Path(__file__).parent.parent / "README.md"
@@ -20,8 +21,10 @@ def example() -> str:
 
 
 def test_the_readme_example_sends_a_command_and_reads_the_feed(running, tmp_path):  # noqa: F811
+    address = NatsAddress.parse(running.url("jxw"))
     (tmp_path / "jxw.json").write_text(json.dumps({
-        "url": running.url("jxw"), "inbox_prefix": "_INBOX.jxw",
+        "servers": list(address.servers), "user": address.user, "password": address.password,
+        "inbox_prefix": "_INBOX.jxw",
         "feed": {"stream": "FEED_JXW", "subjects": "onestop.feed.jxw.>"},
     }))
     (tmp_path / "example.py").write_text(example())

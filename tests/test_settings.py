@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bus.settings import SettingsError, UpSettings, redacted
+from adapters.nats_address import redacted
+from bus.settings import SettingsError, UpSettings
 
 
 def test_defaults_run_an_embedded_durable_server_in_var():
@@ -44,7 +45,9 @@ def test_nats_url_means_no_embedded_server():
 
 @pytest.mark.parametrize("env", [{"ONESTOP_NATS_PORT": "http"}, {"ONESTOP_NATS_PORT": "70000"},
                                  {"ONESTOP_SYNC_INTERVAL": "sometimes"},
-                                 {"NATS_STREAM": "ONESTOP.EVENTS"}])
+                                 {"NATS_STREAM": "ONESTOP.EVENTS"},
+                                 {"NATS_URL": "nats://a:4222,,nats://b:4222"},
+                                 {"NATS_URL": "http://a:4222"}])
 def test_refuses_values_it_cannot_use_and_names_the_setting(env):
     with pytest.raises(SettingsError, match=next(iter(env))):
         UpSettings.read(env)

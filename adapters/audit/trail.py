@@ -30,7 +30,7 @@ from nats.aio.client import Client
 
 from adapters.audit.checkpoints import ChainSubjects
 from adapters.jetstream.log import Outgoing, StreamLog
-from adapters.jetstream.streams import StreamRecipe, ensure_stream
+from adapters.jetstream.streams import StreamRecipe, configured_replicas, ensure_stream
 
 REFUSED, READ = "refused", "read"
 # What a principal's feed was sent, and how far its consumers got (bus/deliveries.py).
@@ -62,10 +62,10 @@ class AuditTrail:
         self._windows: dict[str, _Window] = {}  # principal -> its minute of refusals
 
     @classmethod
-    async def open(cls, connection: Client, event_stream: str, replicas: int = 1,
+    async def open(cls, connection: Client, event_stream: str, replicas: int | None = None,
                    request_timeout: float = 10.0) -> AuditTrail:
         recipe = StreamRecipe(audit_stream(event_stream), (f"{event_stream}.audit.>",),
-                              append_only=True, replicas=replicas,
+                              append_only=True, replicas=replicas or configured_replicas(),
                               description="onestop audit trail: refusals and reads")
         await ensure_stream(connection.jetstream(), recipe, create=True)
         log = StreamLog(connection, recipe.name, request_timeout=request_timeout)

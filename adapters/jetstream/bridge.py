@@ -19,6 +19,7 @@ from eventsourcing.persistence import OperationalError
 from nats.aio.client import Client
 
 from adapters.logs import connection_callbacks
+from adapters.nats_address import connect_options, redacted
 from adapters.tasks import stopped
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ class NatsBridge:
             self._stop_loop()
             if isinstance(error, OperationalError):
                 raise
-            raise OperationalError(f"cannot connect to NATS at {url}: {error!r}") from error
+            raise OperationalError(f"cannot connect to NATS at {redacted(url)}: "
+                                   f"{error!r}") from error
 
     async def _connect(self, name: str, credentials: str | None, timeout: float) -> Client:
         # Reconnects are expected when the server restarts: log them, never crash, and not
@@ -52,7 +54,7 @@ class NatsBridge:
         try:
             # Reconnect forever once connected, but fail a first connect within the timeout.
             return await asyncio.wait_for(nats.connect(
-                self.url,
+                **connect_options(self.url),
                 name=name,
                 user_credentials=credentials,
                 connect_timeout=timeout,
@@ -66,7 +68,8 @@ class NatsBridge:
                 reconnected_cb=on_reconnected,
             ), timeout)
         except Exception as error:
-            raise OperationalError(f"cannot connect to NATS at {self.url}: {error!r}") from None
+            raise OperationalError(f"cannot connect to NATS at {redacted(self.url)}: "
+                                   f"{error!r}") from None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

@@ -21,7 +21,7 @@ from adapters.jetstream.recorders import (
     JetStreamTrackingRecorder,
 )
 from adapters.jetstream.store import EventStore
-from adapters.jetstream.streams import StreamRecipe, ensure_stream
+from adapters.jetstream.streams import StreamRecipe, configured_replicas, ensure_stream
 from adapters.jetstream.subjects import StreamSubjects, check_stream_name
 
 DEFAULT_STREAM = "ONESTOP"
@@ -52,7 +52,7 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
         if self.originator_id_type not in ("uuid", "text"):
             raise OSError(f"invalid {self.ORIGINATOR_ID_TYPE} {self.originator_id_type!r}: "
                           "use 'uuid' or 'text'")
-        self.replicas = int(self.env.get(self.NATS_REPLICAS) or 1)
+        self.replicas = configured_replicas(self.env)
         self.request_timeout = float(self.env.get(self.NATS_REQUEST_TIMEOUT) or 5)
         self.write_timeout = float(self.env.get(self.NATS_WRITE_TIMEOUT) or 30)
         self.source = self.env.get(self.CLOUDEVENTS_SOURCE) or f"/onestop/{self.stream}"

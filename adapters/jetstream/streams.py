@@ -6,6 +6,8 @@ refused with the list of what is wrong: silently "fixing" it could hide that eve
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from eventsourcing.persistence import OperationalError
@@ -14,6 +16,25 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from adapters.audit.seal import Seal, sealed_metadata
+
+
+REPLICAS_SETTING = "NATS_REPLICAS"
+MAX_REPLICAS = 5  # JetStream's own limit
+
+
+def configured_replicas(env: Mapping[str, str] | None = None) -> int:
+    """How many copies of every stream and bucket the service owns the cluster keeps
+    (NATS_REPLICAS, default 1): one setting for all of them, so that no single server holds
+    anything the commands need alone."""
+    value = (os.environ if env is None else env).get(REPLICAS_SETTING) or "1"
+    try:
+        replicas = int(value)
+    except ValueError:
+        replicas = 0
+    if not 1 <= replicas <= MAX_REPLICAS:
+        raise ValueError(f"{REPLICAS_SETTING} must be a number from 1 to {MAX_REPLICAS} (3 on "
+                         f"a three-server cluster), not {value!r}")
+    return replicas
 
 
 class StreamConfigurationError(OperationalError):

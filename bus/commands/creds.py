@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from adapters.nats_address import NatsAddress
 from bus import subjects
 from bus.identity import feed_stream, inbox_prefix
 from bus.security import credential_store, district_principals, server_of
@@ -49,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
         # Alone in it: everything else comes from the service's account, by import.
         "account": principal.id,
         "password": store.password(principal.id),
-        "url": store.url_for(principal.id, server),
+        # Every server, without the password: give the user and password as connect options,
+        # and a client holds on through the loss of any one server of a cluster (a password
+        # inside a URL is used for that URL's server only).
+        "servers": list(NatsAddress.parse(server).without_user().servers),
         # Replies come only on this prefix: set it as the client's inbox prefix.
         "inbox_prefix": inbox_prefix(principal.id),
         "commands": subjects.command(principal.id, "<command>"),

@@ -29,7 +29,8 @@ from bus.security import (
     secured,
     url_as,
 )
-from bus.settings import SettingsError, UpSettings, redacted
+from adapters.nats_address import connect_options, redacted
+from bus.settings import SettingsError, UpSettings
 from domain.reference import ReferenceDataError, load_reference
 
 HELP = "run the backend until Ctrl-C or SIGTERM"
@@ -163,7 +164,7 @@ async def _check_jetstream(url: str) -> None:
     # max_reconnect_attempts=0 as "forever"; 1 with a short wait means two quick tries.)
     try:
         connection = await nats.connect(
-            url, allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0.1,
+            **connect_options(url), allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0.1,
             connect_timeout=CONNECT_TIMEOUT_SECONDS, error_cb=remember)
     except (OSError, TimeoutError, nats.errors.Error) as error:
         cause = failures[-1] if failures else error
