@@ -114,8 +114,7 @@ class Service:
             # it holds on when one server of a cluster is lost.
             self._clients[principal] = self.runner.run(nats.connect(
                 **connect_options(self.district.url(principal)),
-                inbox_prefix=inbox_prefix(principal), max_reconnect_attempts=-1,
-                reconnect_time_wait=0.2))
+                inbox_prefix=inbox_prefix(principal)))
         return self._clients[principal]
 
     def start(self) -> None:

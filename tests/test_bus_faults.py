@@ -22,17 +22,28 @@ def registration() -> dict:
             "town": "laisu"}
 
 
-def send_until_answered(service, body: dict, attempts: int = 30) -> dict:
+def send_until_answered(service, body: dict, seconds: float = 30) -> dict:
     """The same command (same id) again until an answer comes: what a client retrying after
-    timeouts does. Each attempt waits for a reply, never a fixed time."""
-    for _ in range(attempts):
+    timeouts does. Each attempt waits for a reply or fails at once (no responders while the
+    service reconnects); the attempts go on up to a deadline."""
+    answers: list[dict] = []
+
+    def answered() -> bool:
         try:
             reply = service.request("portal", "enterprise.register", body)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                nats.errors.ConnectionClosedError):
-            continue
+                nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+            return False
         if reply["ok"] or reply["error"]["code"] != "internal.error":
-            return reply
+            answers.append(reply)
+            return True
+        return False
+    try:
+        wait_until(answered, seconds, "the service answers again")
+    except AssertionError:
+        pass
+    else:
+        return answers[-1]
     raise AssertionError("the service never answered again")
 
 
