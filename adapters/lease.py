@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client
@@ -26,14 +27,18 @@ from adapters.tasks import stopped
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 10.0
+LEASE_SECONDS = 10.0  # ONESTOP_LEASE_SECONDS: tests take over sooner
+
+
+def lease_seconds() -> float:
+    return float(os.environ.get("ONESTOP_LEASE_SECONDS") or LEASE_SECONDS)
 
 
 class Lease:
     def __init__(self, connection: Client, bucket: str, key: str, holder: str,
-                 seconds: float = LEASE_SECONDS) -> None:
+                 seconds: float | None = None) -> None:
         self.connection, self.bucket, self.key = connection, bucket, key
-        self.holder, self.seconds = holder, seconds
+        self.holder, self.seconds = holder, seconds or lease_seconds()
         self._kv = None
         self._revision: int | None = None  # of our entry, while we hold it
 
@@ -62,7 +67,20 @@ class Lease:
             return True
         except KeyWrongLastSequenceError:  # another holds it, or took it over from us
             self._revision = None
+        # Ours from before a restart (the same holder name): held again at once, not after
+        # it expires.
+        try:
+            entry = await self._kv.get(self.key)
+        except KeyNotFoundError:
+            return False  # expired just now: taken at the next try
+        if entry.value != self.holder.encode():
             return False
+        try:
+            self._revision = await self._kv.update(self.key, self.holder.encode(),
+                                                   last=entry.revision)
+        except KeyWrongLastSequenceError:
+            return False
+        return True
 
     async def holder_now(self) -> str | None:
         try:

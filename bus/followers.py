@@ -19,6 +19,7 @@ import multiprocessing
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from nats.aio.client import Client
 from adapters.audit.checkpointer import Checkpointer
 from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
+from adapters.lease import Lease, LeasedWork
 from adapters.tasks import stopped
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
@@ -54,7 +56,13 @@ class FollowerSettings:
 
 
 class Followers:
-    """The followers of the log, on one connection and loop."""
+    """The followers of the log, on one connection and loop.
+
+    Several services may run against one cluster. The feeds, the records of what they sent
+    and the signed checkpoints are the log's: one service at a time keeps them, through a
+    lease (adapters/lease.py), and another takes over within seconds when it goes. The
+    views are each service's own in its SQLite file; in a shared PostgreSQL (VIEWS_DSN) they
+    are one service's at a time too."""
 
     def __init__(self, settings: FollowerSettings, connection: Client, views: ViewStore) -> None:
         self.settings, self.connection, self.views = settings, connection, views
@@ -62,33 +70,72 @@ class Followers:
         self.views_follower: ViewFollower | None = None
         self.checkpointer: Checkpointer | None = None
         self.deliveries: DeliveryRecorder | None = None
+        self.log_work: LeasedWork | None = None
+        self.views_work: LeasedWork | None = None
+        # Told why the checkpointer fails, whenever this service keeps the checkpoints.
+        self.on_checkpoint_trouble: Callable[[str | None], None] | None = None
 
     async def start(self) -> None:
-        stream = self.settings.stream
-        seal = await asyncio.to_thread(Seal.load_or_create, self.settings.data_dir)
+        data_dir = self.settings.data_dir
+        self.seal = await asyncio.to_thread(Seal.load_or_create, data_dir)
+        self.key = await asyncio.to_thread(SigningKey.load_or_create, data_dir)
         # Named after its machine and data directory: restarted after a crash, it takes up
-        # its own unfinished batch at once, where another service would wait out its lease.
-        place = hashlib.sha256(str(self.settings.data_dir).encode()).hexdigest()[:12]
-        name = f"feeds-{socket.gethostname()}-{place}"
+        # its own lease and unfinished batch at once, where another service would wait.
+        place = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
+        self.name = f"{socket.gethostname()}-{place}"
+        leases = f"{self.settings.stream}_LEASES"
+        if self.settings.views_dsn:
+            # The tables are there for the queries whether or not this service keeps them.
+            await asyncio.to_thread(self.views.open, ALL_PROJECTIONS)
+            store = hashlib.sha256(self.settings.views_dsn.encode()).hexdigest()[:12]
+            self.views_work = LeasedWork(
+                Lease(self.connection, leases, f"views-{store}", self.name),
+                self._start_views, self._stop_views, "the views")
+            await self.views_work.begin()
+        else:
+            await self._start_views()
+        self.log_work = LeasedWork(Lease(self.connection, leases, "log", self.name),
+                                   self._start_log_followers, self._stop_log_followers,
+                                   "the feeds, their records and the checkpoints")
+        await self.log_work.begin()
+
+    async def _start_log_followers(self) -> None:
+        stream = self.settings.stream
         # The record of what the feeds send starts first: it reads them from when the trail
         # began (bus/deliveries.py).
         self.deliveries = DeliveryRecorder(self.connection, stream)
         await self.deliveries.start()
-        self.feeds = FeedPublisher(self.connection, stream, seal=seal,
-                                   doorbell=subjects.LOG_ADVANCED, name=name)
+        self.feeds = FeedPublisher(self.connection, stream, seal=self.seal,
+                                   doorbell=subjects.LOG_ADVANCED, name=f"feeds-{self.name}")
         await self.feeds.start()
-        key = await asyncio.to_thread(SigningKey.load_or_create, self.settings.data_dir)
-        self.checkpointer = Checkpointer(self.connection, stream, key, seal=seal)
+        self.checkpointer = Checkpointer(self.connection, stream, self.key, seal=self.seal)
+        if self.on_checkpoint_trouble is not None:
+            self.checkpointer.on_trouble = self.on_checkpoint_trouble
         await self.checkpointer.start()
-        self.views_follower = ViewFollower(self.connection, stream, self.views,
-                                           ALL_PROJECTIONS, doorbell=subjects.LOG_ADVANCED,
-                                           seal=seal)
-        await self.views_follower.start()
 
-    async def stop(self) -> None:
-        for follower in (self.checkpointer, self.deliveries, self.feeds, self.views_follower):
+    async def _stop_log_followers(self) -> None:
+        for follower in (self.checkpointer, self.deliveries, self.feeds):
             if follower is not None:
                 await follower.stop()
+        self.checkpointer = self.deliveries = self.feeds = None
+
+    async def _start_views(self) -> None:
+        self.views_follower = ViewFollower(self.connection, self.settings.stream, self.views,
+                                           ALL_PROJECTIONS, doorbell=subjects.LOG_ADVANCED,
+                                           seal=self.seal)
+        await self.views_follower.start()
+
+    async def _stop_views(self) -> None:
+        if self.views_follower is not None:
+            await self.views_follower.stop()
+
+    async def stop(self) -> None:
+        if self.log_work is not None:
+            await self.log_work.end()
+        if self.views_work is not None:
+            await self.views_work.end()
+        else:
+            await self._stop_views()
 
 
 class StorePositions:
@@ -249,11 +296,11 @@ async def _follow(settings: FollowerSettings, ready,
                                         drain_timeout=DRAIN_SECONDS)
     views = await asyncio.to_thread(open_view_store, settings.views_dsn, settings.data_dir)
     followers = Followers(settings, connection, views)
+    if checkpoint_trouble is not None:
+        checkpoint_trouble.write(None)  # a new process: an old one's trouble is over
+        followers.on_checkpoint_trouble = checkpoint_trouble.write
     try:
         await followers.start()
-        if checkpoint_trouble is not None:
-            checkpoint_trouble.write(None)  # a new process: an old one's trouble is over
-            followers.checkpointer.on_trouble = checkpoint_trouble.write
         ready.send("ready")
         await stopping.wait()
     finally:

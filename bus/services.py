@@ -150,7 +150,10 @@ class Services:
         else:
             self.followers = Followers(settings, self.connection, self.views)
             await self.followers.start()
-            positions = self.followers.views_follower
+            # Views in a shared store may be another service's to keep: how far they are is
+            # the store's to say.
+            positions = (StorePositions(self.views) if self.views_dsn
+                         else self.followers.views_follower)
         case_log = StreamLog(self.connection, self.stream, request_timeout=10, seal=self.seal)
         await case_log.start()
         kinds = {p.id: p.kind for p in district_principals(self._app.reference)}

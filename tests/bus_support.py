@@ -99,9 +99,12 @@ class Service:
     and stopped like `onestop up` does; principals talk to it with their own credentials."""
 
     def __init__(self, district: District, stream: str,
-                 separate_followers: bool = False) -> None:
+                 separate_followers: bool = False, data_dir: Path | None = None,
+                 views_dsn: str | None = None) -> None:
         self.district, self.stream = district, stream
         self.separate_followers = separate_followers  # as `onestop up` runs them
+        self.data_dir = data_dir or district.server.config.data_dir / f"views-{stream}"
+        self.views_dsn = views_dsn
         self.runner = LoopThread()
         self._clients: dict[str, nats.aio.client.Client] = {}
         self.client = self.client_for(OPERATOR)
@@ -119,7 +122,7 @@ class Service:
 
     def start(self) -> None:
         self.bus = build_bus(self.district.url(SERVICE), stream=self.stream,
-                             data_dir=self.district.server.config.data_dir / f"views-{self.stream}",
+                             data_dir=self.data_dir, views_dsn=self.views_dsn,
                              separate_followers=self.separate_followers)
         self.runner.run(self.bus.app.start())
 
