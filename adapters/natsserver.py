@@ -111,19 +111,19 @@ def render_config(config: EmbeddedServerConfig) -> str:
     )
 
 
-def cluster_block(name: str, host: str, port: int, route_ports: list[int], user: str,
+def cluster_block(name: str, listen: str, routes: list[str], user: str,
                   password: str) -> str:
-    """nats-server's `cluster` block for one server of a cluster on `host`: it listens for
-    routes on `port` and routes to the others on `route_ports`, each route authenticated (a
-    server that does not know the route password cannot join)."""
-    routes = ", ".join(f'"nats-route://{user}:{password}@{host}:{other}"'
-                       for other in route_ports if other != port)
+    """nats-server's `cluster` block for one server of a cluster: it listens for routes on
+    `listen` (host:port) and routes to every server of `routes` (host:port; its own address
+    among them is recognised and skipped by the server), each route authenticated: a server
+    that does not know the route password cannot join."""
+    listed = ", ".join(f'"nats-route://{user}:{password}@{route}"' for route in routes)
     return (
         "cluster {\n"
         f'  name: "{name}"\n'
-        f"  listen: {host}:{port}\n"
+        f"  listen: {listen}\n"
         f'  authorization {{ user: "{user}", password: "{password}" }}\n'
-        f"  routes: [{routes}]\n"
+        f"  routes: [{listed}]\n"
         "}\n"
     )
 

@@ -44,8 +44,9 @@ def district_cluster(data_dir: Path, size: int = 3) -> Iterator[Cluster]:
     nodes = [EmbeddedNatsServer(EmbeddedServerConfig(
         data_dir=data_dir / f"node{index}", port=client_ports[index],
         server_name=f"node{index}",
-        extra_config=accounts + cluster_block("onestop", "127.0.0.1", route_ports[index],
-                                              route_ports, "route", route_password),
+        extra_config=accounts + cluster_block(
+            "onestop", f"127.0.0.1:{route_ports[index]}",
+            [f"127.0.0.1:{port}" for port in route_ports], "route", route_password),
         probe_userinfo=f"{OPERATOR}:{credentials.password(OPERATOR)}", start_timeout=60))
         for index in range(size)]
     try:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -95,3 +96,53 @@ def test_compose_waits_for_healthy_nats_and_publishes_where_it_is_told():
     assert "condition: service_healthy" in default
     assert "- onestop\n      - status" in default  # `onestop status` is onestop's check
     assert "0.0.0.0:4333:4222" in config(NATS_BIND="0.0.0.0", NATS_PORT="4333")
+
+
+CLUSTER_COMPOSE = DEPLOY / "compose.cluster.yaml"
+
+
+def test_the_cluster_servers_configuration_with_its_routes_is_valid(tmp_path):
+    text = (DEPLOY / "nats-cluster.conf").read_text()
+    assert "sync_interval: always" in text and 'include "onestop/accounts.conf"' in text
+    (tmp_path / "nats-server.conf").write_text(
+        text.replace('store_dir: "/data"', f'store_dir: "{tmp_path / "data"}"'))
+    (tmp_path / "onestop").mkdir()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")},
+           "ONESTOP_DATA_DIR": str(tmp_path / "onestop-data")}
+    written = subprocess.run([sys.executable, "-m", "bus.cli", "nats-auth", "--write",
+                              str(tmp_path / "onestop" / "accounts.conf"), "--cluster",
+                              "nats-1:6222,nats-2:6222,nats-3:6222"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0, written.stderr
+    accounts = (tmp_path / "onestop" / "accounts.conf").read_text()
+    assert accounts.count("nats-route://cluster-route:") == 3  # routes authenticated
+    # The route password is kept with the others: written again, the same.
+    subprocess.run(written.args, env=env, capture_output=True, timeout=60, check=True)
+    assert (tmp_path / "onestop" / "accounts.conf").read_text() == accounts
+
+    checked = subprocess.run([str(find_binary()), "-c", str(tmp_path / "nats-server.conf"),
+                              "--name", "nats-1", "-t"], capture_output=True, text=True,
+                             timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None,
+                    reason="docker-compose is not installed (.ci/run installs it)")
+def test_the_cluster_compose_file_has_three_servers_two_services_and_a_check_on_each():
+    def config(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker-compose", "-f", str(CLUSTER_COMPOSE), "config"],
+                              env={**os.environ, **env}, capture_output=True, text=True,
+                              timeout=60)
+
+    # No password in the repository: the database's must be given.
+    assert config().returncode != 0
+    checked = config(POSTGRES_PASSWORD="example")
+    assert checked.returncode == 0, checked.stderr
+    text = checked.stdout
+    for name in ("nats-1", "nats-2", "nats-3"):
+        assert f"- --name\n    - {name}\n" in text  # each server its own name
+    assert text.count("healthcheck:") == 6  # three servers, PostgreSQL, two onestops
+    assert text.count("condition: service_healthy") == 5
+    assert text.count("NATS_REPLICAS: '3'") == 2
+    assert text.count("NATS_URL: nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222") == 2
+    assert "127.0.0.1:4222:4222" in text  # this machine only, unless told otherwise
