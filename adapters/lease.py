@@ -1,7 +1,7 @@
 """One holder at a time for work that several services could each do, through a key-value entry
 that lives only as long as its holder renews it.
 
-The bucket keeps each entry for `seconds` after its last write (its streams's max age): a
+The bucket keeps each entry for `seconds` after its last write (its stream's max age): a
 holder rewrites its entry every third of that, each time only if nobody wrote it in between
 (the key's revision). A holder that dies stops renewing, its entry expires, and the next to
 ask creates it anew: the work is taken over within `seconds` and a renewal interval. Two

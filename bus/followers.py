@@ -117,7 +117,6 @@ class Followers:
         for follower in (self.checkpointer, self.deliveries, self.feeds):
             if follower is not None:
                 await follower.stop()
-        self.checkpointer = self.deliveries = self.feeds = None
 
     async def _start_views(self) -> None:
         self.views_follower = ViewFollower(self.connection, self.settings.stream, self.views,

@@ -335,8 +335,11 @@ def followers_of(pid: int) -> list[int]:
     """The followers' process among onestop's children (spawned by multiprocessing)."""
     found = []
     for child in children_of(pid):
-        with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-            arguments = cmdline.read()
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                arguments = cmdline.read()
+        except FileNotFoundError:  # it ended while we looked
+            continue
         if b"multiprocessing.spawn" in arguments and b"resource_tracker" not in arguments:
             found.append(child)
     return found
