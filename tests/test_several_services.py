@@ -13,13 +13,17 @@ import socket
 import time
 from uuid import uuid4
 
+import orjson
 import pytest
 
 from adapters.audit.seal import key_path as seal_key_path
 from adapters.audit.signing import PRIVATE_NAME, PUBLIC_NAME, key_directory
-from tests.bus_support import Service, district_server, when
+from bus import subjects
+from bus.identity import feed_stream
+from tests.bus_support import Service, district_server
 from tests.domain.support import credit_code
 from tests.processes import wait_until
+from tests.test_bus_intake import read_stream
 
 STREAM = "ONESTOP"
 LEASE_SECONDS = 2
@@ -140,3 +144,20 @@ def test_one_service_keeps_each_follower_and_the_other_takes_over_when_it_dies(t
     position = cases(surviving, 3)
     ids = listed(surviving, position)
     assert len(ids) == len(set(ids)) == 9
+
+
+def test_the_intake_is_taken_by_both_services_and_each_message_answered_once(two_services):
+    first, second = two_services
+    js = first.client_for("portal").jetstream()
+    for _ in range(12):
+        first.runner.run(js.publish(subjects.intake("portal", "enterprise.register"), orjson.dumps({
+            "command_id": uuid4().hex, "person": "p", "credit_code": credit_code(),
+            "name": "砖厂", "scale": "small_micro", "industry": "building_bricks",
+            "town": "laisu"})))
+    outcomes = read_stream(first, feed_stream("portal"), subjects.all_feed("portal"), 12,
+                           reader="portal")
+    assert len({m.headers["Onestop-Intake-Sequence"] for m in outcomes}) == 12
+    assert all(orjson.loads(m.data)["ok"] for m in outcomes)
+    # None more: each intake message answered once, whichever service took it.
+    info = first.runner.run(first.client.jetstream().stream_info(feed_stream("portal")))
+    assert info.state.messages == 12
