@@ -7,7 +7,6 @@ on disk, so a power cut cannot lose an acknowledged event. `ONESTOP_SYNC_INTERVA
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import random
 import shutil
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
+
+from adapters.children import stop_with_parent
 
 DEFAULT_HOST = "127.0.0.1"
 # 4222 is the usual NATS port and is often taken by a system server; ours has its own.
@@ -156,16 +157,6 @@ def free_port(host: str = DEFAULT_HOST) -> int:
         return probe.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    # Linux: if onestop is killed outright, the kernel stops the server too (no orphan).
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except OSError:
-        pass
-
-
 @dataclass
 class EmbeddedNatsServer:
     config: EmbeddedServerConfig
@@ -206,7 +197,8 @@ class EmbeddedNatsServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 pass_fds=self.config.keep_fds,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                # If onestop is killed outright, the kernel stops the server too.
+                preexec_fn=stop_with_parent,
                 # Its own process group: Ctrl-C in a terminal reaches onestop alone, which
                 # drains its connections first and then stops the server.
                 process_group=0,

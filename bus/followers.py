@@ -12,7 +12,6 @@ queries from it and learns how far the views are from the store itself (`StorePo
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import hashlib
 import logging
 import multiprocessing
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
+from adapters.children import die_with_parent
 from adapters.audit.checkpointer import Checkpointer
 from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
@@ -274,8 +274,7 @@ class SharedPassedOver:
 def _run_followers(settings: FollowerSettings, ready,
                    passed_over: SharedPassedOver | None = None,
                    checkpoint_trouble: SharedText | None = None) -> None:
-    if sys.platform.startswith("linux"):  # if the service is killed outright, go with it
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    die_with_parent()  # if the service is killed outright, go with it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s followers %(message)s")
     if passed_over is not None:
         PASSED_OVER.on_note = passed_over.record

@@ -8,7 +8,6 @@ domain), so that a worker is ready before the rebuild has made its tables.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import marshal
 import os
@@ -17,6 +16,7 @@ import traceback
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 
+from adapters.children import die_with_parent
 from adapters.views.base import ViewStore
 from adapters.views.errors import ProjectionFailed
 from adapters.views.rows import Row, logged_from_row
@@ -66,8 +66,7 @@ def topics_read(projections: Sequence[Projection]) -> frozenset[str] | None:
 def work(connection, store: ViewStore, projections: list[Projection]) -> None:
     """A worker's life: told its generations and the event versions, it does what each
     message says (APPLY, FINISH) and answers each, until an empty one."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the rebuild
+    die_with_parent()  # never outlive the rebuild
     # No collections: applying makes no reference cycles (tested), and collecting the young
     # generation, nearly all of it documents kept for the next batch, took 7% of the worker.
     gc.disable()
