@@ -25,7 +25,8 @@ from adapters.audit.seal import PASSED_OVER
 from adapters.audit.trail import DELIVERED, READ, REFUSED, SENT, AuditTrail
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore
-from adapters.views.follower import ViewFollower, logged
+from adapters.views.follower import ViewFollower
+from adapters.views.log_rows import logged
 from bus import subjects
 from bus.dispatch import MAX_COMMAND_BYTES
 from bus.queries import QUERIES, Query, QueryParams

@@ -1,6 +1,7 @@
 """The layers' boundaries, enforced by import-linter with the contracts in pyproject.toml:
 `bus → adapters → projections → domain`, never upwards (deferred imports inside functions
-included), and nothing the service runs imports the tests."""
+included); nothing the service runs imports the tests; no import cycle between the modules
+of a package."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from adapters.jetstream.wire import (
     WireUnavailable,
 )
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
-from adapters.views.follower import row_of_headers
+from adapters.views.log_rows import row_of_headers
 from tests.audit_support import write_cases
 
 # Percent-encoded in its header (not plain ASCII, a '%', a space): the reader must unquote it.

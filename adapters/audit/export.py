@@ -38,7 +38,7 @@ from adapters.audit.seal import PASSED_OVER, Seal
 from adapters.audit.trail import audit_stream
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.subjects import StreamSubjects
-from adapters.views.follower import logged
+from adapters.views.log_rows import logged
 from adapters.views.rebuild import Progress
 from projections.audit import change_of
 

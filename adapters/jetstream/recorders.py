@@ -18,6 +18,7 @@ from eventsourcing.persistence import (
 )
 
 from adapters.jetstream.store import EventStore
+from adapters.jetstream.subscription import JetStreamSubscription
 
 
 class JetStreamAggregateRecorder(AggregateRecorder):
@@ -47,8 +48,6 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
         return self.store.max_notification_id()
 
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[Any]:
-        from adapters.jetstream.subscription import JetStreamSubscription
-
         return JetStreamSubscription(self, gt=gt, topics=topics)
 
 

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 
 from nats.aio.client import Client
 
 from adapters.audit.seal import PASSED_OVER, Seal
-from adapters.jetstream import cloudevents as ce
-from adapters.jetstream.log import Stored, StreamLog
+from adapters.jetstream.log import StreamLog
 from adapters.tasks import stopped
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationError, ProjectionFailed, ProjectionStopped
-from adapters.views.rows import Row, logged_from_row
+from adapters.views.log_rows import logged
+from adapters.views.rebuild import rebuild
 from projections.logged import Logged
 from projections.view import Projection
 
@@ -41,24 +41,6 @@ POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core su
 # After the doorbell: let a few more events arrive, so that under load one round (a status
 # read, a log read, one transaction per view) serves many events instead of one or two.
 GATHER_SECONDS = 0.02
-
-
-def row_of(stored: Stored) -> Row:
-    return row_of_headers(stored.sequence, stored.headers, stored.body)
-
-
-def row_of_headers(position: int, headers: Mapping[str, str], body: bytes) -> Row:
-    return (position, _unquoted(headers["ce-subject"]), int(headers[ce.VERSION]),
-            _unquoted(headers[ce.TOPIC]), body)
-
-
-def _unquoted(value: str) -> str:
-    # Ids and topics are seldom quoted: skip the decoder when there is nothing to decode.
-    return ce.decode_header_value(value) if "%" in value else value
-
-
-def logged(stored: Stored) -> Logged:
-    return logged_from_row(row_of(stored))
 
 
 async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> list[Logged]:
@@ -228,9 +210,6 @@ class ViewFollower:
             self._rebuilding = asyncio.get_running_loop().create_task(self._rebuild(outdated))
 
     async def _rebuild(self, projections: list[Projection]) -> None:
-        # Imported here: the rebuild reads rows as this module defines them.
-        from adapters.views.rebuild import rebuild
-
         names = ", ".join(projection.name for projection in projections)
         log.warning("views: %s are empty or were built by an older version of their "
                     "projection: rebuilding them from the log", names)

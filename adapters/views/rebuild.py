@@ -50,7 +50,7 @@ from adapters.jetstream.reader import StreamReader
 from adapters.jetstream.wire import WireReader, WireUnavailable
 from adapters.views.base import ViewStore
 from adapters.views.errors import GenerationBehind, ProjectionFailed
-from adapters.views.follower import row_of_headers
+from adapters.views.log_rows import row_of_headers
 from adapters.views.rebuild_worker import APPLY, FINISH, apply_rows, finish
 from adapters.views.rows import Row
 from projections.logged import current_versions
