@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Literal
 
 from adapters.nats_address import NatsAddress
+from adapters.audit.trail import audit_stream
+from bus import subjects
 from bus.operations import OPERATIONS
 
 Kind = Literal["lead", "department", "station", "portal", "auditor", "operator", "service"]
 
-ROOT = "onestop"
 # The account of the service and the operator, which holds every stream of onestop's.
 SERVICE_ACCOUNT = "ONESTOP"
 STREAM_ADMIN = ("$JS.API.STREAM.UPDATE.>", "$JS.API.STREAM.DELETE.>",
@@ -114,13 +115,12 @@ def imports_of(principal: Principal, event_stream: str) -> list[Imported]:
     # whether this principal may send it about a record is the service's to decide (and to
     # audit when it refuses), so every command is reachable: only its subject is checked here.
     # The intake's outcomes go to the sender's feed: only who has one may use it.
-    ways = ("cmd", "intake") if principal.has_feed else ("cmd",)
-    imports = [Imported(f"{ROOT}.{way}.{me}.{name}", shared=True,
-                        exported=f"{ROOT}.{way}.{me}.>")
+    ways = (subjects.command, subjects.intake) if principal.has_feed else (subjects.command,)
+    imports = [Imported(way(me, name), shared=True, exported=way(me, ">"))
                for way in ways for name in OPERATIONS]
     imports += [
-        Imported(f"{ROOT}.query.{me}.>", shared=True),
-        Imported(f"{ROOT}.sys.health"),
+        Imported(subjects.query(me, ">"), shared=True),
+        Imported(subjects.HEALTH),
         # Clients ask it to learn that JetStream is there (nats.js' jetstreamManager does).
         Imported("$JS.API.INFO"),
     ]
@@ -129,7 +129,7 @@ def imports_of(principal: Principal, event_stream: str) -> list[Imported]:
     if principal.reads_whole_log:
         imports += _reader_api(event_stream)
     if principal.kind == "auditor":  # refusals and reads: see adapters/audit/trail.py
-        imports += _reader_api(f"{event_stream}_AUDIT")
+        imports += _reader_api(audit_stream(event_stream))
     return imports
 
 

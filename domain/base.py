@@ -45,6 +45,15 @@ class CommandContext(Value):
         return self.correlation_id or self.command_id
 
 
+def upcast(cls: type, state: dict[str, Any], version: int) -> None:
+    """Brings a stored body from class version `version` up to `cls.class_version`, in place,
+    through the class's `upcast_v<n>_v<n+1>` steps: the one loop the store's mapper and the
+    views' reading share."""
+    while version < cls.class_version:
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+        version += 1
+
+
 class DomainEvent(Value):
     """A fact, stored as plain JSON under its stable `public_name` and `class_version`."""
 

@@ -13,7 +13,7 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import resolve_topic
 from pydantic import BaseModel, ValidationError
 
-from domain.base import DomainEvent
+from domain.base import DomainEvent, upcast
 from domain.snapshots import Snapshot
 
 ORIGINATOR_FIELDS = {"originator_id", "originator_version"}
@@ -55,10 +55,7 @@ class PydanticMapper(Mapper):
                 f"Cannot read event {stored_event.topic!r} of {stored_event.originator_id} "
                 f"at version {stored_event.originator_version}: {error}"
             ) from error
-        version = state.pop("class_version", 1)
-        while version < cls.class_version:
-            getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
-            version += 1
+        upcast(cls, state, state.pop("class_version", 1))
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
         try:

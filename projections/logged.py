@@ -68,9 +68,8 @@ def logged_from_stored(position: int, originator_id: Any, version: int, topic: s
     stored_version = data.pop("class_version", 1)
     if stored_version < _current_version(topic):
         _import_domain()
-        cls = resolve_topic(topic)
-        while stored_version < cls.class_version:
-            getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
-            stored_version += 1
+        from domain.base import upcast
+
+        upcast(resolve_topic(topic), data, stored_version)
     return Logged(position, originator_id if type(originator_id) is str else str(originator_id),
                   version, topic, data)

@@ -22,7 +22,6 @@ from bus import subjects
 from bus.identity import feed_stream, inbox_prefix
 from bus.replies import CODE as FOREIGN_REPLY
 from bus.replies import foreign_reply
-from bus.security import OPERATOR
 from tests.bus_support import Service, service_on_its_own_server
 from tests.processes import wait_until
 
