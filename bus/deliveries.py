@@ -40,6 +40,7 @@ from nats.js.api import ConsumerInfo
 
 from adapters.audit.trail import DELIVERED, SENT, AuditTrail, audit_subject
 from adapters.jetstream.log import Conflict, Stored
+from adapters.jetstream.streams import list_streams
 from adapters.tasks import stopped
 from bus import subjects
 from bus.identity import FEED_PREFIX
@@ -119,23 +120,13 @@ class DeliveryRecorder:
         """The feed streams, as the server lists them: only those on feed subjects (a server
         may hold many other streams, and is asked every poll)."""
         found: list[Feed] = []
-        while True:
-            reply = await self.connection.request(
-                "$JS.API.STREAM.LIST",
-                orjson.dumps({"offset": len(found), "subject": f"{subjects.FEED}.>"}),
-                timeout=10)
-            page = orjson.loads(reply.data)
-            if "error" in page:
-                raise RuntimeError(f"listing the feed streams: {page['error']}")
-            streams = page.get("streams") or []
-            for info in streams:
-                config, state = info["config"], info["state"]
-                principal = _feed_principal(config["name"], config.get("subjects") or [])
-                if principal is not None:
-                    found.append(Feed(principal, config["name"], state["last_seq"],
-                                      state.get("consumer_count", 0)))
-            if not streams or page["offset"] + len(streams) >= page["total"]:
-                return found
+        for info in await list_streams(self.connection, f"{subjects.FEED}.>"):
+            config, state = info["config"], info["state"]
+            principal = _feed_principal(config["name"], config.get("subjects") or [])
+            if principal is not None:
+                found.append(Feed(principal, config["name"], state["last_seq"],
+                                  state.get("consumer_count", 0)))
+        return found
 
     async def _series_of(self, principal: str, kind: str) -> Series:
         series = self._series.get((principal, kind))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
 from nats.aio.client import Client
+
+from adapters.jetstream.streams import list_streams
 
 from bus import subjects
 from bus.identity import FEED_PREFIX
@@ -38,22 +39,10 @@ def owned_by(event_stream: str, stream: str) -> bool:
 
 async def owned_streams(connection: Client, event_stream: str) -> list[Kept]:
     """The service's streams as the server keeps them, by name."""
-    kept: list[Kept] = []
-    offset = 0
-    while True:
-        reply = await connection.request("$JS.API.STREAM.LIST",
-                                         orjson.dumps({"offset": offset}), timeout=10)
-        page = orjson.loads(reply.data)
-        if "error" in page:
-            raise RuntimeError(f"listing the streams: {page['error'].get('description')}")
-        streams = page.get("streams") or []
-        for info in streams:
-            config = info["config"]
-            if owned_by(event_stream, config["name"]):
-                kept.append(Kept(config["name"], int(config.get("num_replicas") or 1)))
-        offset += len(streams)
-        if not streams or offset >= page["total"]:
-            return sorted(kept, key=lambda stream: stream.stream)
+    kept = [Kept(info["config"]["name"], int(info["config"].get("num_replicas") or 1))
+            for info in await list_streams(connection)
+            if owned_by(event_stream, info["config"]["name"])]
+    return sorted(kept, key=lambda stream: stream.stream)
 
 
 async def differing(connection: Client, event_stream: str, replicas: int) -> list[Kept]:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import orjson
 from eventsourcing.persistence import OperationalError
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
@@ -118,3 +119,19 @@ async def ensure_stream(js: JetStreamContext, recipe: StreamRecipe, *, create: b
             f"requires: {'; '.join(problems)}. onestop will not change it silently; "
             "an operator must review it (or use another NATS_STREAM)."
         )
+
+
+async def list_streams(connection, subject: str | None = None) -> list[dict]:
+    """Every stream the server lists (its configuration and state, as JSON), page by page;
+    only those on `subject` (wildcards allowed) when it is given."""
+    listed: list[dict] = []
+    while True:
+        asked = {"offset": len(listed), **({"subject": subject} if subject else {})}
+        reply = await connection.request("$JS.API.STREAM.LIST", orjson.dumps(asked), timeout=10)
+        page = orjson.loads(reply.data)
+        if "error" in page:
+            raise OperationalError(f"listing the streams: {page['error'].get('description')}")
+        streams = page.get("streams") or []
+        listed += streams
+        if not streams or len(listed) >= page.get("total", 0):
+            return listed

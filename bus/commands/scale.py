@@ -15,6 +15,7 @@ import sys
 
 import nats.errors
 import nats.js.errors
+from eventsourcing.persistence import OperationalError
 
 from adapters.jetstream.streams import MAX_REPLICAS, configured_replicas
 from bus.operator import CannotRun, connect, site
@@ -50,7 +51,7 @@ async def _scale(where, replicas: int) -> int:
         print(f"{kept.stream}: {kept.replicas} -> {replicas}", flush=True)
     try:
         changed = await scale(connection, where.event_stream, replicas, said)
-    except (nats.errors.Error, nats.js.errors.Error, RuntimeError) as error:
+    except (nats.errors.Error, nats.js.errors.Error, OperationalError) as error:
         print(f"onestop: the cluster did not take {replicas} copies: {error}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
