@@ -52,10 +52,6 @@ class Lease:
                 replicas=configured_replicas(),
                 description="who does which onestop work: one service at a time"))
 
-    @property
-    def held(self) -> bool:
-        return self._revision is not None
-
     async def take_or_renew(self) -> bool:
         """Whether this holder holds the lease now (taken, or renewed)."""
         try:
@@ -81,13 +77,6 @@ class Lease:
         except KeyWrongLastSequenceError:
             return False
         return True
-
-    async def holder_now(self) -> str | None:
-        try:
-            entry = await self._kv.get(self.key)
-        except KeyNotFoundError:
-            return None
-        return entry.value.decode() if entry.value else None
 
     async def release(self) -> None:
         """Lets the next holder take over at once rather than after `seconds`."""

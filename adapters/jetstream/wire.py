@@ -95,8 +95,8 @@ class WireReader:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    async def start(self, after: int = 0) -> None:
-        # The connection first: when it cannot be made, no consumer is left behind.
+    async def _connect_in_time(self) -> None:
+        """Its own connection, within the timeout; nothing left open when it fails."""
         try:
             await asyncio.wait_for(self._connect(), self.timeout)
         except TimeoutError:
@@ -107,6 +107,10 @@ class WireReader:
         except BaseException:
             await self._hang_up()
             raise
+
+    async def start(self, after: int = 0) -> None:
+        # The connection first: when it cannot be made, no consumer is left behind.
+        await self._connect_in_time()
         config = ConsumerConfig(
             ack_policy=AckPolicy.NONE, filter_subject=self.subject, mem_storage=True,
             num_replicas=1, inactive_threshold=INACTIVE_SECONDS,
@@ -377,16 +381,7 @@ class DirectWireReader(WireReader):
         self._from = 1  # the next position asked for
 
     async def start(self, after: int = 0) -> None:
-        try:
-            await asyncio.wait_for(self._connect(), self.timeout)
-        except TimeoutError:
-            await self._hang_up()
-            raise WireUnavailable(
-                f"no answer from nats-server to the wire reader within {self.timeout} s"
-            ) from None
-        except BaseException:
-            await self._hang_up()
-            raise
+        await self._connect_in_time()
         self._from = after + 1
 
     async def close(self) -> None:
