@@ -48,7 +48,7 @@ class EmbeddedServerConfig:
     # "user:password" of a user the readiness probe may connect as, when users are required.
     probe_userinfo: str = ""
     start_timeout: float = 20.0
-    # Descriptors the server process keeps open: the data directory's lock (bus/runtime.py),
+    # Descriptors the server process keeps open: the data directory's lock (bus/service/runtime.py),
     # so that the directory stays locked until the server has stopped too.
     keep_fds: tuple[int, ...] = ()
 

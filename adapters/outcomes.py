@@ -3,7 +3,7 @@
 A command sent again with the same id (a retry after a timeout, a redelivery from the intake,
 a restart of the service) gets exactly the first reply, and nothing is written. For a refusal
 that reply is kept here; an applied command's is in the log, on the events it wrote (see
-bus/dispatch.py). The fingerprint of the first payload tells a retry from a different command
+bus/service/dispatch.py). The fingerprint of the first payload tells a retry from a different command
 reusing the id.
 
 The bucket is an ordinary KV bucket (`nats kv get` works on it), but read and written through
@@ -24,7 +24,7 @@ from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 
-from adapters.audit.seal import PASSED_OVER, Seal, sealed_metadata
+from adapters.integrity.seal import PASSED_OVER, Seal, sealed_metadata
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Conflict, Outgoing, Stored, StreamLog
 from adapters.jetstream.streams import configured_replicas

@@ -6,7 +6,7 @@ does (`purpose`), the aggregate it acts on (`target`: the field holding its id) 
 fields with their rules. The use case that handles it is marked `@handles(TheCommand)`
 (domain/catalogue.py); who may send it is in the district's rules of authority
 (domain/authority.toml). The bus adds only the envelope every command travels in (its id, the
-person acting, correlation): bus/messages.py.
+person acting, correlation): bus/contract/messages.py.
 """
 
 from __future__ import annotations

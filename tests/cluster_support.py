@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, cluster_block, free_port
-from bus.identity import CredentialStore
-from bus.security import OPERATOR, credential_store, district_accounts
+from bus.contract.identity import CredentialStore
+from bus.service.security import OPERATOR, credential_store, district_accounts
 from domain.reference import load_reference
 
 

@@ -14,7 +14,7 @@ from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from bus.asyncapi import build
+from bus.contract.asyncapi import build
 
 URI = "urn:onestop:asyncapi"
 

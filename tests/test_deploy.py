@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from adapters.natsserver import find_binary, free_port
-from bus.security import district_accounts
+from bus.service.security import district_accounts
 from domain.reference import load_reference
 from tests.processes import wait_until
 

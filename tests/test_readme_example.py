@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from adapters.nats_address import NatsAddress
-from tests.test_bus_secured import running  # noqa: F401  (the fixture)
+from tests.bus.service.test_bus_secured import running  # noqa: F401  (the fixture)
 
 README = Path(__file__).parent.parent / "README.md"
 

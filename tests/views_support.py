@@ -17,8 +17,8 @@ import pytest
 
 from adapters.views import ViewStore, open_view_store
 from adapters.views.rebuild import rebuild
-from bus import subjects
-from bus.identity import inbox_prefix
+from bus.contract import subjects
+from bus.contract.identity import inbox_prefix
 from projections import ALL_PROJECTIONS
 from tests.bus_support import District, LoopThread, when
 from tests.bus_support import day as day_from_now

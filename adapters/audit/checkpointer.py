@@ -24,9 +24,9 @@ from collections.abc import Callable
 
 from nats.aio.client import Client
 
-from adapters.audit.chain import GENESIS, digest, link
+from adapters.integrity.chain import GENESIS, digest, link
 from adapters.audit.checkpoints import ChainSubjects, Checkpoint
-from adapters.audit.seal import PASSED_OVER, Seal
+from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
 from adapters.jetstream.log import Conflict, Outgoing, StreamLog
 from adapters.logs import Throttled

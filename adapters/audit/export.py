@@ -31,13 +31,13 @@ import nats.js.errors
 import orjson
 from nats.aio.client import Client
 
-from adapters.audit.chain import kept
+from adapters.integrity.chain import kept
 from adapters.audit.checkpoints import Checkpoint, MalformedCheckpoint, checkpoint_subject
 from adapters.audit.reading import AuditReader
-from adapters.audit.seal import PASSED_OVER, Seal
+from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.audit.trail import audit_stream
 from adapters.jetstream.log import StreamLog
-from adapters.jetstream.subjects import StreamSubjects
+from adapters.jetstream.stream_subjects import StreamSubjects
 from adapters.views.log_rows import logged
 from adapters.views.rebuild import Progress
 from projections.audit import change_of
@@ -131,7 +131,7 @@ async def _changes(log: StreamLog, scope: Scope, on_progress: Callable[[Progress
 
 
 def message_of(stored) -> dict[str, Any]:
-    """The stored message as the chain hashes it (adapters/audit/chain.py `canonical`)."""
+    """The stored message as the chain hashes it (adapters/integrity/chain.py `canonical`)."""
     _, _, tail = stored.subject.partition(".")
     return {"subject": tail,
             "headers": {name: value for name, value in sorted((stored.headers or {}).items())

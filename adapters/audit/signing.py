@@ -14,7 +14,7 @@ from pathlib import Path
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
-from adapters.audit.keyfiles import create_once, replace_with
+from adapters.integrity.keyfiles import create_once, replace_with
 
 PRIVATE_NAME, PUBLIC_NAME = "signing-key.pem", "signing-key.pub.pem"
 

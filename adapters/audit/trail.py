@@ -5,7 +5,7 @@ cases it read, are not domain events, yet an auditor must be able to replay them
 each is recorded in `<stream>_AUDIT` (deny delete, deny purge) on
 `<stream>.audit.<principal>.<refused|read>` before the principal gets its answer. What
 each principal's feed was sent, and how far its consumers read it, is recorded there too
-(`<stream>.audit.<principal>.<sent|delivered>`, bus/deliveries.py).
+(`<stream>.audit.<principal>.<sent|delivered>`, bus/service/deliveries.py).
 
 It is chained and signed like the event log: a checkpointer of its own covers every record
 (`trail_chain`), and `onestop audit verify --trail` checks it.
@@ -33,7 +33,7 @@ from adapters.jetstream.log import Outgoing, StreamLog
 from adapters.jetstream.streams import StreamRecipe, configured_replicas, ensure_stream
 
 REFUSED, READ = "refused", "read"
-# What a principal's feed was sent, and how far its consumers got (bus/deliveries.py).
+# What a principal's feed was sent, and how far its consumers got (bus/service/deliveries.py).
 SENT, DELIVERED = "sent", "delivered"
 REFUSALS_PER_MINUTE = 120
 WINDOW_SECONDS = 60.0

@@ -21,7 +21,7 @@ from Crypto.PublicKey import ECC
 from nats.js.errors import NotFoundError
 
 from adapters.audit.anchor import Anchor
-from adapters.audit.chain import GENESIS, digest, header_form_problem, link
+from adapters.integrity.chain import GENESIS, digest, header_form_problem, link
 from adapters.audit.checkpoints import (
     ChainSubjects,
     Checkpoint,
@@ -29,10 +29,10 @@ from adapters.audit.checkpoints import (
     checkpoint_subject,
 )
 from adapters.jetstream.log import StreamLog
-from adapters.jetstream.reader import StreamReader
+from adapters.jetstream.stream_reader import StreamReader
 from adapters.jetstream.wire import DirectWireReader, WireReader, WireUnavailable
-from adapters.jetstream.subjects import StreamSubjects
-from adapters.audit.seal import Seal, SealedStream, sealed_from
+from adapters.jetstream.stream_subjects import StreamSubjects
+from adapters.integrity.seal import Seal, SealedStream, sealed_from
 from adapters.audit.signing import key_id
 
 BATCH = 10_000

@@ -12,7 +12,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
 
-from adapters.audit.seal import Seal
+from adapters.integrity.seal import Seal
 from adapters.jetstream.bridge import NatsBridge
 from adapters.jetstream.recorders import (
     JetStreamAggregateRecorder,
@@ -22,7 +22,7 @@ from adapters.jetstream.recorders import (
 )
 from adapters.jetstream.store import EventStore
 from adapters.jetstream.streams import StreamRecipe, configured_replicas, ensure_stream
-from adapters.jetstream.subjects import StreamSubjects, check_stream_name
+from adapters.jetstream.stream_subjects import StreamSubjects, check_stream_name
 
 DEFAULT_STREAM = "ONESTOP"
 
@@ -38,7 +38,7 @@ class JetStreamFactory(InfrastructureFactory[JetStreamTrackingRecorder]):
     CLOUDEVENTS_SOURCE = "CLOUDEVENTS_SOURCE"
     ORIGINATOR_ID_TYPE = "ORIGINATOR_ID_TYPE"
     CREATE_TABLE = "CREATE_TABLE"
-    # The key every message is sealed with (adapters/audit/seal.py); none: not sealed,
+    # The key every message is sealed with (adapters/integrity/seal.py); none: not sealed,
     # nothing told foreign (a store used outside onestop's service, the library's tests).
     SEAL_KEY_FILE = "ONESTOP_SEAL_KEY_FILE"
 

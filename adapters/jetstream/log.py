@@ -25,7 +25,7 @@ from nats.errors import (
 )
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from adapters.audit.seal import Seal, SealedStream, sealed_stream
+from adapters.integrity.seal import Seal, SealedStream, sealed_stream
 
 # "wrong last sequence" on one server, "in-flight write to the subject" on a cluster,
 # and a duplicate message id inside an atomic batch (a committed batch sent again).

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from adapters.audit.seal import PASSED_OVER
+from adapters.integrity.seal import PASSED_OVER
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Stored, StreamLog
 

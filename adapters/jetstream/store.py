@@ -19,13 +19,13 @@ from eventsourcing.persistence import (
     Tracking,
 )
 
-from adapters.audit.seal import PASSED_OVER, Seal, SealKeyError
+from adapters.integrity.seal import PASSED_OVER, Seal, SealKeyError
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.bridge import NatsBridge
 from adapters.jetstream.log import TRANSIENT_ERRORS, Rejected, Stored, StreamLog
 from adapters.jetstream.onloop import NeedsIO, current_capture
 from adapters.jetstream.positions import Positions, position_of, refresh
-from adapters.jetstream.subjects import StreamSubjects
+from adapters.jetstream.stream_subjects import StreamSubjects
 from adapters.jetstream.writer import Write, Writer
 
 

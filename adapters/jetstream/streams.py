@@ -16,7 +16,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from adapters.audit.seal import Seal, sealed_metadata
+from adapters.integrity.seal import Seal, sealed_metadata
 
 
 REPLICAS_SETTING = "NATS_REPLICAS"
@@ -49,7 +49,7 @@ class StreamRecipe:
     append_only: bool  # the event log; snapshots are disposable and may be purged
     replicas: int = 1
     description: str | None = None
-    seal: Seal | None = None  # what every message is sealed with (adapters/audit/seal.py)
+    seal: Seal | None = None  # what every message is sealed with (adapters/integrity/seal.py)
 
     def config(self) -> StreamConfig:
         return StreamConfig(

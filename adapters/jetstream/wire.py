@@ -35,9 +35,9 @@ from typing import Self
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from adapters.audit.seal import SealedStream
+from adapters.integrity.seal import SealedStream
 from adapters.jetstream import cloudevents as ce
-from adapters.jetstream.reader import INACTIVE_SECONDS, Message, ReadFailed
+from adapters.jetstream.stream_reader import INACTIVE_SECONDS, Message, ReadFailed
 
 # An event as read (adapters/views/follower.py): position, originator id, version, topic,
 # body. Spelled out, not imported: the views import this package, not the other way round.

@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import TRANSIENT_ERRORS, Busy, Conflict, Outgoing, Stored, StreamLog
 from adapters.jetstream.positions import Positions, position_of, refresh
-from adapters.jetstream.subjects import StreamSubjects
+from adapters.jetstream.stream_subjects import StreamSubjects
 
 MAX_BATCH = 1000  # the server's default limit on messages in one atomic batch
 MAX_CONFLICT_ROUNDS = 20

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adapters.views.base import ViewStore
-from adapters.views.errors import Failure, GenerationError, ProjectionFailed, ProjectionStopped
+from adapters.views.view_store import ViewStore
+from adapters.views.failures import Failure, GenerationError, ProjectionFailed, ProjectionStopped
 from adapters.views.generations import ProjectionStatus
 from adapters.views.files import SqliteViewFiles
 from adapters.views.sqlite import SqliteViewStore

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from adapters.views.errors import (
+from adapters.views.failures import (
     EventFailed,
     GenerationError,
     ProjectionFailed,

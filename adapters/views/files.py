@@ -20,7 +20,7 @@ from typing import Any
 from adapters.views.generations import ProjectionStatus
 from adapters.views.sqlite import SqliteViewStore
 from projections.logged import Logged
-from projections.reader import Where
+from projections.view_reader import Where
 from projections.view import Projection
 
 

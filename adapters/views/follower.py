@@ -21,11 +21,11 @@ from contextlib import aclosing
 
 from nats.aio.client import Client
 
-from adapters.audit.seal import PASSED_OVER, Seal
+from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.jetstream.log import StreamLog
 from adapters.tasks import stopped
-from adapters.views.base import ViewStore
-from adapters.views.errors import GenerationError, ProjectionFailed, ProjectionStopped
+from adapters.views.view_store import ViewStore
+from adapters.views.failures import GenerationError, ProjectionFailed, ProjectionStopped
 from adapters.views.log_rows import logged
 from adapters.views.rebuild import rebuild
 from projections.logged import Logged

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.views.errors import Failure, GenerationBehind, GenerationError
+from adapters.views.failures import Failure, GenerationBehind, GenerationError
 from projections.view import Projection
 
 

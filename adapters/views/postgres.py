@@ -16,7 +16,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from adapters.views.base import TableWrites, ViewStore
+from adapters.views.view_store import TableWrites, ViewStore
 from adapters.views.sql import Dialect
 from projections.view import Table
 

@@ -1,4 +1,4 @@
-"""The reading face of a view store (`projections.reader.ViewReader`): always the active
+"""The reading face of a view store (`projections.view_reader.ViewReader`): always the active
 generation, resolved in the same snapshot as the rows it leads to."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from projections.reader import Where
+from projections.view_reader import Where
 from projections.view import Projection
 
 

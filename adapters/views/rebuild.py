@@ -44,12 +44,12 @@ from multiprocessing.connection import Connection
 
 from nats.aio.client import Client
 
-from adapters.audit.seal import PASSED_OVER, Seal, SealedStream
+from adapters.integrity.seal import PASSED_OVER, Seal, SealedStream
 from adapters.jetstream.log import StreamLog
-from adapters.jetstream.reader import StreamReader
+from adapters.jetstream.stream_reader import StreamReader
 from adapters.jetstream.wire import WireReader, WireUnavailable
-from adapters.views.base import ViewStore
-from adapters.views.errors import GenerationBehind, ProjectionFailed
+from adapters.views.view_store import ViewStore
+from adapters.views.failures import GenerationBehind, ProjectionFailed
 from adapters.views.log_rows import row_of_headers
 from adapters.views.rebuild_worker import APPLY, FINISH, apply_rows, finish
 from adapters.views.rows import Row

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 
 from adapters.children import die_with_parent
-from adapters.views.base import ViewStore
-from adapters.views.errors import ProjectionFailed
+from adapters.views.view_store import ViewStore
+from adapters.views.failures import ProjectionFailed
 from adapters.views.rows import Row, logged_from_row
 from projections.logged import know_versions
 from projections.view import Projection

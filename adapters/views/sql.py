@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projections.reader import Range, UnknownColumn, Where
+from projections.view_reader import Range, UnknownColumn, Where
 from projections.view import Table
 
 GENERATION_COLUMNS = ("generation, version, position, failed_position, failed_topic, "

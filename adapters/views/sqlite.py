@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from adapters.views.base import ViewStore
+from adapters.views.view_store import ViewStore
 from adapters.views.sql import Dialect
 
 SQLITE = Dialect(mark="?", types={"text": "text", "int": "integer", "real": "real"},

@@ -14,7 +14,7 @@ from projections.audit import CHANGES, CONCERNS, as_seen_by, changes_at
 from projections.logged import Logged
 from projections.queries.access import Asker, QueryError, instant, listing, not_found, page
 from projections.queries.cases import case_as_it_stood
-from projections.reader import Range, ViewReader
+from projections.view_reader import Range, ViewReader
 
 WHAT = "the audit trail"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from projections.enterprises import CASES, ENTERPRISES
 from projections.queries.access import Asker, listing, not_found, page
-from projections.reader import ViewReader
+from projections.view_reader import ViewReader
 
 
 def _sees_case(asker: Asker, case: dict[str, Any]) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from projections.intake import INTAKE
 from projections.queries.access import Asker, day, forbidden, invalid
-from projections.reader import Range, ViewReader
+from projections.view_reader import Range, ViewReader
 
 GROUPS = ("day", "month", "channel", "station", "service_type")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from projections.kpis import DIMENSIONS, KPIS, MONEY_METRICS
 from projections.queries.access import Asker, invalid
-from projections.reader import Range, ViewReader
+from projections.view_reader import Range, ViewReader
 
 MONTH_LENGTH = len("2026-03")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from projections import equipment, experts
 from projections.queries.access import Asker, instant, invalid, listing, not_found, page
-from projections.reader import Range, ViewReader
+from projections.view_reader import Range, ViewReader
 from projections.times import hours_between
 
 RESOURCE_KINDS = ("department",)  # besides those who see all: who books the shared libraries

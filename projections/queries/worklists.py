@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from projections.queries.access import Asker, forbidden, instant, invalid, listing, page
-from projections.reader import Range, ViewReader
+from projections.view_reader import Range, ViewReader
 from projections.worklists import ENTRIES, ON_DESK, OPEN
 
 ROLES = frozenset({"lead", "collaborator", "triage"})

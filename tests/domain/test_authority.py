@@ -1,5 +1,5 @@
 """The rules of authority: read from the district's file, checked on load, decided with the
-state of the record a command acts on (pure domain, in memory; tests/test_authority.py sends
+state of the record a command acts on (pure domain, in memory; tests/bus/service/test_authority.py sends
 every command as every principal over the real bus)."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from projections.intake import INTAKE, Intake
 from projections.logged import Logged
 from projections.memory import InMemoryViews
 from projections.audit import EveryTopic
-from projections.reader import UnknownColumn
+from projections.view_reader import UnknownColumn
 from projections.view import Projection, Table, Views, handles
 from tests.domain.scenario import run_case_scenario
 from tests.projections.support import logged_since
@@ -345,7 +345,7 @@ class ViewStoreContract:
             world.case()
             world.now += timedelta(days=1)
         store.apply_batch(Intake(), logged_since(world))
-        from projections.reader import Range
+        from projections.view_reader import Range
 
         rows, total = store.find(INTAKE, {"day": Range(ge="2026-03-03")}, ["-day"], limit=1)
         assert total == 2 and [r["day"] for r in rows] == ["2026-03-04"]

@@ -1,0 +1,150 @@
+"""`onestop demo`: load the article's stories into a running onestop, then print its KPIs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import nats.errors
+import orjson
+from nats.aio.client import Client
+
+from bus.contract import subjects
+from bus.cli.stories import DemoFailed, Story, first_day
+from bus.contract.identity import MissingCredentials
+from bus.cli.operator import CannotRun, connect_quickly
+from bus.service.security import OPERATOR, url_as
+from bus.service.settings import SettingsError, UpSettings
+
+HELP = "load the article's stories through the command subjects and print the KPIs"
+REQUEST_TIMEOUT = 30.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="the data directory of `onestop up` "
+                        "(default: ONESTOP_DATA_DIR or ./var)")
+
+
+class Principals:
+    """One connection per principal, with its own credentials where the data directory has
+    them (`url_as`); otherwise every step goes over one connection, to NATS_URL as given."""
+
+    def __init__(self, settings: UpSettings) -> None:
+        self.settings = settings
+        self.connections: dict[str, Client] = {}  # by principal
+
+    def url(self, principal: str) -> str:
+        return url_as(self.settings, principal)
+
+    async def connection(self, principal: str) -> Client:
+        if principal not in self.connections:
+            self.connections[principal] = await connect_quickly(
+                self.url(principal), self.settings.data_dir, f"onestop-demo-{principal}")
+        return self.connections[principal]
+
+    async def request(self, subject: str, principal: str, body: dict) -> dict:
+        connection = await self.connection(principal)
+        reply = await connection.request(subject, orjson.dumps(body), timeout=REQUEST_TIMEOUT)
+        return orjson.loads(reply.data)
+
+    async def close(self) -> None:
+        for connection in self.connections.values():
+            await connection.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = UpSettings.read(os.environ, data_dir=args.data_dir)
+    except SettingsError as error:
+        print(f"onestop: {error}", file=sys.stderr)
+        return 2
+    return run_demo(settings)
+
+
+def demo_start(data_dir: Path) -> datetime:
+    """The day the demo first ran on this data directory (kept in `demo-start`): every later
+    run sends the same commands, and so changes nothing."""
+    kept = data_dir / "demo-start"
+    try:
+        return datetime.fromisoformat(kept.read_text().strip())
+    except (OSError, ValueError):
+        start = first_day()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        kept.write_text(start.isoformat() + "\n")
+        return start
+
+
+def run_demo(settings: UpSettings) -> int:
+    return asyncio.run(_run(settings))
+
+
+async def _run(settings: UpSettings) -> int:
+    principals = Principals(settings)
+    try:
+        await principals.connection(OPERATOR)
+        story = Story(lambda principal, command, body: principals.request(
+            subjects.command(principal, command), principal, body),
+            demo_start(settings.data_dir))
+        started = time.monotonic()
+        try:
+            await story.run()
+        except DemoFailed as failure:
+            print(f"onestop demo: {failure}", file=sys.stderr)
+            return 1
+        except (TimeoutError, nats.errors.Error) as error:
+            # NATS is there but the service is not (NATS_URL's server), or went away.
+            print(f"onestop demo: the service did not answer ({str(error) or type(error).__name__}"
+                  "); is `onestop up` running?", file=sys.stderr)
+            return 2
+        print(f"{story.steps} commands sent in {time.monotonic() - started:.1f}s "
+              f"(each as the principal that sends it; a second run changes nothing)")
+        answer = await principals.request(
+            subjects.query("samr", "kpi.summary"), "samr",
+            {"min_position": story.last_position, "wait_ms": 30_000})
+        if not answer.get("ok"):
+            print(f"onestop demo: the KPIs did not come: {answer.get('error')}",
+                  file=sys.stderr)
+            return 1
+        print_kpis(answer["result"]["groups"].get("all", {}))
+        return 0
+    except (CannotRun, MissingCredentials) as error:
+        # No NATS where the data directory says, or no credentials of a principal there.
+        # Said here, not left to the command line: `up --demo` runs this in a thread.
+        print(f"onestop: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await principals.close()
+
+
+LABELS = (
+    ("problems_collected", "problems collected"), ("problems_solved", "problems solved"),
+    ("enterprises_registered", "enterprises registered"),
+    ("enterprises_helped", "enterprises helped"),
+    ("above_scale_coverage", "above-scale enterprises helped (share)"),
+    ("services_online", "services ordered online"),
+    ("services_offline", "services at windows and town posts"),
+    ("experts_used", "experts used"), ("instruments_used", "instruments used"),
+    ("campaigns_launched", "campaigns"), ("enterprises_diagnosed", "enterprises diagnosed"),
+    ("improvement_plans_issued", "improvement plans issued"),
+    ("disputes_resolved", "disputes resolved"), ("compensation_yuan", "compensation (yuan)"),
+    ("units_recalled", "units recalled"), ("units_destroyed", "units destroyed"),
+    ("losses_recovered_yuan", "losses recovered (yuan)"),
+    ("improvement_projects", "improvement projects"),
+    ("supplier_problems_found", "supplier problems found"),
+    ("money_invested_yuan", "money invested (yuan)"),
+    ("expected_benefit_yuan", "expected benefit (yuan)"),
+    ("realised_benefit_yuan", "realised benefit (yuan)"),
+    ("savings_per_year_yuan", "savings per year (yuan)"),
+)
+
+
+def print_kpis(district: dict) -> None:
+    print("\nDistrict results")
+    for metric, label in LABELS:
+        if metric in district:
+            print(f"  {label:42} {district[metric]:>16}")

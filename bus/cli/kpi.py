@@ -1,0 +1,85 @@
+"""`onestop kpi`: the district's results, asked of the running service as the operator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+
+import orjson
+
+from bus.contract import subjects
+from bus.cli.demo import LABELS
+from bus.cli.operator import CannotRun, connect, site
+from bus.service.security import OPERATOR
+from bus.service.settings import SettingsError
+from domain.bounds import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
+
+HELP = "print the district's results (KPIs) by district, department, town, channel or industry"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--by", default="district",
+                        choices=("district", "department", "town", "channel", "industry", "month"))
+    parser.add_argument("--value", help="one department, town...; default: every one")
+    parser.add_argument("--since", metavar="YYYY-MM", type=month, help="from this month")
+    parser.add_argument("--until", metavar="YYYY-MM", type=month,
+                        help="up to this month (included)")
+    parser.add_argument("--json", action="store_true", help="the answer as JSON")
+    parser.add_argument("--data-dir", help="the data directory of `onestop up` "
+                        "(default: ONESTOP_DATA_DIR or ./var)")
+
+
+def month(text: str) -> str:
+    if not re.fullmatch(MONTH_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a month as YYYY-MM from {FIRST_YEAR}-01 to {LAST_YEAR}-12 "
+            "(e.g. 2022-03)")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        answer = asyncio.run(_ask(args))
+    except (CannotRun, SettingsError) as error:
+        print(f"onestop: {error}", file=sys.stderr)
+        return 2
+    if not answer.get("ok"):
+        error = answer["error"]
+        details = "; ".join(f"{field}: {problem}"
+                            for field, problem in (error.get("fields") or {}).items())
+        print(f"onestop: {error['code']}: {error['message']}"
+              f"{f' ({details})' if details else ''}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(answer["result"], ensure_ascii=False, indent=2))
+        return 0
+    print_groups(answer["result"]["groups"], answer["position"])
+    return 0
+
+
+async def _ask(args: argparse.Namespace) -> dict:
+    connection = await connect(site(args.data_dir))
+    try:
+        body = {"by": args.by, "value": args.value, "since_month": args.since,
+                "until_month": args.until}
+        reply = await connection.request(subjects.query(OPERATOR, "kpi.summary"),
+                                         orjson.dumps(body), timeout=30)
+        return orjson.loads(reply.data)
+    finally:
+        await connection.close()
+
+
+def print_groups(groups: dict[str, dict], position: int) -> None:
+    if not groups:
+        print(f"no results yet (the KPI view is at log position {position})")
+        return
+    values = list(groups)
+    print(f"{'':42}" + "".join(f"{value:>16}" for value in values))
+    for metric, label in LABELS:
+        if any(metric in groups[value] for value in values):
+            print(f"{label:42}" + "".join(f"{groups[value].get(metric, '-')!s:>16}"
+                                          for value in values))
+    print(f"(as of log position {position})")

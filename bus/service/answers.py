@@ -1,0 +1,281 @@
+"""Queries by request/reply: `onestop.query.<principal>.<query>`, answered from the views.
+
+The principal is the subject's third token (NATS permissions let a principal request only
+under its own prefix); what it may see follows from its kind. Every answer carries the
+position of the log its view has reached; a query can ask to wait for a position first.
+Bad input is answered with a stable code, never raised: query.unknown, query.malformed_json,
+query.invalid, query.forbidden, query.not_found, and query.behind when the view did not reach
+`min_position` in time. `views.status` answers for every principal how the views stand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import orjson
+from faststream.nats import NatsRouter
+from pydantic import ValidationError
+
+from adapters.audit.reading import AuditReader
+from adapters.integrity.seal import PASSED_OVER
+from adapters.audit.trail import DELIVERED, READ, REFUSED, SENT, AuditTrail
+from adapters.jetstream.log import StreamLog
+from adapters.views import ViewStore
+from adapters.views.follower import ViewFollower
+from adapters.views.log_rows import logged
+from bus.contract import subjects
+from bus.contract.messages import MAX_COMMAND_BYTES
+from bus.contract.queries import QUERIES, Query, QueryParams
+from bus.service.replies import foreign_reply, refusal
+from bus.service.view_status import views_report
+from domain.codes import WHAT, Codes
+from projections.queries import (
+    Asker,
+    QueryError,
+    TrailPage,
+    audit_listing,
+    case_as_it_stood,
+    case_visibility,
+)
+from projections.queries.access import instant
+from projections.queries.audit import WHAT as AUDIT_TRAIL
+
+if TYPE_CHECKING:
+    from bus.service.followers import StorePositions
+
+log = logging.getLogger(__name__)
+
+READS_AT_ONCE = 16  # aggregates of an audit page read from the log side by side
+
+
+def _error(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
+    return {"ok": False, "error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+class QueryAnswerer:
+    def __init__(self, views: ViewStore, follower: ViewFollower | StorePositions,
+                 log_: StreamLog,
+                 kinds: dict[str, str], audit: AuditTrail | None = None,
+                 codes: Codes | None = None) -> None:
+        self.views = views
+        self.follower = follower
+        self.log = log_
+        self.kinds = kinds  # principal -> kind
+        self.audit = audit  # who read which case, and who was refused
+        self.codes = codes  # the district's reference codes, which filters must be
+
+    async def answer(self, principal: str, name: str, body: bytes) -> dict:
+        reply = await self._answer_any(principal, name, body)
+        if self.audit is not None:
+            if not reply["ok"] and reply["error"]["code"] != "query.behind":
+                parameters = asked(body)
+                await self.audit.refused(principal, name, None, reply["error"],
+                                         _text(parameters.get("person")), parameters)
+            elif reply["ok"] and (case_ids := cases_in(reply["result"])):
+                parameters = asked(body)
+                await self.audit.read(principal, name, case_ids, reply.get("position"),
+                                      _text(parameters.get("person")), parameters)
+        return reply
+
+    async def not_answered(self, principal: str, name: str, reason: str) -> None:
+        log.warning("query %s from %s not answered: %s", name, principal, reason)
+        if self.audit is not None:
+            await self.audit.refused(principal, name, None, refusal(reason))
+
+    async def _answer_any(self, principal: str, name: str, body: bytes) -> dict:
+        if len(body) > MAX_COMMAND_BYTES:
+            return _error("query.too_large", f"A query may be at most {MAX_COMMAND_BYTES} bytes.")
+        query = QUERIES.get(name)
+        if query is None:
+            return _error("query.unknown", f"There is no query {name!r}.", {"query": name})
+        kind = self.kinds.get(principal)
+        if kind is None:
+            return _error("query.forbidden", f"{principal!r} is not a principal of the district.")
+        try:
+            payload = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError as error:
+            return _error("query.malformed_json", f"The body is not valid JSON: {error}.")
+        try:
+            params = query.schema.model_validate(payload)
+        except ValidationError as error:
+            return _error("query.invalid", "Some parameters are missing or wrong.", {
+                ".".join(map(str, issue["loc"])) or "(body)": issue["msg"]
+                for issue in error.errors()})
+        unknown = self.codes.unknown(params) if self.codes is not None else []
+        if unknown:
+            return _error("query.invalid", "Some parameters are not codes of the district.",
+                          {field: f"{value!r} is not {WHAT[of]}" for field, value, of in unknown})
+        asker = Asker(principal, kind)
+        try:
+            return await self._answer(query, asker, params)
+        except QueryError as error:
+            return _error(error.code, error.message,
+                          {key: str(value) for key, value in error.fields.items()})
+
+    async def _answer(self, query: Query, asker: Asker, params: QueryParams) -> dict:
+        if query.name == "case.as_of":
+            return await self._case_as_of(asker, params)
+        if query.name == "views.status":
+            return await self._views_status()
+        if query.name in AUDIT_RECORDS:
+            return await self._audit_records(asker, AUDIT_RECORDS[query.name], params)
+        if query.name == "audit.case_visibility":
+            return await self._case_visibility(asker, params)
+        if params.min_position is not None:
+            reached = await self.follower.wait_for(query.view, params.min_position,
+                                                   params.wait_ms / 1000)
+            if not reached:
+                position = self.follower.positions.get(query.view, 0)
+                return _error("query.behind", f"The {query.view} view has reached position "
+                              f"{position}, not yet {params.min_position}; ask again.",
+                              {"position": position})
+        # The position before reading: the answer reflects at least that much of the log.
+        position = self.follower.positions.get(query.view, 0)
+        result = await asyncio.to_thread(query.ask, self.views, asker, params)
+        if isinstance(result, TrailPage):  # which changes: what they changed is in the log
+            result = audit_listing(result, await self._events_of(result.reads()))
+        return {"ok": True, "result": result, "position": position}
+
+    async def _events_of(self, reads: dict[str, int]) -> list:
+        """Each aggregate's events, from its first up to the position given for it: read
+        side by side (one after the other, a page of the trail had taken a tenth of a
+        second), and handed back aggregate after aggregate."""
+        at_once = asyncio.Semaphore(READS_AT_ONCE)
+
+        async def events_of(aggregate_id: str, last: int) -> list:
+            async with at_once:
+                return await self._aggregate_events(aggregate_id, stop=last)
+
+        return [event for events in await asyncio.gather(
+            *(events_of(aggregate_id, last) for aggregate_id, last in reads.items()))
+            for event in events]
+
+    async def _aggregate_events(self, aggregate_id: Any, stop: int | None = None) -> list:
+        """An aggregate's events from its first, up to `stop` (its last: None)."""
+        subject = f"{self.log.stream}.events.{aggregate_id}"
+        async with aclosing(self.log.read(subject, 1, stop=stop)) as stored_events:
+            return [logged(stored) async for stored in stored_events
+                    if not (stored.foreign and _passed_over(stored))]
+
+    async def _case_as_of(self, asker: Asker, params: Any) -> dict:
+        events = await self._case_events(params.case_id)
+        result = case_as_it_stood(asker, events, params.version, params.at)
+        position = events[-1].position if events else 0
+        return {"ok": True, "result": result, "position": position}
+
+    async def _case_events(self, case_id: Any) -> list:
+        return [event for event in await self._aggregate_events(case_id)
+                if event.topic.startswith("case.")]
+
+    async def _case_visibility(self, asker: Asker, params: Any) -> dict:
+        asker.require(what=AUDIT_TRAIL)
+        kind = self.kinds.get(params.department)
+        if kind is None:
+            raise QueryError("query.invalid", f"{params.department!r} is not a principal of "
+                             "the district.", department=params.department)
+        events = await self._case_events(params.case_id)
+        result = case_visibility(asker, Asker(params.department, kind), str(params.case_id),
+                                 events, params.at)
+        position = events[-1].position if events else 0
+        return {"ok": True, "result": result, "position": position}
+
+    async def _audit_records(self, asker: Asker, kind: str, params: Any) -> dict:
+        asker.require(what=AUDIT_TRAIL)
+        if self.audit is None:
+            return _error("query.unavailable", "This service keeps no audit trail.")
+        reader = AuditReader(self.audit.log, self.audit.event_stream)
+        items, total, last = await reader.page(
+            kind, params.principal, instant(params.since, "since"),
+            instant(params.until, "until"), params.limit, params.offset)
+        result = {"items": items, "total": total, "limit": params.limit,
+                  "offset": params.offset}
+        return {"ok": True, "result": result, "position": last}
+
+    async def _views_status(self) -> dict:
+        last = await self.log.last(f"{self.log.stream}.events.>")
+        head = last.sequence if last else 0
+        report = views_report(await asyncio.to_thread(self.views.status), head)
+        return {"ok": True, "result": report, "position": head}
+
+
+AUDIT_RECORDS = {"audit.refusals": REFUSED, "audit.reads": READ, "audit.sent": SENT,
+                 "audit.deliveries": DELIVERED}
+
+
+RAW_KEPT = 1024  # of a body that is no JSON object: enough to see what was sent
+
+
+def asked(body: bytes) -> dict[str, Any]:
+    """What a query asked, for the audit trail: its parameters as sent, or the start of a
+    body that is too large or no JSON object."""
+    parameters = None
+    if len(body) <= MAX_COMMAND_BYTES:
+        try:
+            parameters = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError:
+            pass
+    if isinstance(parameters, dict):
+        return parameters
+    return {"raw": body[:RAW_KEPT].decode(errors="replace")}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def cases_in(result: Any, depth: int = 4) -> list[str]:
+    """The ids of the cases an answer shows: a case, or the cases of a list. Only ids: a
+    refusal the answer lists may name a field `case_id` with what was wrong with it."""
+    found: list[str] = []
+    if depth and isinstance(result, dict):
+        if _is_uuid(result.get("case_id")):
+            found.append(result["case_id"])
+        for value in result.values():
+            found += cases_in(value, depth - 1)
+    elif depth and isinstance(result, list):
+        for item in result:
+            found += cases_in(item, depth - 1)
+    return sorted(set(found))
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(UUID(value)) == value
+    except ValueError:
+        return False
+
+
+async def _whole_message(message: Any) -> Any:
+    return message  # the subject and raw body, as the command router once did (no hop)
+
+
+def query_router(services: Any) -> NatsRouter:
+    router = NatsRouter()
+
+    @router.subscriber(
+        subjects.ALL_QUERIES, queue=subjects.QUERY_WORKERS, decoder=_whole_message,
+        description="Every query of every principal; see the queries for parameters.",
+    )
+    async def on_query(message: Any) -> dict | None:
+        principal, name = subjects.parse_query(message.raw_message.subject)
+        assert services.answers is not None, "queries arrive only after start-up"
+        if reason := foreign_reply(message.raw_message.reply, principal):
+            message.reply_to = ""  # FastStream then answers nowhere
+            await services.answers.not_answered(principal, name, reason)
+            return None
+        try:
+            return await services.answers.answer(principal, name, message.body)
+        except Exception:
+            log.exception("query %s from %s failed", name, principal)
+            return _error("internal.error", "The service could not answer this query.")
+
+    return router
+
+
+def _passed_over(stored) -> bool:
+    PASSED_OVER.note("queries", stored.subject.split(".", 1)[0], stored.sequence, stored.subject)
+    return True

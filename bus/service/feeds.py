@@ -1,0 +1,223 @@
+"""Department feeds: the CloudEvents of the cases each department is involved in.
+
+The publisher reads the event log in order, in batches, and republishes every case event,
+headers and body as stored, to the feed stream of each department involved, so each feed
+keeps the log's order. A department that becomes involved first receives the case's earlier
+events, so its system can build the whole case from its feed alone.
+
+Each event reaches each feed exactly once, whatever crashes: where the feeds are is kept in a
+cursor of their own (feed_cursor.py), claimed batch by batch, and within a batch cut short
+(the publisher killed, the server away however long) each feed is asked what it last
+received before anything is sent to it again. Nothing depends on the server's duplicate
+window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import aclosing
+from uuid import uuid4
+
+import orjson
+from nats.aio.client import Client
+from nats.js.errors import NotFoundError
+
+from adapters.integrity.seal import PASSED_OVER, SEAL, Seal
+from adapters.jetstream import cloudevents as ce
+from adapters.jetstream.log import Outgoing, Stored, StreamLog
+from adapters.tasks import stopped
+from bus.contract import subjects
+from bus.service.feed_cursor import Cursor, FeedCursor, Moved
+from bus.contract.identity import feed_stream
+from projections.involvement import Involvement
+
+log = logging.getLogger(__name__)
+
+OLD_CONSUMER = "onestop-feeds"  # how an older onestop followed the log for the feeds
+BATCH = 256
+POLL_SECONDS = 1.0  # a safety net: each write also rings the doorbell
+REMEMBERED = 200_000  # (department, case) pairs whose feed position is kept in memory
+TOPIC = "Onestop-Topic"
+# Headers that belong to the log's own write, not to the event.
+NOT_COPIED = {"Nats-Expected-Last-Subject-Sequence", "Nats-Batch-Id", "Nats-Batch-Sequence",
+              "Nats-Batch-Commit", "Nats-Stream", "Nats-Sequence", "Nats-Subject",
+              "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence", SEAL}
+
+
+async def start_position(connection: Client, event_stream: str) -> Cursor:
+    """Where the feeds start when they have no cursor yet: where the durable consumer of an
+    older onestop had got to (which is then removed), else at the start of the log. What
+    that consumer had been given but not acknowledged may be in the feeds already."""
+    try:
+        info = await connection.jetstream().consumer_info(event_stream, OLD_CONSUMER)
+    except NotFoundError:
+        return Cursor()
+    return Cursor(position=info.ack_floor.stream_seq,
+                  until=max(info.delivered.stream_seq, info.ack_floor.stream_seq),
+                  claimed_at=0.0)
+
+
+async def retire_old_consumer(connection: Client, event_stream: str) -> None:
+    try:
+        await connection.jetstream().delete_consumer(event_stream, OLD_CONSUMER)
+    except NotFoundError:
+        pass
+
+
+class FeedPublisher:
+    def __init__(self, connection: Client, event_stream: str, seal: Seal | None = None,
+                 doorbell: str | None = None, name: str | None = None) -> None:
+        self.connection = connection
+        self.event_stream = event_stream
+        self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal)
+        self.cursor = FeedCursor(connection, f"{event_stream}_FEEDS")
+        self.me = name or f"feeds-{uuid4().hex[:12]}"
+        self.doorbell = doorbell or f"{event_stream}.events.>"
+        self.cases: dict[str, Involvement] = {}
+        # (department, case) -> the last log position its feed holds, as far as known; asked
+        # of the feed where it may hold more than this publisher knows (see feed_cursor.py).
+        self.sent: dict[tuple[str, str], int] = {}
+        self.unsure_to = 0  # events up to here may be in the feeds already
+        self.position = 0
+        self._rung = asyncio.Event()
+        self._following: asyncio.Task | None = None
+        self._subscription = None
+
+    async def start(self) -> None:
+        await self.log.start()
+        await self.cursor.open()
+        self._subscription = await self.connection.subscribe(self.doorbell, cb=self._ring)
+        self._following = asyncio.get_running_loop().create_task(self._follow())
+
+    async def stop(self) -> None:
+        await stopped(self._following)
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+
+    async def _ring(self, _message: object) -> None:
+        self._rung.set()
+
+    async def _follow(self) -> None:
+        # Reads the log itself, by position, rather than through a consumer: its cursor is
+        # the feeds' own (feed_cursor.py), so no acknowledgement can skip an event.
+        quiet = False
+        while True:
+            try:
+                published = await self.publish_next_batch()
+                quiet = False
+            except asyncio.CancelledError:
+                raise
+            except Moved:
+                continue  # another service publishes; read its cursor and follow it
+            except Exception as error:  # the server away: the same batch again, later
+                if not quiet:
+                    log.warning("feeds: publishing stopped (%s); trying again", error)
+                quiet = True
+                self.cases.clear()  # rebuilt from the log: none half-applied
+                published = 0
+            if not published:
+                self._rung.clear()
+                try:
+                    async with asyncio.timeout(POLL_SECONDS):
+                        await self._rung.wait()
+                except TimeoutError:
+                    pass
+
+    async def publish_next_batch(self) -> int:
+        """Claims the next batch of the log, publishes it, marks it done; how many events it
+        held (0: nothing new, or another publisher is at work)."""
+        cursor = await self.cursor.read()
+        if cursor is None:
+            # Written before the older consumer goes: its position is never lost between.
+            cursor = await start_position(self.connection, self.event_stream)
+            await self.cursor.write(cursor)
+            await retire_old_consumer(self.connection, self.event_stream)
+        if cursor.held_by_another(self.me):
+            return 0
+        if cursor.publishing:  # a batch claimed and not marked done: some of it may be out
+            self.unsure_to = max(self.unsure_to, cursor.until)
+            self.cases.clear()
+        batch = await self._read(cursor.position, BATCH)
+        if not batch:
+            if cursor.publishing:  # nothing to publish after all: done with it
+                await self.cursor.write(Cursor(position=cursor.until))
+            return 0
+        last = max(batch[-1].sequence, cursor.until)
+        await self.cursor.write(Cursor(position=cursor.position, until=last, holder=self.me,
+                                       claimed_at=time.time()))
+        for event in batch:
+            await self.publish(event)
+        await self.cursor.write(Cursor(position=last))
+        self.position = last
+        return len(batch)
+
+    async def _read(self, after: int, limit: int) -> list[Stored]:
+        batch: list[Stored] = []
+        async with aclosing(self.log.read(f"{self.event_stream}.events.>", after + 1,
+                                          page=limit)) as messages:
+            async for stored in messages:
+                batch.append(stored)
+                if len(batch) >= limit:
+                    break
+        return batch
+
+    async def publish(self, event: Stored) -> None:
+        if event.foreign:  # told by the log as it read it (adapters/integrity/seal.py)
+            PASSED_OVER.note("feeds", self.event_stream, event.sequence, event.subject)
+            return
+        topic = event.headers.get(TOPIC, "")
+        if not topic.startswith("case."):
+            return
+        case_id = event.subject.rsplit(".", 1)[1]
+        involvement = self.cases.get(case_id)
+        if involvement is None and event.headers.get(ce.VERSION) == "1":  # a new case
+            involvement = Involvement()
+        elif involvement is None:  # first sight since start-up: catch up from its history
+            involvement = await self._rebuild(case_id, before=event.sequence)
+        try:
+            delivery = involvement.apply(topic, orjson.loads(event.body))
+            for newcomer in sorted(delivery.newcomers):
+                async for earlier in self._history(case_id, before=event.sequence):
+                    await self._send(newcomer, case_id, earlier, history=True)
+            for department in sorted(delivery.recipients):
+                await self._send(department, case_id, event)
+        except Exception:
+            self.cases.pop(case_id, None)  # rebuilt from the log when redelivered
+            raise
+        self.cases[case_id] = involvement
+
+    async def _rebuild(self, case_id: str, before: int) -> Involvement:
+        involvement = Involvement()
+        async for earlier in self._history(case_id, before):
+            involvement.apply(earlier.headers.get(TOPIC, ""), orjson.loads(earlier.body))
+        return involvement
+
+    async def _history(self, case_id: str, before: int):
+        async for earlier in self.log.read(f"{self.event_stream}.events.{case_id}", 1,
+                                           stop=before - 1):
+            if earlier.foreign:
+                PASSED_OVER.note("feeds", self.event_stream, earlier.sequence, earlier.subject)
+            else:
+                yield earlier
+
+    async def _send(self, department: str, case_id: str, event: Stored,
+                    history: bool = False) -> None:
+        subject = subjects.feed_case(department, case_id)
+        key = (department, case_id)
+        if (history or event.sequence <= self.unsure_to) and key not in self.sent:
+            # It may hold this already: from a batch cut short, or from an earlier time the
+            # department was involved. The feed says what it last received.
+            last = await self.log.last(subject, stream=feed_stream(department))
+            self.sent[key] = 0 if last is None else int(
+                last.headers.get("Onestop-Log-Sequence", "0"))
+        if self.sent.get(key, 0) >= event.sequence:
+            return  # in this feed already
+        headers = {k: v for k, v in event.headers.items() if k not in NOT_COPIED}
+        headers["Onestop-Log-Sequence"] = str(event.sequence)
+        headers[subjects.FEED_LOG_HEADER] = self.event_stream
+        await self.log.publish(Outgoing(subject, headers, event.body))
+        if len(self.sent) >= REMEMBERED:  # only a shortcut: the feed is asked where it matters
+            self.sent.clear()
+        self.sent[key] = event.sequence

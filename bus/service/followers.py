@@ -1,0 +1,310 @@
+"""The log's followers — department feeds (and the record of what they sent), views, signed
+checkpoints — and where they run.
+
+Each reads every event the commands write. In the command process they compete for its one
+interpreter lock: measured, the command path then ran at about 47% of the raw write rate
+while a third of the machine's CPU sat idle. `onestop up` therefore runs them in a process of
+their own (`FollowerProcess`); tests and embedded uses may keep them in-process (`Followers`).
+The views store is shared (SQLite in WAL mode, or PostgreSQL): the command process answers
+queries from it and learns how far the views are from the store itself (`StorePositions`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nats.aio.client import Client
+
+from adapters.children import die_with_parent
+from adapters.audit.checkpointer import Checkpointer
+from adapters.integrity.seal import PASSED_OVER, Seal
+from adapters.audit.signing import SigningKey
+from adapters.lease import Lease, LeasedWork
+from adapters.tasks import stopped
+from adapters.views import ViewStore, open_view_store
+from adapters.views.follower import ViewFollower
+from bus.contract import subjects
+from bus.service.connections import connect_for_good
+from bus.service.deliveries import DeliveryRecorder
+from bus.service.feeds import FeedPublisher
+from projections import ALL_PROJECTIONS
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.01  # how often a query waiting for a position looks at the store
+START_SECONDS = 30
+STOP_SECONDS = 10
+WATCH_SECONDS = 0.05
+DRAIN_SECONDS = 3  # when the server is gone, a drain would otherwise wait out its timeout
+
+
+@dataclass(frozen=True)
+class FollowerSettings:
+    nats_url: str
+    stream: str
+    data_dir: Path
+    views_dsn: str | None = None
+
+
+class Followers:
+    """The followers of the log, on one connection and loop.
+
+    Several services may run against one cluster. The feeds, the records of what they sent
+    and the signed checkpoints are the log's: one service at a time keeps them, through a
+    lease (adapters/lease.py), and another takes over within seconds when it goes. The
+    views are each service's own in its SQLite file; in a shared PostgreSQL (VIEWS_DSN) they
+    are one service's at a time too."""
+
+    def __init__(self, settings: FollowerSettings, connection: Client, views: ViewStore) -> None:
+        self.settings, self.connection, self.views = settings, connection, views
+        self.feeds: FeedPublisher | None = None
+        self.views_follower: ViewFollower | None = None
+        self.checkpointer: Checkpointer | None = None
+        self.deliveries: DeliveryRecorder | None = None
+        self.log_work: LeasedWork | None = None
+        self.views_work: LeasedWork | None = None
+        # Told why the checkpointer fails, whenever this service keeps the checkpoints.
+        self.on_checkpoint_trouble: Callable[[str | None], None] | None = None
+
+    async def start(self) -> None:
+        data_dir = self.settings.data_dir
+        self.seal = await asyncio.to_thread(Seal.load_or_create, data_dir)
+        self.key = await asyncio.to_thread(SigningKey.load_or_create, data_dir)
+        # Named after its machine and data directory: restarted after a crash, it takes up
+        # its own lease and unfinished batch at once, where another service would wait.
+        place = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
+        self.name = f"{socket.gethostname()}-{place}"
+        leases = f"{self.settings.stream}_LEASES"
+        if self.settings.views_dsn:
+            # The tables are there for the queries whether or not this service keeps them.
+            await asyncio.to_thread(self.views.open, ALL_PROJECTIONS)
+            store = hashlib.sha256(self.settings.views_dsn.encode()).hexdigest()[:12]
+            self.views_work = LeasedWork(
+                Lease(self.connection, leases, f"views-{store}", self.name),
+                self._start_views, self._stop_views, "the views")
+            await self.views_work.begin()
+        else:
+            await self._start_views()
+        self.log_work = LeasedWork(Lease(self.connection, leases, "log", self.name),
+                                   self._start_log_followers, self._stop_log_followers,
+                                   "the feeds, their records and the checkpoints")
+        await self.log_work.begin()
+
+    async def _start_log_followers(self) -> None:
+        stream = self.settings.stream
+        # The record of what the feeds send starts first: it reads them from when the trail
+        # began (bus/service/deliveries.py).
+        self.deliveries = DeliveryRecorder(self.connection, stream)
+        await self.deliveries.start()
+        self.feeds = FeedPublisher(self.connection, stream, seal=self.seal,
+                                   doorbell=subjects.LOG_ADVANCED, name=f"feeds-{self.name}")
+        await self.feeds.start()
+        self.checkpointer = Checkpointer(self.connection, stream, self.key, seal=self.seal)
+        if self.on_checkpoint_trouble is not None:
+            self.checkpointer.on_trouble = self.on_checkpoint_trouble
+        await self.checkpointer.start()
+
+    async def _stop_log_followers(self) -> None:
+        for follower in (self.checkpointer, self.deliveries, self.feeds):
+            if follower is not None:
+                await follower.stop()
+
+    async def _start_views(self) -> None:
+        self.views_follower = ViewFollower(self.connection, self.settings.stream, self.views,
+                                           ALL_PROJECTIONS, doorbell=subjects.LOG_ADVANCED,
+                                           seal=self.seal)
+        await self.views_follower.start()
+
+    async def _stop_views(self) -> None:
+        if self.views_follower is not None:
+            await self.views_follower.stop()
+
+    async def stop(self) -> None:
+        if self.log_work is not None:
+            await self.log_work.end()
+        if self.views_work is not None:
+            await self.views_work.end()
+        else:
+            await self._stop_views()
+
+
+class StorePositions:
+    """How far each view is, as the store says: for a process whose views another follows."""
+
+    def __init__(self, views: ViewStore) -> None:
+        self.views = views
+
+    @property
+    def positions(self) -> dict[str, int]:
+        return {status.name: status.position for status in self.views.status() if status.active}
+
+    async def wait_for(self, projection: str, position: int, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            reached = await asyncio.to_thread(lambda: self.positions.get(projection, 0))
+            if reached >= position:
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(POLL_SECONDS)
+
+
+class FollowerProcess:
+    """`Followers` in a child process, stopped with the service (and killed with it). Should
+    it end on its own, it is started again: the views, feeds and checkpoints must not stop
+    silently while the commands go on."""
+
+    RESTART_DELAY = 1.0
+
+    def __init__(self, settings: FollowerSettings) -> None:
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")  # the parent runs threads
+        self.passed_over = SharedPassedOver(self._context)
+        PASSED_OVER.also_count(self.passed_over.read)
+        # Why its checkpointer is failing, if it is (for the health check).
+        self.checkpoint_trouble = SharedText(self._context)
+        self._process = None
+        self._stopping = False
+        self._watcher: asyncio.Task | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    async def start(self) -> None:
+        await self._spawn()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _spawn(self) -> None:
+        ready, theirs = self._context.Pipe(duplex=False)
+        self._process = self._context.Process(target=_run_followers,
+                                              args=(self.settings, theirs,
+                                                    self.passed_over,
+                                                    self.checkpoint_trouble),
+                                              name="onestop-followers", daemon=True)
+        self._process.start()
+        theirs.close()
+        # Polled, not waited for on a thread: a thread still waiting would hold up the
+        # service's exit until it gave up.
+        deadline = asyncio.get_running_loop().time() + START_SECONDS
+        while not ready.poll():
+            if asyncio.get_running_loop().time() > deadline or not self._process.is_alive():
+                self._process.kill()
+                raise RuntimeError("the followers' process did not start; see its log above")
+            await asyncio.sleep(WATCH_SECONDS)
+        if ready.recv() != "ready":
+            self._process.kill()
+            raise RuntimeError("the followers' process did not start; see its log above")
+
+    async def _watch(self) -> None:
+        while not self._stopping:
+            process = self._process
+            while process.is_alive():
+                await asyncio.sleep(WATCH_SECONDS)
+            if self._stopping:
+                return
+            log.error("the followers' process ended (exit code %s); starting it again",
+                      process.exitcode)
+            await asyncio.sleep(self.RESTART_DELAY)
+            try:
+                await self._spawn()
+                self.restarts += 1
+            except Exception:  # noqa: BLE001 - keep trying: the views must come back
+                log.exception("could not start the followers' process again")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()  # it may be starting a new process: not any more
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()  # SIGTERM: it stops in order, checkpoint last
+            deadline = asyncio.get_running_loop().time() + STOP_SECONDS
+            while self._process.is_alive() and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(WATCH_SECONDS)
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join(1)
+        await stopped(self._watcher)
+
+
+class SharedText:
+    """A line of text the followers' process writes and the service's reads (in memory
+    both share): the last that was written, or None."""
+
+    BYTES = 512
+
+    def __init__(self, context) -> None:
+        self._text = context.Array("c", self.BYTES)
+
+    def write(self, text: str | None) -> None:
+        self._text.value = (text or "").encode()[:self.BYTES - 1]
+
+    def read(self) -> str | None:
+        return self._text.value.decode("utf-8", "replace") or None
+
+
+class SharedPassedOver:
+    """What the followers' process passed over (adapters/integrity/seal.py), in memory it shares
+    with the service's process, whose health check tells the operator."""
+
+    def __init__(self, context) -> None:
+        self.count = context.Value("q", 0)
+        self.last = SharedText(context)
+
+    def record(self, last: str) -> None:
+        with self.count.get_lock():
+            self.count.value += 1
+        self.last.write(last)
+
+    def read(self) -> tuple[int, str | None]:
+        return self.count.value, self.last.read()
+
+
+def _run_followers(settings: FollowerSettings, ready,
+                   passed_over: SharedPassedOver | None = None,
+                   checkpoint_trouble: SharedText | None = None) -> None:
+    die_with_parent()  # if the service is killed outright, go with it
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s followers %(message)s")
+    if passed_over is not None:
+        PASSED_OVER.on_note = passed_over.record
+    try:
+        asyncio.run(_follow(settings, ready, checkpoint_trouble))
+    except Exception as error:  # noqa: BLE001 - one line for the operator, as `onestop up` does
+        print(f"onestop followers: stopped: {error!r}", file=sys.stderr)
+        sys.exit(1)
+
+
+async def _follow(settings: FollowerSettings, ready,
+                  checkpoint_trouble: SharedText | None = None) -> None:
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stopping.set)
+    connection = await connect_for_good(settings.nats_url, "onestop-followers",
+                                        drain_timeout=DRAIN_SECONDS)
+    views = await asyncio.to_thread(open_view_store, settings.views_dsn, settings.data_dir)
+    followers = Followers(settings, connection, views)
+    if checkpoint_trouble is not None:
+        checkpoint_trouble.write(None)  # a new process: an old one's trouble is over
+        followers.on_checkpoint_trouble = checkpoint_trouble.write
+    try:
+        await followers.start()
+        ready.send("ready")
+        await stopping.wait()
+    finally:
+        try:
+            await followers.stop()
+            await asyncio.to_thread(views.close)
+            await connection.drain()
+        except Exception as error:  # noqa: BLE001 - the server went first: nothing to drain
+            log.warning("could not stop in order: %r", error)

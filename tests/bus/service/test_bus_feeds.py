@@ -1,0 +1,69 @@
+"""Department feeds: each department's system sees the cases it is involved in, and no others."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+
+from bus.contract import subjects
+from bus.contract.identity import feed_stream
+from tests.bus_support import Service, service_on_its_own_server, when
+from tests.domain.support import credit_code
+from tests.bus.service.test_bus_intake import read_stream
+
+
+@pytest.fixture
+def service(tmp_path):
+    with service_on_its_own_server(tmp_path) as running:
+        yield running
+
+
+def send(service: Service, principal: str, command: str, **fields) -> dict:
+    reply = service.request(principal, command,
+                            {"command_id": uuid4().hex, "person": "p", **fields})
+    assert reply["ok"], reply
+    return reply
+
+
+def feed_types(service: Service, department: str, count: int) -> list[str]:
+    messages = read_stream(service, feed_stream(department), subjects.all_feed(department), count,
+                           reader=department)
+    return [m.headers["ce-type"].split(".")[-2] for m in messages]
+
+
+def feed_size(service: Service, department: str) -> int:
+    client = service.client_for(department)
+
+    async def size():
+        info = await client.jetstream().stream_info(feed_stream(department))
+        return info.state.messages
+    return service.runner.run(size())
+
+
+def test_each_department_sees_the_cases_it_is_involved_in(service):
+    enterprise = send(service, "portal", "enterprise.register", credit_code=credit_code(),
+                      name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
+                      town="laisu")["id"]
+    case = send(service, "portal", "case.submit", enterprise_id=enterprise,
+                service_type="quality_management", description="Bricks crumble",
+                channel="online_platform")["id"]
+    send(service, "samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
+    send(service, "jxw", "case.transfer", case_id=case, to="jtj", reason="transport bricks")
+    last = send(service, "jtj", "case.schedule_appointment", case_id=case,
+                at=when(7), place="factory")
+
+    # The new lead gets the history it missed, then what happens next.
+    assert feed_types(service, "jtj", 4) == ["submitted", "accepted", "transferred",
+                                             "appointment_scheduled"]
+    assert feed_types(service, "zjw", 4) == ["submitted", "accepted", "transferred",
+                                             "appointment_scheduled"]
+    # The old lead sees the transfer away, and nothing after it.
+    assert feed_types(service, "jxw", 3) == ["submitted", "accepted", "transferred"]
+    assert feed_size(service, "jxw") == 3
+    # A department with nothing to do with the case sees nothing of it.
+    assert feed_size(service, "kjj") == 0
+    [message] = read_stream(service, feed_stream("jtj"), subjects.all_feed("jtj"), 4,
+                            reader="jtj")[-1:]
+    assert message.headers["ce-subject"] == case
+    assert int(message.headers["Onestop-Log-Sequence"]) == last["position"]
