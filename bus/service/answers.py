@@ -1,4 +1,5 @@
-"""Queries by request/reply: `onestop.query.<principal>.<query>`, answered from the views.
+"""Answering queries from the views: what the query router (query_router.py) calls once
+FastStream has decoded a query's parameters into its model.
 
 The principal is the subject's third token (NATS permissions let a principal request only
 under its own prefix); what it may see follows from its kind. Every answer carries the
@@ -6,6 +7,8 @@ position of the log its view has reached; a query can ask to wait for a position
 Bad input is answered with a stable code, never raised: query.unknown, query.malformed_json,
 query.invalid, query.forbidden, query.not_found, and query.behind when the view did not reach
 `min_position` in time. `views.status` answers for every principal how the views stand.
+Every refusal but query.behind, and every answer that shows a case, is recorded in the audit
+trail before it is sent.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
-from faststream.nats import NatsRouter
 from pydantic import ValidationError
 
 from adapters.audit.reading import AuditReader
@@ -30,7 +32,7 @@ from adapters.views.log_rows import logged
 from bus.contract import subjects
 from bus.contract.messages import MAX_COMMAND_BYTES
 from bus.contract.queries import QUERIES, Query, QueryParams
-from bus.service.replies import foreign_reply, refusal
+from bus.service.replies import refusal
 from bus.service.view_status import views_report
 from domain.codes import WHAT, Codes
 from projections.queries import (
@@ -52,8 +54,41 @@ log = logging.getLogger(__name__)
 READS_AT_ONCE = 16  # aggregates of an audit page read from the log side by side
 
 
-def _error(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
+def error(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
     return {"ok": False, "error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+class Refused(Exception):
+    """A query refused before it could be answered; `reply` is what its asker gets."""
+
+    def __init__(self, reply: dict) -> None:
+        super().__init__(reply["error"]["code"])
+        self.reply = reply
+
+
+def invalid(failure: ValidationError, skip: int = 0) -> dict:
+    """query.invalid, naming each field that is wrong (`skip`: leading parts of each location
+    that are not the query's own, such as the name of the handler's argument)."""
+    return error("query.invalid", "Some parameters are missing or wrong.", {
+        ".".join(map(str, issue["loc"][skip:])) or "(body)": issue["msg"]
+        for issue in failure.errors()})
+
+
+def too_large(body: bytes) -> dict | None:
+    if len(body) > MAX_COMMAND_BYTES:
+        return error("query.too_large", f"A query may be at most {MAX_COMMAND_BYTES} bytes.")
+    return None
+
+
+def payload_of(body: bytes) -> Any:
+    """The JSON of a query's body, or the refusal its asker gets."""
+    if refused := too_large(body):
+        raise Refused(refused)
+    try:
+        return orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as failure:
+        raise Refused(error("query.malformed_json",
+                            f"The body is not valid JSON: {failure}.")) from None
 
 
 class QueryAnswerer:
@@ -68,53 +103,51 @@ class QueryAnswerer:
         self.audit = audit  # who read which case, and who was refused
         self.codes = codes  # the district's reference codes, which filters must be
 
-    async def answer(self, principal: str, name: str, body: bytes) -> dict:
-        reply = await self._answer_any(principal, name, body)
-        if self.audit is not None:
-            if not reply["ok"] and reply["error"]["code"] != "query.behind":
-                parameters = asked(body)
-                await self.audit.refused(principal, name, None, reply["error"],
-                                         _text(parameters.get("person")), parameters)
-            elif reply["ok"] and (case_ids := cases_in(reply["result"])):
-                parameters = asked(body)
-                await self.audit.read(principal, name, case_ids, reply.get("position"),
-                                      _text(parameters.get("person")), parameters)
+    def principal_kind(self, principal: str) -> str:
+        """The kind of a principal of the district; a refusal for anyone else."""
+        kind = self.kinds.get(principal)
+        if kind is None:
+            raise Refused(error("query.forbidden",
+                                f"{principal!r} is not a principal of the district."))
+        return kind
+
+    async def answer(self, principal: str, query: Query, params: QueryParams,
+                     body: bytes) -> dict:
+        """The reply to parameters that are valid as the query's model; what was asked
+        (`body`) goes into the audit trail with a refusal or a read."""
+        reply = await self._answer_valid(principal, query, params)
+        if not reply["ok"]:
+            if reply["error"]["code"] != "query.behind":
+                await self.record_refusal(principal, query.name, reply, body)
+        elif self.audit is not None and (case_ids := cases_in(reply["result"])):
+            parameters = asked(body)
+            await self.audit.read(principal, query.name, case_ids, reply.get("position"),
+                                  _text(parameters.get("person")), parameters)
         return reply
+
+    async def record_refusal(self, principal: str, name: str, reply: dict,
+                             body: bytes) -> None:
+        if self.audit is not None:
+            parameters = asked(body)
+            await self.audit.refused(principal, name, None, reply["error"],
+                                     _text(parameters.get("person")), parameters)
 
     async def not_answered(self, principal: str, name: str, reason: str) -> None:
         log.warning("query %s from %s not answered: %s", name, principal, reason)
         if self.audit is not None:
             await self.audit.refused(principal, name, None, refusal(reason))
 
-    async def _answer_any(self, principal: str, name: str, body: bytes) -> dict:
-        if len(body) > MAX_COMMAND_BYTES:
-            return _error("query.too_large", f"A query may be at most {MAX_COMMAND_BYTES} bytes.")
-        query = QUERIES.get(name)
-        if query is None:
-            return _error("query.unknown", f"There is no query {name!r}.", {"query": name})
-        kind = self.kinds.get(principal)
-        if kind is None:
-            return _error("query.forbidden", f"{principal!r} is not a principal of the district.")
-        try:
-            payload = orjson.loads(body or b"{}")
-        except orjson.JSONDecodeError as error:
-            return _error("query.malformed_json", f"The body is not valid JSON: {error}.")
-        try:
-            params = query.schema.model_validate(payload)
-        except ValidationError as error:
-            return _error("query.invalid", "Some parameters are missing or wrong.", {
-                ".".join(map(str, issue["loc"])) or "(body)": issue["msg"]
-                for issue in error.errors()})
+    async def _answer_valid(self, principal: str, query: Query, params: QueryParams) -> dict:
         unknown = self.codes.unknown(params) if self.codes is not None else []
         if unknown:
-            return _error("query.invalid", "Some parameters are not codes of the district.",
-                          {field: f"{value!r} is not {WHAT[of]}" for field, value, of in unknown})
-        asker = Asker(principal, kind)
+            return error("query.invalid", "Some parameters are not codes of the district.",
+                         {field: f"{value!r} is not {WHAT[of]}" for field, value, of in unknown})
+        asker = Asker(principal, self.principal_kind(principal))
         try:
             return await self._answer(query, asker, params)
-        except QueryError as error:
-            return _error(error.code, error.message,
-                          {key: str(value) for key, value in error.fields.items()})
+        except QueryError as failure:
+            return error(failure.code, failure.message,
+                         {key: str(value) for key, value in failure.fields.items()})
 
     async def _answer(self, query: Query, asker: Asker, params: QueryParams) -> dict:
         if query.name == "case.as_of":
@@ -130,7 +163,7 @@ class QueryAnswerer:
                                                    params.wait_ms / 1000)
             if not reached:
                 position = self.follower.positions.get(query.view, 0)
-                return _error("query.behind", f"The {query.view} view has reached position "
+                return error("query.behind", f"The {query.view} view has reached position "
                               f"{position}, not yet {params.min_position}; ask again.",
                               {"position": position})
         # The position before reading: the answer reflects at least that much of the log.
@@ -186,7 +219,7 @@ class QueryAnswerer:
     async def _audit_records(self, asker: Asker, kind: str, params: Any) -> dict:
         asker.require(what=AUDIT_TRAIL)
         if self.audit is None:
-            return _error("query.unavailable", "This service keeps no audit trail.")
+            return error("query.unavailable", "This service keeps no audit trail.")
         reader = AuditReader(self.audit.log, self.audit.event_stream)
         items, total, last = await reader.page(
             kind, params.principal, instant(params.since, "since"),
@@ -247,33 +280,6 @@ def _is_uuid(value: Any) -> bool:
         return isinstance(value, str) and str(UUID(value)) == value
     except ValueError:
         return False
-
-
-async def _whole_message(message: Any) -> Any:
-    return message  # the subject and raw body, as the command router once did (no hop)
-
-
-def query_router(services: Any) -> NatsRouter:
-    router = NatsRouter()
-
-    @router.subscriber(
-        subjects.ALL_QUERIES, queue=subjects.QUERY_WORKERS, decoder=_whole_message,
-        description="Every query of every principal; see the queries for parameters.",
-    )
-    async def on_query(message: Any) -> dict | None:
-        principal, name = subjects.parse_query(message.raw_message.subject)
-        assert services.answers is not None, "queries arrive only after start-up"
-        if reason := foreign_reply(message.raw_message.reply, principal):
-            message.reply_to = ""  # FastStream then answers nowhere
-            await services.answers.not_answered(principal, name, reason)
-            return None
-        try:
-            return await services.answers.answer(principal, name, message.body)
-        except Exception:
-            log.exception("query %s from %s failed", name, principal)
-            return _error("internal.error", "The service could not answer this query.")
-
-    return router
 
 
 def _passed_over(stored) -> bool:

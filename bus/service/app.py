@@ -13,9 +13,9 @@ from faststream.nats.security import NatsToken, NatsUserPassword
 
 from adapters.nats_address import NatsAddress
 
-from bus.service.answers import query_router
 from bus.service.connections import reconnect_wait
 from bus.service.health import system_router
+from bus.service.query_router import query_router, unknown_query_router
 from adapters.jetstream.factory import DEFAULT_STREAM
 from bus.contract.messages import SERVICE_NAME, service_version
 from bus.service.services import Services
@@ -51,6 +51,7 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # Commands by request/reply are not a FastStream router: see bus/service/routes.py.
     broker.include_router(system_router(service_version(), services.health))
     broker.include_router(query_router(services))
+    broker.include_router(unknown_query_router(services))
     app = FastStream(
         broker,
         logger=FASTSTREAM_LOG,

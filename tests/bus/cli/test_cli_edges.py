@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from adapters.natsserver import free_port
-from bus.cli import main
+from bus.cli.main import main
 from bus.service.runtime import holder, read_runtime
 from tests.processes import wait_until
 from tests.bus.cli.test_cli import environment, start_onestop

@@ -19,7 +19,7 @@ from adapters.jetstream.cloudevents import cloudevent_type
 from adapters.serialization import OrjsonTranscoder
 from bus.contract import subjects
 from bus.contract.asyncapi import build, event_classes, render
-from bus.cli import main
+from bus.cli.main import main
 from bus.contract.schemas import CODE_SCHEMAS
 from bus.contract.messages import MAX_COMMAND_BYTES
 from bus.contract.operations import OPERATIONS
