@@ -10,7 +10,6 @@ import asyncio
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import nats
 
-from adapters.children import stop_with_parent
+from adapters.children import Child, start_program
 
 DEFAULT_HOST = "127.0.0.1"
 # 4222 is the usual NATS port and is often taken by a system server; ours has its own.
@@ -161,6 +160,7 @@ def free_port(host: str = DEFAULT_HOST) -> int:
 class EmbeddedNatsServer:
     config: EmbeddedServerConfig
     process: subprocess.Popen | None = field(default=None, init=False)
+    _child: Child | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -191,18 +191,12 @@ class EmbeddedNatsServer:
         os.chmod(self.config.config_path, 0o600)
         log = open(self.config.log_path, "ab")
         try:
-            self.process = subprocess.Popen(
-                [str(binary), "-c", str(self.config.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                pass_fds=self.config.keep_fds,
-                # If onestop is killed outright, the kernel stops the server too.
-                preexec_fn=stop_with_parent,
-                # Its own process group: Ctrl-C in a terminal reaches onestop alone, which
-                # drains its connections first and then stops the server.
-                process_group=0,
-            )
+            # Stopped by SIGTERM if onestop is killed outright; Ctrl-C reaches onestop alone,
+            # which drains its connections first and then stops the server.
+            self._child = start_program("nats-server",
+                                        [str(binary), "-c", str(self.config.config_path)],
+                                        output=log, pass_fds=self.config.keep_fds)
+            self.process = self._child.process
         finally:
             log.close()
 
@@ -214,23 +208,16 @@ class EmbeddedNatsServer:
             raise
 
     def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
         # SIGTERM lets the server flush and close its stores (lame-duck is not needed alone).
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        child, self._child, self.process = self._child, None, None
+        if child is not None:
+            child.stop(STOP_GRACE_SECONDS)
 
     def kill(self) -> None:
         """Stop abruptly, as a crash would (for fault tests)."""
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        child, self._child, self.process = self._child, None, None
+        if child is not None:
+            child.kill()
 
     @property
     def running(self) -> bool:

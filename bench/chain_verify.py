@@ -17,9 +17,9 @@ import nats
 
 from adapters.arguments import OneLineParser
 from adapters.audit.checkpointer import Checkpointer
-from adapters.jetstream.stream_reader import StreamReader
 from adapters.audit.signing import SigningKey
 from adapters.audit.verify import verify_stream
+from adapters.jetstream.stream_reader import StreamReader
 from bench.event_store import nats_server
 from bench.view_queries import write_log
 

@@ -30,8 +30,8 @@ import orjson
 from nats.aio.client import Client
 
 from adapters.arguments import OneLineParser
-from bench.event_store import nats_server, stored_events
 from adapters.jetstream import cloudevents as ce
+from bench.event_store import nats_server, stored_events
 from bus.contract import subjects
 from bus.contract.identity import inbox_prefix
 from domain.credit_code import ALPHABET, check_character

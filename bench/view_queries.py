@@ -31,8 +31,8 @@ from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.arguments import OneLineParser
-from bench.event_store import DEFAULT_POSTGRES_DSN, nats_server
 from adapters.jetstream.log import Outgoing, StreamLog
+from bench.event_store import DEFAULT_POSTGRES_DSN, nats_server
 from bus.contract import subjects
 from bus.contract.identity import inbox_prefix
 from domain.application import OneStop

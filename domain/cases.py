@@ -11,8 +11,8 @@ from pydantic import AwareDatetime
 
 from domain import case_events as e
 from domain import commands as c
-from domain.case_events import OPEN
 from domain.base import Aggregate, CommandContext
+from domain.case_events import OPEN
 from domain.errors import refuse
 from domain.resources import Booking
 

@@ -10,16 +10,16 @@ from pathlib import Path
 import nats
 import orjson
 
-from adapters.integrity.chain import kept
 from adapters.audit.checkpointer import Checkpointer
-from adapters.jetstream.stream_reader import Message, StreamReader
 from adapters.audit.signing import SigningKey
 from adapters.audit.trail import SENT, audit_stream, audit_subject
+from adapters.integrity.chain import kept
 from adapters.jetstream.log import Outgoing, StreamLog
-from adapters.jetstream.streams import StreamRecipe, ensure_stream
+from adapters.jetstream.stream_reader import Message, StreamReader
 from adapters.jetstream.stream_subjects import StreamSubjects
-from bus.contract import subjects
+from adapters.jetstream.streams import StreamRecipe, ensure_stream
 from bench.view_queries import LEADS, run_scenario
+from bus.contract import subjects
 from bus.service.deliveries import DeliveryRecorder
 from domain.application import OneStop
 

@@ -20,10 +20,10 @@ import orjson
 from adapters.nats_address import connect_options
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus.contract import subjects
-from bus.service.app import build_bus
 from bus.contract.identity import CredentialStore, inbox_prefix
 from bus.contract.operations import OPERATIONS
 from bus.contract.queries import QUERIES
+from bus.service.app import build_bus
 from bus.service.security import OPERATOR, SERVICE, credential_store, secured
 from domain.reference import load_reference
 from tests.contract_support import contract

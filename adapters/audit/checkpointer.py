@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 from nats.aio.client import Client
 
-from adapters.integrity.chain import GENESIS, digest, link
 from adapters.audit.checkpoints import ChainSubjects, Checkpoint
-from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
+from adapters.integrity.chain import GENESIS, digest, link
+from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.jetstream.log import Conflict, Outgoing, StreamLog
 from adapters.logs import Throttled
 from adapters.tasks import stopped

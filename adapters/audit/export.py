@@ -31,11 +31,11 @@ import nats.js.errors
 import orjson
 from nats.aio.client import Client
 
-from adapters.integrity.chain import kept
 from adapters.audit.checkpoints import Checkpoint, MalformedCheckpoint, checkpoint_subject
 from adapters.audit.reading import AuditReader
-from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.audit.trail import audit_stream
+from adapters.integrity.chain import kept
+from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.stream_subjects import StreamSubjects
 from adapters.views.log_rows import logged

@@ -21,19 +21,19 @@ from Crypto.PublicKey import ECC
 from nats.js.errors import NotFoundError
 
 from adapters.audit.anchor import Anchor
-from adapters.integrity.chain import GENESIS, digest, header_form_problem, link
 from adapters.audit.checkpoints import (
     ChainSubjects,
     Checkpoint,
     MalformedCheckpoint,
     checkpoint_subject,
 )
+from adapters.audit.signing import key_id
+from adapters.integrity.chain import GENESIS, digest, header_form_problem, link
+from adapters.integrity.seal import Seal, SealedStream, sealed_from
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.stream_reader import StreamReader
-from adapters.jetstream.wire import DirectWireReader, WireReader, WireUnavailable
 from adapters.jetstream.stream_subjects import StreamSubjects
-from adapters.integrity.seal import Seal, SealedStream, sealed_from
-from adapters.audit.signing import key_id
+from adapters.jetstream.wire import DirectWireReader, WireReader, WireUnavailable
 
 BATCH = 10_000
 

@@ -21,8 +21,8 @@ from adapters.jetstream.recorders import (
     JetStreamTrackingRecorder,
 )
 from adapters.jetstream.store import EventStore
-from adapters.jetstream.streams import StreamRecipe, configured_replicas, ensure_stream
 from adapters.jetstream.stream_subjects import StreamSubjects, check_stream_name
+from adapters.jetstream.streams import StreamRecipe, configured_replicas, ensure_stream
 
 DEFAULT_STREAM = "ONESTOP"
 

@@ -1,7 +1,16 @@
 """JetStream operations the recorders are built from, all running on the bridge's loop.
 
 Writes are a plain publish for one message and an atomic batch for several; both are requests
-whose reply is the stream's ack. Reads are batched direct gets on a subject filter, paged.
+whose reply is the stream's ack. The log of record has one writer that decides what to write
+(writer.py, the server's expected-sequence checks); the trail and the feeds use the same two
+operations on streams of their own.
+
+Reads are batched direct gets on a subject filter, paged: the reader of one aggregate, one
+checkpoint, one page of the trail, or the log from a position. Why it exists beside the
+others: it needs no consumer, so nothing to create before a read or delete after it, and a
+read of a few messages costs one round trip. The whole log in bulk is read faster by a
+consumer (stream_reader.py, and wire.py for rebuilds); new events as they come, by a push
+subscription (subscription.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Reading a stream (every subject, or those one filter names) as fast as nats-py can.
+"""Reading a stream (every subject, or those one filter names) as fast as nats-py can: the
+reader for a whole log with nats-py only (verifying the chain, a rebuild where the wire
+reader cannot connect, the benchmarks' reference).
 
 An ephemeral pull consumer delivers each message with its stored headers only and its stream
 sequence in the reply subject; batched direct gets would add four `Nats-` headers to parse on

@@ -1,5 +1,9 @@
 """`subscribe()`: an ordered push consumer delivers new events in stream order to a queue that
-the library's synchronous iterator blocks on; `stop()` from any thread unblocks it."""
+the library's synchronous iterator blocks on; `stop()` from any thread unblocks it.
+
+Why it exists beside the other readers: it is the library's own interface for following a
+log as it grows (its process applications and system runners call it), where the others
+read up to the head as it was and stop."""
 
 from __future__ import annotations
 

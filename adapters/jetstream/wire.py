@@ -185,9 +185,11 @@ class WireReader:
                                      f"while reading {self.stream}")
                 buffer, position = buffer[position:] + more, 0
                 continue
-            if buffer.startswith(b"HMSG ", position):
-                # HMSG <subject> <sid> [<reply>] <header bytes> <total bytes>
-                arguments = buffer[position + 5:end_of_line].split(b" ")
+            headered = buffer.startswith(b"HMSG ", position)
+            if headered or buffer.startswith(b"MSG ", position):
+                # HMSG <subject> <sid> [<reply>] <header bytes> <total bytes>, or
+                # MSG <subject> <sid> [<reply>] <total bytes> for one without headers.
+                arguments = buffer[position + (5 if headered else 4):end_of_line].split(b" ")
                 start = end_of_line + 2
                 end = start + int(arguments[-1])
                 if end + 2 > len(buffer):
@@ -197,6 +199,20 @@ class WireReader:
                     position = 0
                     continue
                 position = end + 2
+                if not headered:
+                    # Stored without headers: no event of ours is, a foreign message may be.
+                    if len(arguments) == 4:
+                        sequence = _stream_sequence(arguments[2])
+                        if sealed is not None and sealed.foreign(
+                                sequence, arguments[0].decode(), None, buffer[start:end]):
+                            passed_over.append((sequence, arguments[0].decode()))
+                        elif rows:
+                            raise ReadFailed(f"message {sequence} of {self.stream} has no "
+                                             "headers")
+                        else:
+                            append(Message(sequence, arguments[0].decode(), None,
+                                           buffer[start:end]))
+                    continue
                 headers_end = start + int(arguments[-2])
                 if len(arguments) == 5:
                     sequence = _stream_sequence(arguments[2])
@@ -228,26 +244,6 @@ class WireReader:
                         break
                     raise ReadFailed(f"pull from {self.stream}: {code} {description}")
                 # Anything else sent to the inbox is not a stream's message: skipped.
-            elif buffer.startswith(b"MSG ", position):
-                # A message without headers: stored events always have some.
-                arguments = buffer[position + 4:end_of_line].split(b" ")
-                start = end_of_line + 2
-                end = start + int(arguments[-1])
-                if end + 2 > len(buffer):
-                    buffer = buffer[position:] + await read_exactly(end + 2 - len(buffer))
-                    position = 0
-                    continue
-                position = end + 2
-                if len(arguments) == 4:
-                    sequence = _stream_sequence(arguments[2])
-                    if sealed is not None and sealed.foreign(
-                            sequence, arguments[0].decode(), None, buffer[start:end]):
-                        passed_over.append((sequence, arguments[0].decode()))
-                    elif rows:
-                        raise ReadFailed(f"message {sequence} of {self.stream} has no headers")
-                    else:
-                        append(Message(sequence, arguments[0].decode(), None,
-                                       buffer[start:end]))
             else:
                 line = buffer[position:end_of_line]
                 position = end_of_line + 2

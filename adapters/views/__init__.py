@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adapters.views.view_store import ViewStore
 from adapters.views.failures import Failure, GenerationError, ProjectionFailed, ProjectionStopped
-from adapters.views.generations import ProjectionStatus
 from adapters.views.files import SqliteViewFiles
+from adapters.views.generations import ProjectionStatus
 from adapters.views.sqlite import SqliteViewStore
+from adapters.views.view_store import ViewStore
 
 VIEWS_DIRECTORY = "views"  # under the data directory: a SQLite file per view
 

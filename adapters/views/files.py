@@ -20,8 +20,8 @@ from typing import Any
 from adapters.views.generations import ProjectionStatus
 from adapters.views.sqlite import SqliteViewStore
 from projections.logged import Logged
-from projections.view_reader import Where
 from projections.view import Projection
+from projections.view_reader import Where
 
 
 class SqliteViewFiles:

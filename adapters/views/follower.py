@@ -24,10 +24,10 @@ from nats.aio.client import Client
 from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.jetstream.log import StreamLog
 from adapters.tasks import stopped
-from adapters.views.view_store import ViewStore
 from adapters.views.failures import GenerationError, ProjectionFailed, ProjectionStopped
 from adapters.views.log_rows import logged
 from adapters.views.rebuild import rebuild
+from adapters.views.view_store import ViewStore
 from projections.logged import Logged
 from projections.view import Projection
 

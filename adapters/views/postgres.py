@@ -16,8 +16,8 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from adapters.views.view_store import TableWrites, ViewStore
 from adapters.views.sql import Dialect
+from adapters.views.view_store import TableWrites, ViewStore
 from projections.view import Table
 
 # From this many rows, a table's writes in a batch go through COPY (`_write`); fewer are not

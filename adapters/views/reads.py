@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from projections.view_reader import Where
 from projections.view import Projection
+from projections.view_reader import Where
 
 
 class Reads:

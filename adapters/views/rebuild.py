@@ -32,10 +32,7 @@ import asyncio
 import gc
 import logging
 import marshal
-import multiprocessing
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,15 +41,16 @@ from multiprocessing.connection import Connection
 
 from nats.aio.client import Client
 
+from adapters.children import Child, start_worker
 from adapters.integrity.seal import PASSED_OVER, Seal, SealedStream
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.stream_reader import StreamReader
 from adapters.jetstream.wire import WireReader, WireUnavailable
-from adapters.views.view_store import ViewStore
 from adapters.views.failures import GenerationBehind, ProjectionFailed
 from adapters.views.log_rows import row_of_headers
 from adapters.views.rebuild_worker import APPLY, FINISH, apply_rows, finish
 from adapters.views.rows import Row
+from adapters.views.view_store import ViewStore
 from projections.logged import current_versions
 from projections.view import Projection
 
@@ -374,28 +372,20 @@ class WorkerApplier:
 
 class _Worker:
     """A worker process: a new interpreter running `adapters.views.rebuild_worker`, talked
-    to over a socket pair. Not `multiprocessing.Process`: its children import the parent's
-    main module again (the whole command line, half a second each, for `onestop`)."""
+    to over a socket pair (adapters/children.py)."""
 
     MAX_WAITING = 1  # batches sent beside the one being applied
 
     def __init__(self, number: int, store: ViewStore, group: list[Projection]) -> None:
         self.name = f"onestop-rebuild-{number + 1}"
         self.store, self.group = store, group
-        self.process: subprocess.Popen | None = None
+        self.child: Child | None = None
         self.connection: Connection | None = None
         self.sent = self.answered = 0  # messages
         self.applied = 0  # batches
 
     def start(self) -> None:
-        ours, theirs = multiprocessing.Pipe()
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "adapters.views.rebuild_worker", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=_worker_env())
-        finally:
-            theirs.close()
-        self.connection = ours
+        self.child, self.connection = start_worker(self.name, "adapters.views.rebuild_worker")
         self._send_object((self.store, self.group))  # the store pickles as how to open it
 
     def begin(self, generations: dict[str, int], versions: dict[str, int]) -> None:
@@ -440,31 +430,18 @@ class _Worker:
             return ("error", self._died())
 
     def _died(self) -> str:
-        try:
-            code = self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        return f"rebuild worker {self.name} died (exit code {code})"
+        return f"rebuild worker {self.name} died (exit code {self.child.wait(5)})"
 
     def stop(self) -> None:
-        if self.process is None:
+        if self.child is None:
             return  # never started
         try:
             self.connection.send_bytes(b"")  # the end: nothing more to apply
         except OSError:
             pass  # it is gone already
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()  # cut short (a failure elsewhere, an interrupt)
-            self.process.wait()
+        if self.child.wait(30) is None:
+            self.child.kill()  # cut short (a failure elsewhere, an interrupt)
         self.connection.close()
-
-
-def _worker_env() -> dict[str, str]:
-    """This process's environment, with its import path: a worker imports what it does
-    (the projections, a test's own) from where this process did."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
 
 
 def _abandon(store: ViewStore, name: str, generation: int) -> None:

@@ -11,15 +11,13 @@ from __future__ import annotations
 import gc
 import marshal
 import os
-import sys
 import traceback
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
 
-from adapters.children import die_with_parent
-from adapters.views.view_store import ViewStore
+from adapters.children import worker_connection
 from adapters.views.failures import ProjectionFailed
 from adapters.views.rows import Row, logged_from_row
+from adapters.views.view_store import ViewStore
 from projections.logged import know_versions
 from projections.view import Projection
 
@@ -66,7 +64,6 @@ def topics_read(projections: Sequence[Projection]) -> frozenset[str] | None:
 def work(connection, store: ViewStore, projections: list[Projection]) -> None:
     """A worker's life: told its generations and the event versions, it does what each
     message says (APPLY, FINISH) and answers each, until an empty one."""
-    die_with_parent()  # never outlive the rebuild
     # No collections: applying makes no reference cycles (tested), and collecting the young
     # generation, nearly all of it documents kept for the next batch, took 7% of the worker.
     gc.disable()
@@ -99,7 +96,7 @@ def work(connection, store: ViewStore, projections: list[Projection]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Told, over the socket it is given, its store and projections; then `work`."""
-    connection = Connection(int((argv or sys.argv)[1]))
+    connection = worker_connection(argv or ())  # killed with the rebuild (adapters/children.py)
     store, projections = connection.recv()
     work(connection, store, projections)
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projections.view_reader import Range, UnknownColumn, Where
 from projections.view import Table
+from projections.view_reader import Range, UnknownColumn, Where
 
 GENERATION_COLUMNS = ("generation, version, position, failed_position, failed_topic, "
                       "failed_originator, failed_error, failed_at")

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from adapters.views.view_store import ViewStore
 from adapters.views.sql import Dialect
+from adapters.views.view_store import ViewStore
 
 SQLITE = Dialect(mark="?", types={"text": "text", "int": "integer", "real": "real"},
                  doc_type="text", doc_value="?", for_update="", no_limit="limit -1",

@@ -10,7 +10,6 @@ half-way, 2 it could not start.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from collections import Counter
@@ -35,17 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bus.cli.operator import CannotRun
-    from bus.service.settings import SettingsError
+    # Imported here: the projections load the domain, which `onestop --help` needn't.
+    from bus.cli.operator import run_operation
 
-    try:
-        return asyncio.run(_export(args))
-    except (CannotRun, SettingsError) as error:
-        print(f"onestop: {error}", file=sys.stderr, flush=True)
-        return EXIT_CANNOT_START
-    except KeyboardInterrupt:
-        print("\nonestop: export interrupted", file=sys.stderr)
-        return EXIT_FAILED
+    return run_operation(_export(args), "export interrupted", cannot_start=EXIT_CANNOT_START,
+                         failed=EXIT_FAILED)
 
 
 def scope_of(args: argparse.Namespace):

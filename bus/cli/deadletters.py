@@ -12,8 +12,8 @@ import nats.errors
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
-from bus.contract import subjects
 from bus.cli.operator import CannotRun, connect_quickly, site
+from bus.contract import subjects
 from bus.service.settings import SettingsError
 
 HELP = "list the intake's dead letters, or send them to the intake again"

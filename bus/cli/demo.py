@@ -14,10 +14,10 @@ import nats.errors
 import orjson
 from nats.aio.client import Client
 
-from bus.contract import subjects
-from bus.cli.stories import DemoFailed, Story, first_day
-from bus.contract.identity import MissingCredentials
 from bus.cli.operator import CannotRun, connect_quickly
+from bus.cli.stories import DemoFailed, Story, first_day
+from bus.contract import subjects
+from bus.contract.identity import MissingCredentials
 from bus.service.security import OPERATOR, url_as
 from bus.service.settings import SettingsError, UpSettings
 

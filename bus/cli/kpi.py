@@ -10,9 +10,9 @@ import sys
 
 import orjson
 
-from bus.contract import subjects
 from bus.cli.demo import LABELS
 from bus.cli.operator import CannotRun, connect, site
+from bus.contract import subjects
 from bus.service.security import OPERATOR
 from bus.service.settings import SettingsError
 from domain.bounds import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN

@@ -35,8 +35,8 @@ from bus.cli import (
     up,
     views,
 )
-from bus.contract.identity import MissingCredentials
 from bus.cli.operator import CannotRun
+from bus.contract.identity import MissingCredentials
 from bus.service.runtime import DataDirError
 from bus.service.settings import SettingsError
 from domain.reference import ReferenceDataError

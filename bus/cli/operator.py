@@ -3,8 +3,12 @@ found the same way the service finds them, and failures told in one line instead
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import nats
@@ -15,12 +19,12 @@ from nats.aio.client import Client
 from adapters.integrity.seal import Seal, SealKeyError
 from adapters.integrity.seal import key_path as seal_key_path
 from adapters.jetstream.log import StreamLog
+from adapters.nats_address import NatsAddress, redacted
 from adapters.views import VIEWS_DIRECTORY, ViewStore, open_view_store
 from bus.contract.identity import inbox_prefix
 from bus.service.runtime import holder
 from bus.service.security import OPERATOR, url_as
-from adapters.nats_address import NatsAddress, redacted
-from bus.service.settings import UpSettings
+from bus.service.settings import SettingsError, UpSettings
 from projections import ALL_PROJECTIONS
 from projections.view import Projection
 
@@ -29,6 +33,21 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 class CannotRun(Exception):
     """The command cannot start: the message, one line, says why."""
+
+
+def run_operation(operation: Coroutine[Any, Any, int], interrupted: str, *,
+                  cannot_start: int, failed: int) -> int:
+    """A long operator command to its exit code: what keeps it from starting is one line
+    (`cannot_start`); Ctrl-C says what it left as it was (`failed`)."""
+    try:
+        return asyncio.run(operation)
+    except (CannotRun, SettingsError) as error:
+        operation.close()
+        print(f"onestop: {error}", file=sys.stderr, flush=True)
+        return cannot_start
+    except KeyboardInterrupt:
+        print(f"\nonestop: {interrupted}", file=sys.stderr)
+        return failed
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ each view over once it has caught up with the log (see adapters/views/rebuild.py
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 
@@ -27,17 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the projections load the domain, which `onestop --help` needn't.
-    from bus.cli.operator import CannotRun
-    from bus.service.settings import SettingsError
+    from bus.cli.operator import run_operation
 
-    try:
-        return asyncio.run(_replay(args))
-    except (CannotRun, SettingsError) as error:
-        print(f"onestop: {error}", file=sys.stderr, flush=True)
-        return EXIT_CANNOT_START
-    except KeyboardInterrupt:
-        print("\nonestop: replay interrupted; the old views still answer", file=sys.stderr)
-        return EXIT_FAILED
+    return run_operation(_replay(args), "replay interrupted; the old views still answer",
+                         cannot_start=EXIT_CANNOT_START, failed=EXIT_FAILED)
 
 
 async def _replay(args: argparse.Namespace) -> int:

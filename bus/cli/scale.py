@@ -18,7 +18,7 @@ import nats.js.errors
 from eventsourcing.persistence import OperationalError
 
 from adapters.jetstream.streams import MAX_REPLICAS, configured_replicas
-from bus.cli.operator import CannotRun, connect, site
+from bus.cli.operator import connect, site
 from bus.service.replicas import Kept, scale
 from bus.service.settings import SettingsError
 

@@ -14,8 +14,8 @@ import sys
 
 import orjson
 
-from bus.contract import subjects
 from bus.cli.operator import CannotRun, connect, site
+from bus.contract import subjects
 from bus.service.settings import SettingsError
 
 HELP = "show how the service and each of its parts stand (its health check)"

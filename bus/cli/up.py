@@ -18,10 +18,11 @@ import nats
 import nats.errors
 
 from adapters.integrity.seal import SealKeyError
+from adapters.nats_address import connect_options, redacted
 from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
+from bus.cli import demo
 from bus.contract.messages import service_version
 from bus.service.app import build_bus
-from bus.cli import demo
 from bus.service.runtime import DataDirError, DataDirLock, runtime_of
 from bus.service.security import (
     SERVICE,
@@ -30,7 +31,6 @@ from bus.service.security import (
     secured,
     url_as,
 )
-from adapters.nats_address import connect_options, redacted
 from bus.service.settings import SettingsError, UpSettings
 from domain.reference import ReferenceDataError, load_reference
 

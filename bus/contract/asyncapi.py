@@ -22,6 +22,10 @@ from adapters.jetstream.stream_subjects import StreamSubjects
 from adapters.natsserver import DEFAULT_HOST, DEFAULT_PORT
 from bus.contract import messages, queries, subjects
 
+from adapters.jetstream.factory import DEFAULT_STREAM
+from bus.contract.identity import feed_stream, inbox_prefix
+from bus.contract.messages import MAX_COMMAND_BYTES, SERVICE_NAME, HealthReport, service_version
+from bus.contract.operations import OPERATIONS
 from bus.contract.schemas import (
     NUMBER,
     SCHEMAS,
@@ -35,11 +39,6 @@ from bus.contract.schemas import (
     stored_event_schema,
     string,
 )
-from bus.contract.messages import MAX_COMMAND_BYTES
-from bus.contract.messages import MAX_COMMAND_BYTES, SERVICE_NAME, HealthReport, service_version
-from bus.contract.identity import feed_stream, inbox_prefix
-from bus.contract.operations import OPERATIONS
-from adapters.jetstream.factory import DEFAULT_STREAM
 from domain.authority import Authority, load_authority
 from domain.money import YUAN_TEXT
 from domain.reference import Reference, load_reference

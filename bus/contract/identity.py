@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from adapters.nats_address import NatsAddress
 from adapters.audit.trail import audit_stream
+from adapters.nats_address import NatsAddress
 from bus.contract import subjects
 from bus.contract.operations import OPERATIONS
 

@@ -19,8 +19,8 @@ from adapters.jetstream.cloudevents import (
     TYPE_PREFIX,
     VERSION,
 )
-from bus.contract import subjects
 from adapters.jetstream.factory import DEFAULT_STREAM
+from bus.contract import subjects
 from domain.base import DomainEvent
 from domain.codes import REFERENCE_KIND, WHAT, Kind
 from domain.mapping import ORIGINATOR_FIELDS

@@ -23,15 +23,14 @@ import orjson
 from pydantic import ValidationError
 
 from adapters.audit.reading import AuditReader
-from adapters.integrity.seal import PASSED_OVER
 from adapters.audit.trail import DELIVERED, READ, REFUSED, SENT, AuditTrail
+from adapters.integrity.seal import PASSED_OVER
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower
 from adapters.views.log_rows import logged
-from bus.contract import subjects
 from bus.contract.messages import MAX_COMMAND_BYTES
-from bus.contract.queries import QUERIES, Query, QueryParams
+from bus.contract.queries import Query, QueryParams
 from bus.service.replies import refusal
 from bus.service.view_status import views_report
 from domain.codes import WHAT, Codes

@@ -13,11 +13,11 @@ from faststream.nats.security import NatsToken, NatsUserPassword
 
 from adapters.nats_address import NatsAddress
 
+from adapters.jetstream.factory import DEFAULT_STREAM
+from bus.contract.messages import SERVICE_NAME, service_version
 from bus.service.connections import reconnect_wait
 from bus.service.health import system_router
 from bus.service.query_router import query_router, unknown_query_router
-from adapters.jetstream.factory import DEFAULT_STREAM
-from bus.contract.messages import SERVICE_NAME, service_version
 from bus.service.services import Services
 
 FASTSTREAM_LOG = logging.getLogger("onestop.faststream")

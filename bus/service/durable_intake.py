@@ -19,8 +19,8 @@ from nats.aio.msg import Msg
 from adapters.jetstream.pull import PullConsumer
 from adapters.tasks import stopped
 from bus.contract import subjects
-from bus.service.dispatch import Unexpected
 from bus.service.bus_streams import BACKOFF_SECONDS, MAX_DELIVER
+from bus.service.dispatch import Unexpected
 
 if TYPE_CHECKING:
     from bus.service.services import Services

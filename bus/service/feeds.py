@@ -29,8 +29,8 @@ from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Outgoing, Stored, StreamLog
 from adapters.tasks import stopped
 from bus.contract import subjects
-from bus.service.feed_cursor import Cursor, FeedCursor, Moved
 from bus.contract.identity import feed_stream
+from bus.service.feed_cursor import Cursor, FeedCursor, Moved
 from projections.involvement import Involvement
 
 log = logging.getLogger(__name__)

@@ -14,26 +14,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import multiprocessing
-import signal
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from nats.aio.client import Client
 
-from adapters.children import die_with_parent
 from adapters.audit.checkpointer import Checkpointer
-from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.audit.signing import SigningKey
+from adapters.children import Child, start_worker
+from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.lease import Lease, LeasedWork
 from adapters.tasks import stopped
-from adapters.views import ViewStore, open_view_store
+from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower
 from bus.contract import subjects
-from bus.service.connections import connect_for_good
 from bus.service.deliveries import DeliveryRecorder
 from bus.service.feeds import FeedPublisher
 from projections import ALL_PROJECTIONS
@@ -160,62 +157,88 @@ class StorePositions:
 
 
 class FollowerProcess:
-    """`Followers` in a child process, stopped with the service (and killed with it). Should
-    it end on its own, it is started again: the views, feeds and checkpoints must not stop
-    silently while the commands go on."""
+    """`Followers` in a child process (bus/service/followers_process.py, started and stopped
+    by adapters/children.py), stopped with the service and killed with it. Should it end on
+    its own, it is started again: the views, feeds and checkpoints must not stop silently
+    while the commands go on. It tells the service what it passed over (the seal's warnings)
+    and why its checkpointer fails, if it does, for the health check."""
 
     RESTART_DELAY = 1.0
 
     def __init__(self, settings: FollowerSettings) -> None:
         self.settings = settings
-        self._context = multiprocessing.get_context("spawn")  # the parent runs threads
-        self.passed_over = SharedPassedOver(self._context)
+        self.passed_over = PassedOverElsewhere()
         PASSED_OVER.also_count(self.passed_over.read)
-        # Why its checkpointer is failing, if it is (for the health check).
-        self.checkpoint_trouble = SharedText(self._context)
-        self._process = None
+        self.checkpoint_trouble: str | None = None
+        self._child: Child | None = None
+        self._connection: Connection | None = None
         self._stopping = False
         self._watcher: asyncio.Task | None = None
         self.restarts = 0
 
     @property
     def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
+        return None if self._child is None else self._child.pid
 
     async def start(self) -> None:
         await self._spawn()
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def _spawn(self) -> None:
-        ready, theirs = self._context.Pipe(duplex=False)
-        self._process = self._context.Process(target=_run_followers,
-                                              args=(self.settings, theirs,
-                                                    self.passed_over,
-                                                    self.checkpoint_trouble),
-                                              name="onestop-followers", daemon=True)
-        self._process.start()
-        theirs.close()
+        # Started from the loop's own thread, which lives as long as the service: the kernel
+        # ends the child when the thread that started it ends (adapters/children.py).
+        self._child, self._connection = start_worker("onestop-followers",
+                                                     "bus.service.followers_process")
+        self._connection.send(self.settings)
         # Polled, not waited for on a thread: a thread still waiting would hold up the
         # service's exit until it gave up.
-        deadline = asyncio.get_running_loop().time() + START_SECONDS
-        while not ready.poll():
-            if asyncio.get_running_loop().time() > deadline or not self._process.is_alive():
-                self._process.kill()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_SECONDS
+        while not self._connection.poll():
+            if loop.time() > deadline or not self._child.running:
+                self._child.kill()
                 raise RuntimeError("the followers' process did not start; see its log above")
             await asyncio.sleep(WATCH_SECONDS)
-        if ready.recv() != "ready":
-            self._process.kill()
+        if self._receive() != ("ready",):
+            self._child.kill()
             raise RuntimeError("the followers' process did not start; see its log above")
+        loop.add_reader(self._connection.fileno(), self._on_message, self._connection)
+
+    def _receive(self) -> tuple | None:
+        try:
+            return self._connection.recv()
+        except (EOFError, OSError):
+            return None
+
+    def _on_message(self, connection: Connection) -> None:
+        """What the followers' process tells: one message at a time, as the loop sees it."""
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):  # it ended: the watcher starts another
+            asyncio.get_running_loop().remove_reader(connection.fileno())
+            return
+        if message[0] == "passed_over":
+            self.passed_over.record(message[1])
+        elif message[0] == "checkpoint_trouble":
+            self.checkpoint_trouble = message[1]
+
+    def _forget_connection(self) -> None:
+        if self._connection is not None:
+            asyncio.get_running_loop().remove_reader(self._connection.fileno())
+            self._connection.close()
+            self._connection = None
 
     async def _watch(self) -> None:
         while not self._stopping:
-            process = self._process
-            while process.is_alive():
+            child = self._child
+            while child.running:
                 await asyncio.sleep(WATCH_SECONDS)
             if self._stopping:
                 return
             log.error("the followers' process ended (exit code %s); starting it again",
-                      process.exitcode)
+                      child.exit_code)
+            self._forget_connection()
+            self.checkpoint_trouble = None  # a new process: an old one's trouble is over
             await asyncio.sleep(self.RESTART_DELAY)
             try:
                 await self._spawn()
@@ -227,84 +250,24 @@ class FollowerProcess:
         self._stopping = True
         if self._watcher is not None:
             self._watcher.cancel()  # it may be starting a new process: not any more
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()  # SIGTERM: it stops in order, checkpoint last
-            deadline = asyncio.get_running_loop().time() + STOP_SECONDS
-            while self._process.is_alive() and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(WATCH_SECONDS)
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(1)
+        if self._child is not None:
+            # SIGTERM: it stops in order, checkpoint last.
+            await asyncio.to_thread(self._child.stop, STOP_SECONDS)
+        self._forget_connection()
         await stopped(self._watcher)
 
 
-class SharedText:
-    """A line of text the followers' process writes and the service's reads (in memory
-    both share): the last that was written, or None."""
+class PassedOverElsewhere:
+    """What the followers' process passed over (adapters/integrity/seal.py), as it told it:
+    counted here, where the health check tells the operator."""
 
-    BYTES = 512
-
-    def __init__(self, context) -> None:
-        self._text = context.Array("c", self.BYTES)
-
-    def write(self, text: str | None) -> None:
-        self._text.value = (text or "").encode()[:self.BYTES - 1]
-
-    def read(self) -> str | None:
-        return self._text.value.decode("utf-8", "replace") or None
-
-
-class SharedPassedOver:
-    """What the followers' process passed over (adapters/integrity/seal.py), in memory it shares
-    with the service's process, whose health check tells the operator."""
-
-    def __init__(self, context) -> None:
-        self.count = context.Value("q", 0)
-        self.last = SharedText(context)
+    def __init__(self) -> None:
+        self.count = 0
+        self.last: str | None = None
 
     def record(self, last: str) -> None:
-        with self.count.get_lock():
-            self.count.value += 1
-        self.last.write(last)
+        self.count += 1
+        self.last = last
 
     def read(self) -> tuple[int, str | None]:
-        return self.count.value, self.last.read()
-
-
-def _run_followers(settings: FollowerSettings, ready,
-                   passed_over: SharedPassedOver | None = None,
-                   checkpoint_trouble: SharedText | None = None) -> None:
-    die_with_parent()  # if the service is killed outright, go with it
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s followers %(message)s")
-    if passed_over is not None:
-        PASSED_OVER.on_note = passed_over.record
-    try:
-        asyncio.run(_follow(settings, ready, checkpoint_trouble))
-    except Exception as error:  # noqa: BLE001 - one line for the operator, as `onestop up` does
-        print(f"onestop followers: stopped: {error!r}", file=sys.stderr)
-        sys.exit(1)
-
-
-async def _follow(settings: FollowerSettings, ready,
-                  checkpoint_trouble: SharedText | None = None) -> None:
-    stopping = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stopping.set)
-    connection = await connect_for_good(settings.nats_url, "onestop-followers",
-                                        drain_timeout=DRAIN_SECONDS)
-    views = await asyncio.to_thread(open_view_store, settings.views_dsn, settings.data_dir)
-    followers = Followers(settings, connection, views)
-    if checkpoint_trouble is not None:
-        checkpoint_trouble.write(None)  # a new process: an old one's trouble is over
-        followers.on_checkpoint_trouble = checkpoint_trouble.write
-    try:
-        await followers.start()
-        ready.send("ready")
-        await stopping.wait()
-    finally:
-        try:
-            await followers.stop()
-            await asyncio.to_thread(views.close)
-            await connection.drain()
-        except Exception as error:  # noqa: BLE001 - the server went first: nothing to drain
-            log.warning("could not stop in order: %r", error)
+        return self.count, self.last

@@ -13,11 +13,9 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Literal
 
 import orjson
 from nats.aio.client import Client
-from pydantic import BaseModel
 
 from adapters.audit.checkpointer import INTERVAL_SECONDS
 from adapters.jetstream.log import StreamLog

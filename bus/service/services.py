@@ -12,28 +12,28 @@ from pathlib import Path
 from nats.aio.client import Client
 
 from adapters.audit.checkpointer import Checkpointer
-from adapters.integrity.seal import Seal, check_seal_key
-from adapters.integrity.seal import key_path as seal_key_path
 from adapters.audit.signing import SigningKey
 from adapters.audit.trail import AuditTrail, trail_chain
+from adapters.integrity.seal import Seal, check_seal_key
+from adapters.integrity.seal import key_path as seal_key_path
+from adapters.jetstream.factory import DEFAULT_STREAM
 from adapters.jetstream.log import StreamLog
 from adapters.jetstream.onloop import install_cache
-from adapters.jetstream.factory import DEFAULT_STREAM
 from adapters.jetstream.streams import configured_replicas
 from adapters.views import ViewStore, open_view_store
 from adapters.views.follower import ViewFollower
+from bus.contract.messages import Part
 from bus.service.answers import QueryAnswerer
 from bus.service.bell import LogBell
+from bus.service.bus_streams import ensure_bus_streams
 from bus.service.connections import connect_for_good
 from bus.service.dispatch import Dispatcher, on_loop
-from bus.service.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
 from bus.service.durable_intake import IntakeWorker
-from bus.contract.messages import Part
+from bus.service.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
 from bus.service.parts import Parts
 from bus.service.replicas import differing, report
 from bus.service.routes import CommandEndpoint
 from bus.service.security import district_principals
-from bus.service.bus_streams import ensure_bus_streams
 from domain.application import OneStop
 from projections import ALL_PROJECTIONS
 
@@ -135,7 +135,7 @@ class Services:
         """Why the log's checkpointer is failing, in whichever process it runs; None if it
         is not."""
         if self.follower_process is not None:
-            return self.follower_process.checkpoint_trouble.read()
+            return self.follower_process.checkpoint_trouble
         return None if self.checkpointer is None else self.checkpointer.trouble
 
     async def _start_followers_and_queries(self) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.jetstream.streams import configured_replicas
 from adapters.jetstream.stream_subjects import check_stream_name
+from adapters.jetstream.streams import configured_replicas
 from adapters.nats_address import AddressError, NatsAddress
 from adapters.natsserver import DEFAULT_PORT, DEFAULT_SYNC_INTERVAL, EmbeddedServerConfig
 

@@ -9,8 +9,8 @@ from typing import Any
 from projections.cases import CASES, STEPS, state_of
 from projections.logged import Logged
 from projections.queries.access import Asker, forbidden, instant, invalid, listing, not_found, page
-from projections.view_reader import Range, ViewReader
 from projections.timetravel import case_as_of
+from projections.view_reader import Range, ViewReader
 
 STATUSES = frozenset({"submitted", "accepted", "rejected", "withdrawn", "resolved", "reopened",
                       "closed"})

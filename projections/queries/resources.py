@@ -11,8 +11,8 @@ from typing import Any
 
 from projections import equipment, experts
 from projections.queries.access import Asker, instant, invalid, listing, not_found, page
-from projections.view_reader import Range, ViewReader
 from projections.times import hours_between
+from projections.view_reader import Range, ViewReader
 
 RESOURCE_KINDS = ("department",)  # besides those who see all: who books the shared libraries
 KINDS = {"expert": (experts.EXPERTS, experts.BOOKINGS, "expert_id"),

@@ -20,12 +20,12 @@ from adapters.views import (
     open_view_store,
 )
 from projections import ALL_PROJECTIONS
+from projections.audit import EveryTopic
 from projections.intake import INTAKE, Intake
 from projections.logged import Logged
 from projections.memory import InMemoryViews
-from projections.audit import EveryTopic
-from projections.view_reader import UnknownColumn
 from projections.view import Projection, Table, Views, handles
+from projections.view_reader import UnknownColumn
 from tests.domain.scenario import run_case_scenario
 from tests.projections.support import logged_since
 

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import Field
 
-from bus.contract.results.common import Page, Result, Time, Utc
 from bus.contract.results.cases import Rating
+from bus.contract.results.common import Page, Result, Time, Utc
 from domain.base import Actor
 from domain.case_events import Status
 from domain.money import RecordedYuan

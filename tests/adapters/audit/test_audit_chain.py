@@ -14,9 +14,9 @@ import orjson
 import pytest
 
 from adapters.audit.checkpoints import Checkpoint
-from adapters.jetstream.stream_reader import Message
 from adapters.audit.signing import SigningKey
 from adapters.audit.verify import Report, verify_stream
+from adapters.jetstream.stream_reader import Message
 from tests.audit_support import (
     checkpoint,
     copy_log,

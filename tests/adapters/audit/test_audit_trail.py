@@ -12,8 +12,8 @@ import pytest
 from adapters.audit import trail as trail_module
 from adapters.audit.trail import MANY_REFUSALS, audit_stream
 from bus.contract import subjects
-from bus.service.dispatch import on_loop
 from bus.contract.identity import inbox_prefix
+from bus.service.dispatch import on_loop
 from tests.bus_support import Service
 from tests.domain.support import credit_code
 

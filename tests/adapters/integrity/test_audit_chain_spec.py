@@ -11,9 +11,9 @@ from pathlib import Path
 
 from Crypto.PublicKey import ECC
 
-from adapters.integrity.chain import GENESIS, UNHASHED, canonical, digest, link
 from adapters.audit.checkpoints import Checkpoint
 from adapters.audit.signing import SigningKey
+from adapters.integrity.chain import GENESIS, UNHASHED, canonical, digest, link
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 VECTORS = DOCS / "audit-chain-vectors.json"

@@ -21,12 +21,11 @@ from adapters.jetstream.stream_reader import StreamReader
 from adapters.views.rebuild import open_reader, read_rows
 from bus.contract import subjects
 from bus.service.dispatch import _fingerprint
-from bus.contract.identity import feed_stream
+from tests.bus.cli.test_audit_cli import audit, covered
+from tests.bus.service.test_bus_feeds import feed_size, feed_types, send
 from tests.bus_support import Service, district_server, service_on_its_own_server, when
 from tests.domain.support import credit_code
 from tests.processes import wait_until
-from tests.bus.cli.test_audit_cli import audit, covered
-from tests.bus.service.test_bus_feeds import feed_size, feed_types, send
 
 STREAM = "ONESTOP"
 SERVED = {"Nats-Stream", "Nats-Sequence", "Nats-Subject", "Nats-Time-Stamp"}

@@ -8,9 +8,9 @@ import asyncio
 
 import nats
 
+from adapters.jetstream.log import StreamLog
 from adapters.views import open_view_store
 from adapters.views.follower import ViewFollower, read_batch
-from adapters.jetstream.log import StreamLog
 from projections.logged import Logged
 from projections.view import Projection, Table, Views, handles
 from tests.adapters.views.test_views_rebuild_worker import write_cases

@@ -23,10 +23,10 @@ from adapters.views.rebuild import (
     rebuild,
 )
 from adapters.views.rebuild_worker import apply_rows
-from projections.logged import Logged
-from projections.view import Projection, Table, Views, handles
 from domain.application import OneStop
 from projections import ALL_PROJECTIONS
+from projections.logged import Logged
+from projections.view import Projection, Table, Views, handles
 from tests.domain.scenario import run_case_scenario
 from tests.views_support import documents
 

@@ -15,14 +15,14 @@ import nats
 import pytest
 
 from adapters.audit.signing import PRIVATE_NAME, SigningKey, key_directory
-from adapters.natsserver import free_port
-from bus.service.security import OPERATOR
 from adapters.integrity.chain import kept
 from adapters.integrity.seal import PASSED_OVER, PassedOver
 from adapters.jetstream.stream_reader import StreamReader
+from adapters.natsserver import free_port
+from bus.service.security import OPERATOR
 from tests.audit_support import copy_log, forged_event, publish_raw, read_all, with_block
-from tests.bus_support import Service, service_on_its_own_server
 from tests.bus.service.test_bus_commands import registration
+from tests.bus_support import Service, service_on_its_own_server
 
 
 @pytest.fixture

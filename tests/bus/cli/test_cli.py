@@ -321,8 +321,8 @@ def test_up_killed_outright_takes_its_server_and_its_followers_with_it(
     onestop_processes.append(onestop)
     onestop.wait_for_line("onestop is up")
     children = children_of(onestop.process.pid)
-    # the embedded nats-server, the followers' process (and multiprocessing's tracker)
-    assert len(children) >= 2
+    # the embedded nats-server and the followers' process
+    assert len(children) == 2 and len(followers_of(onestop.process.pid)) == 1
 
     onestop.process.kill()
     onestop.process.wait()
@@ -332,7 +332,7 @@ def test_up_killed_outright_takes_its_server_and_its_followers_with_it(
 
 
 def followers_of(pid: int) -> list[int]:
-    """The followers' process among onestop's children (spawned by multiprocessing)."""
+    """The followers' process among onestop's children."""
     found = []
     for child in children_of(pid):
         try:
@@ -340,7 +340,7 @@ def followers_of(pid: int) -> list[int]:
                 arguments = cmdline.read()
         except FileNotFoundError:  # it ended while we looked
             continue
-        if b"multiprocessing.spawn" in arguments and b"resource_tracker" not in arguments:
+        if b"bus.service.followers_process" in arguments:
             found.append(child)
     return found
 

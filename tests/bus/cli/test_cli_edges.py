@@ -23,8 +23,8 @@ import pytest
 from adapters.natsserver import free_port
 from bus.cli.main import main
 from bus.service.runtime import holder, read_runtime
-from tests.processes import wait_until
 from tests.bus.cli.test_cli import environment, start_onestop
+from tests.processes import wait_until
 
 ANSWER_WITHIN_SECONDS = 5
 CANNOT_RUN, CLOSED_PIPE = 2, 141

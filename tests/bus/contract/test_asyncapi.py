@@ -17,13 +17,13 @@ from pydantic import ValidationError
 
 from adapters.jetstream.cloudevents import cloudevent_type
 from adapters.serialization import OrjsonTranscoder
+from bus.cli.main import main
 from bus.contract import subjects
 from bus.contract.asyncapi import build, event_classes, render
-from bus.cli.main import main
-from bus.contract.schemas import CODE_SCHEMAS
 from bus.contract.messages import MAX_COMMAND_BYTES
 from bus.contract.operations import OPERATIONS
 from bus.contract.queries import QUERIES
+from bus.contract.schemas import CODE_SCHEMAS
 from domain.authority import load_authority
 from domain.base import Actor
 from domain.case_events import Accepted

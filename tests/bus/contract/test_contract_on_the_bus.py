@@ -24,11 +24,11 @@ from bus.contract.operations import OPERATIONS
 from bus.contract.queries import QUERIES
 from bus.service.security import OPERATOR
 from domain.escalation import OverdueEscalation
-from tests.bus_support import Service, service_on_its_own_server, when
-from tests.contract_support import contract
 from tests.bus.contract.test_asyncapi import ACCEPTED_MONEY, REFUSED_MONEY
 from tests.bus.service.test_authority import PROBES, TAKER, District
 from tests.bus.service.test_bus_every_command import Walk, send_every_command
+from tests.bus_support import Service, service_on_its_own_server, when
+from tests.contract_support import contract
 
 STATION = TAKER  # a principal with a feed for its intake outcomes
 

@@ -17,16 +17,16 @@ import pytest
 from adapters.audit.export import Scope, export_entries
 from adapters.audit.trail import DELIVERED, AuditTrail, audit_stream, audit_subject
 from bus.contract import subjects
-from bus.service.deliveries import DeliveryRecorder
 from bus.contract.identity import feed_stream
-from tests.bus_support import Service, service_on_its_own_server
-from tests.domain.support import credit_code
-from tests.processes import wait_until
+from bus.service.deliveries import DeliveryRecorder
 from tests.bus.service.test_feeds_exactly_once import (
     assert_sent_recorded_once_in_order,
     read,
     sent_records,
 )
+from tests.bus_support import Service, service_on_its_own_server
+from tests.domain.support import credit_code
+from tests.processes import wait_until
 
 
 @pytest.fixture

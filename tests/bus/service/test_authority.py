@@ -19,9 +19,9 @@ import pytest
 
 from bus.contract.operations import OPERATIONS
 from bus.service.security import OPERATOR
+from tests.adapters.audit.test_audit_trail import trail
 from tests.bus_support import Service, day, service_on_its_own_server, when
 from tests.domain.support import credit_code
-from tests.adapters.audit.test_audit_trail import trail
 
 LEAD, COLLABORATOR, UNINVOLVED = "jxw", "zjw", "kjj"
 TAKER, OTHER_STATION = "post_laisu", "post_wujian"

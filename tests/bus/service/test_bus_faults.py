@@ -12,8 +12,8 @@ from adapters.jetstream.log import StreamLog
 from bus.contract import subjects
 
 from tests.bus_support import service_on_its_own_server
-from tests.processes import wait_until
 from tests.domain.support import credit_code
+from tests.processes import wait_until
 
 
 def registration() -> dict:

@@ -8,9 +8,9 @@ import pytest
 
 from bus.contract import subjects
 from bus.contract.identity import feed_stream
+from tests.bus.service.test_bus_intake import read_stream
 from tests.bus_support import Service, service_on_its_own_server, when
 from tests.domain.support import credit_code
-from tests.bus.service.test_bus_intake import read_stream
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import nats
 import orjson
 import pytest
 
-from bus.contract import subjects
-from bus.service import durable_intake as intake
 from bus.cli.deadletters import list_dead_letters, redrive
+from bus.contract import subjects
 from bus.contract.identity import feed_stream
+from bus.service import durable_intake as intake
 from bus.service.security import OPERATOR
 from tests.bus_support import Service, service_on_its_own_server
 from tests.domain.support import credit_code

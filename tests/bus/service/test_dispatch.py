@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from adapters.jetstream.onloop import install_cache
-from bus.service import dispatch
 from bus.contract.messages import MAX_COMMAND_BYTES
+from bus.service import dispatch
 from bus.service.dispatch import Dispatcher
 from domain.application import OneStop
 from tests.bus_support import when

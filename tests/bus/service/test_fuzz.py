@@ -24,9 +24,9 @@ from bus.contract import subjects
 from bus.contract.messages import MAX_COMMAND_BYTES
 from bus.contract.operations import OPERATIONS
 from bus.contract.queries import QUERIES
+from tests.bus.service.test_authority import PROBES, District
 from tests.bus_support import Service, service_on_its_own_server
 from tests.contract_support import contract
-from tests.bus.service.test_authority import PROBES, District
 
 SEED = 20261205
 MUTATIONS_PER_SUBJECT = 14

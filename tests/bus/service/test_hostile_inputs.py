@@ -13,10 +13,10 @@ import pytest
 
 from bus.contract import subjects
 from bus.contract.identity import feed_stream
-from tests.bus_support import Service, service_on_its_own_server, when
-from tests.processes import wait_until
 from tests.bus.service.test_authority import LEAD, District
 from tests.bus.service.test_bus_intake import read_stream, registration
+from tests.bus_support import Service, service_on_its_own_server, when
+from tests.processes import wait_until
 
 OUT_OF_RANGE = ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+14:00", 253402300799,
                 1773018000]

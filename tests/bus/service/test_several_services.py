@@ -16,14 +16,14 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from adapters.integrity.seal import key_path as seal_key_path
 from adapters.audit.signing import PRIVATE_NAME, PUBLIC_NAME, key_directory
+from adapters.integrity.seal import key_path as seal_key_path
 from bus.contract import subjects
 from bus.contract.identity import feed_stream
+from tests.bus.service.test_bus_intake import read_stream
 from tests.bus_support import Service, district_server
 from tests.domain.support import credit_code
 from tests.processes import wait_until
-from tests.bus.service.test_bus_intake import read_stream
 
 STREAM = "ONESTOP"
 LEASE_SECONDS = 2

@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from bus.service.security import OPERATOR, SERVICE
-from tests.processes import wait_until
 from tests.bus.cli.test_cli import environment, start_onestop
+from tests.processes import wait_until
 from tests.views_support import (
     Principals,
     documents,

@@ -4,7 +4,6 @@ the log, and no client ever misses its own write."""
 from __future__ import annotations
 
 import threading
-from uuid import uuid4
 
 import pytest
 
