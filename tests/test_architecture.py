@@ -47,3 +47,34 @@ def test_a_path_that_does_not_exist_is_caught():
     assert named_paths("see `bus/service/nowhere.py` and `adapters/views/`") == [
         "bus/service/nowhere.py", "adapters/views/"]
     assert not (ROOT / "bus/service/nowhere.py").exists()
+
+
+# One idea in parallel places: an aggregate (domain/), its view (projections/), its queries
+# (projections/queries/) and the shape of their answers (bus/contract/results/).
+PARALLEL_PLACES = {"domain", "projections", "projections/queries", "bus/contract/results"}
+
+
+def modules_sharing_a_name(root: Path) -> dict[str, list[str]]:
+    places: dict[str, list[str]] = {}
+    for top in ("domain", "projections", "adapters", "bus", "bench"):
+        for module in (root / top).rglob("*.py"):
+            if module.name not in ("__init__.py", "__main__.py"):
+                places.setdefault(module.name, []).append(str(module.parent.relative_to(root)))
+    return {name: sorted(folders) for name, folders in places.items() if len(folders) > 1}
+
+
+def test_no_two_modules_share_a_name_unless_they_are_one_idea_in_parallel_places():
+    shared = modules_sharing_a_name(ROOT)
+
+    assert "cases.py" in shared  # the rule is looked at, not passed for want of a case
+    assert {name: folders for name, folders in shared.items()
+            if not set(folders) <= PARALLEL_PLACES} == {}
+
+
+def test_a_module_named_again_elsewhere_is_caught(tmp_path):
+    for folder in ("domain", "adapters/views", "bus/service"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "domain" / "errors.py").write_text("")
+    (tmp_path / "adapters" / "views" / "errors.py").write_text("")
+
+    assert modules_sharing_a_name(tmp_path) == {"errors.py": ["adapters/views", "domain"]}
