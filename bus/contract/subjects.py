@@ -19,10 +19,14 @@ def command(principal: str, name: str) -> str:
     return f"{COMMANDS}.{principal}.{name}"
 
 
-def parse_command(subject: str) -> tuple[str, str]:
-    """`onestop.cmd.jxw.case.accept` -> ("jxw", "case.accept")."""
-    _root, _cmd, principal, name = subject.split(".", 3)
+def principal_and_name(subject: str) -> tuple[str, str]:
+    """A command's or a query's subject, `onestop.<cmd|query|intake>.<principal>.<name>`, to
+    its principal and name: `onestop.cmd.jxw.case.accept` -> ("jxw", "case.accept")."""
+    _root, _kind, principal, name = subject.split(".", 3)
     return principal, name
+
+
+parse_command = parse_query = principal_and_name
 
 # Queries by request/reply: onestop.query.<principal>.<view>.<question>.
 QUERIES = f"{ROOT}.query"
@@ -32,12 +36,6 @@ QUERY_WORKERS = "onestop-queries"
 
 def query(principal: str, name: str) -> str:
     return f"{QUERIES}.{principal}.{name}"
-
-
-def parse_query(subject: str) -> tuple[str, str]:
-    """`onestop.query.jxw.case.get` -> ("jxw", "case.get")."""
-    _root, _query, principal, name = subject.split(".", 3)
-    return principal, name
 
 
 # Durable intake (JetStream): onestop.intake.<principal>.<aggregate>.<action>.
@@ -78,7 +76,4 @@ def dead_letter(principal: str, name: str) -> str:
     return f"{DEAD_LETTERS}.{principal}.{name}"
 
 
-def parse_intake(subject: str) -> tuple[str, str]:
-    """`onestop.intake.post_laisu.case.submit` -> ("post_laisu", "case.submit")."""
-    _root, _intake, principal, name = subject.split(".", 3)
-    return principal, name
+parse_intake = principal_and_name  # `onestop.intake.post_laisu.case.submit`
