@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
@@ -15,6 +16,9 @@ from domain.errors import refuse
 
 CODE = r"^[a-z][a-z0-9_]*$"
 PUBLIC_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+# How far a sender's clock may run ahead of ours before what it says happened is refused as
+# in the future.
+AHEAD_OF_OUR_CLOCK = timedelta(minutes=5)
 
 
 class Value(BaseModel):
@@ -29,16 +33,26 @@ class Actor(Value):
 
 
 class CommandContext(Value):
+    """Who acts, and when: `at` is when what the command records happened (a town post's
+    paper form of last week, last year's ledger), `recorded_at` when the service took it
+    (None: the same moment). Every event keeps both; the views and results go by `at`."""
+
     actor: Actor
     at: AwareDatetime
+    recorded_at: AwareDatetime | None = None
     command_id: str = Field(default_factory=lambda: str(uuid4()), min_length=1)
     correlation_id: str | None = None
     causation_id: str | None = None
 
     def caused(self, command_id: str, at: AwareDatetime | None = None) -> CommandContext:
         """The context of a command that this one causes (same correlation)."""
-        return CommandContext(actor=self.actor, at=at or self.at, command_id=command_id,
-                              correlation_id=self.correlation, causation_id=self.command_id)
+        return CommandContext(actor=self.actor, at=at or self.at, recorded_at=self.recorded_at,
+                              command_id=command_id, correlation_id=self.correlation,
+                              causation_id=self.command_id)
+
+    @property
+    def recorded(self) -> AwareDatetime:
+        return self.recorded_at or self.at
 
     @property
     def correlation(self) -> str:
@@ -62,11 +76,14 @@ class DomainEvent(Value):
 
     originator_id: UUID
     originator_version: int
-    timestamp: AwareDatetime
+    timestamp: AwareDatetime  # when it happened, as its sender said (by default, when recorded)
     actor: Actor
     command_id: str
     correlation_id: str
     causation_id: str | None = None
+    # When the service recorded it; None in events from before the two were told apart, which
+    # were recorded when they happened.
+    recorded_at: AwareDatetime | None = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -140,11 +157,12 @@ class Aggregate:
         return aggregate
 
     def trigger(self, event_class: type[DomainEvent], ctx: CommandContext, **fields: Any) -> None:
+        self._require_possible_time(ctx)
         try:
             event = event_class(
                 originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at,
                 actor=ctx.actor, command_id=ctx.command_id, correlation_id=ctx.correlation,
-                causation_id=ctx.causation_id, **fields,
+                causation_id=ctx.causation_id, recorded_at=ctx.recorded, **fields,
             )
         except ValidationError as error:
             problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
@@ -153,6 +171,20 @@ class Aggregate:
                          problems=problems) from None
         event.mutate(self)
         self._pending.append(event)
+
+    def _require_possible_time(self, ctx: CommandContext) -> None:
+        """What a sender says happened cannot have happened after we recorded it, nor to a
+        record before the record existed."""
+        if ctx.at > ctx.recorded + AHEAD_OF_OUR_CLOCK:
+            raise refuse("command.occurred_in_future",
+                         f"It cannot have happened at {ctx.at.isoformat()}: that is after "
+                         f"now ({ctx.recorded.isoformat()}).", occurred_at=ctx.at)
+        if self.version > 0 and ctx.at < self.created_on:
+            name = self.public_name or type(self).__name__.lower()
+            raise refuse(f"{name}.occurred_before_it_existed",
+                         f"It cannot have happened at {ctx.at.isoformat()}: this {name} "
+                         f"began at {self.created_on.isoformat()}.", occurred_at=ctx.at,
+                         began_at=self.created_on)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         """A copy that shares nothing mutable with this aggregate.

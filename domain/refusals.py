@@ -17,13 +17,14 @@ from domain.commands import Command
 
 def refusals(command: type[Command], authority: Authority) -> frozenset[str]:
     record = command.public_name.split(".", 1)[0]
-    codes = {"command.not_permitted", *command.refusals}
+    codes = {"command.not_permitted", "command.occurred_in_future", *command.refusals}
     if authority.asks_about_the_record(command.public_name):
         codes.add(f"{record}.not_yours")
     if command.target is not None:
         # No such record is said to anyone, before the rules: to a principal that is none
         # of the district's (an auditor, the operator) as that.
-        codes |= {f"{record}.not_found", "store.conflict", "actor.unknown_principal"}
+        codes |= {f"{record}.not_found", "store.conflict", "actor.unknown_principal",
+                  f"{record}.occurred_before_it_existed"}
     if command.states:
         codes.add(f"{record}.invalid_transition")
     codes |= {f"{record}.unknown_{kind}" for kind in coded_fields(command).values()}

@@ -30,7 +30,8 @@ from projections.view import Projection, Table, Views
 CHANGES = "audit_changes"  # keyed by position: who, which aggregate, when
 CONCERNS = "audit_concerns"  # (department, position, ...): the changes that concerned it
 INVOLVED_IN = "audit_involvement"  # per case: who is involved in it, as the trail follows it
-COMMON = frozenset({"timestamp", "actor", "command_id", "correlation_id", "causation_id"})
+COMMON = frozenset({"timestamp", "recorded_at", "actor", "command_id", "correlation_id",
+                    "causation_id"})
 ACTOR, INVOLVED = "actor", "involved"
 # The case events that change who is involved (`Involvement.apply`); after any other, the
 # departments concerned are those involved, as the state keeps them.

@@ -19,7 +19,8 @@ from projections.view import Projection, Table, Views, handles
 
 CASES = "cases"
 STEPS = "case_steps"
-COMMON = frozenset({"timestamp", "actor", "command_id", "correlation_id", "causation_id"})
+COMMON = frozenset({"timestamp", "recorded_at", "actor", "command_id", "correlation_id",
+                    "causation_id"})
 BOOKING_TABLES = {"case.expert_assigned": ("experts", "expert_id"),
                   "case.equipment_booked": ("equipment", "equipment_id")}
 RELEASES = {"case.expert_released": "experts", "case.equipment_released": "equipment"}
@@ -30,7 +31,8 @@ def step(event: Logged) -> dict[str, Any]:
     data = event.data
     return {"case_id": event.originator_id, "version": event.version,
             "position": event.position, "topic": event.topic, "at": data["timestamp"],
-            "by": data["actor"], "command_id": data["command_id"],
+            "recorded_at": data.get("recorded_at"), "by": data["actor"],
+            "command_id": data["command_id"],
             "details": {k: v for k, v in data.items() if k not in COMMON}}
 
 
@@ -46,7 +48,7 @@ def state_of(case: dict[str, Any]) -> dict[str, Any]:
 class CaseView(Projection):
     name = "cases"
     rebuild_cost = 8.9
-    version = 1
+    version = 2  # 2: each step of the timeline says when it was recorded
     tables = (Table(CASES, {"status": "text", "lead": "text", "enterprise_id": "text",
                             "service_type": "text", "channel": "text", "station": "text",
                             "submitted_utc": "text", "due_utc": "text"},

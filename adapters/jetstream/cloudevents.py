@@ -25,6 +25,8 @@ SPEC_VERSION = "1.0"
 
 TOPIC = "Onestop-Topic"
 VERSION = "Onestop-Version"
+# When the service recorded the event; `ce-time` is when it happened, as its sender said.
+RECORDED_TIME = "Onestop-Recorded-Time"
 TRACKING_ID = "Onestop-Tracking-Id"
 # On a snapshot: the event-stream sequence of the version it was taken at.
 EVENT_SEQUENCE = "Onestop-Event-Sequence"
@@ -106,22 +108,30 @@ def decode_header_value(value: str) -> str:
     return unquote(value)
 
 
-def _occurred_at(state: bytes) -> str:
-    """The event's own timestamp when its JSON has one, else the recording time."""
+def _times(state: bytes) -> tuple[str, str]:
+    """When the event happened and when it was recorded, as its JSON says them; what it does
+    not say (an event of another application, a snapshot) is now, as it is being written."""
+    data = {}
     if state[:1] == b"{":
         try:
-            stamp = orjson.loads(state).get("timestamp")
+            data = orjson.loads(state)
         except orjson.JSONDecodeError:
-            stamp = None
+            pass
+    now = None
+    stamps = []
+    for name in ("timestamp", "recorded_at"):
+        stamp = data.get(name) if isinstance(data, dict) else None
         if isinstance(stamp, dict):  # the library's JSONTranscoder wraps datetimes
             stamp = stamp.get("_data_")
-        if isinstance(stamp, str):
-            return stamp
-    return datetime.now(timezone.utc).isoformat()
+        if not isinstance(stamp, str):
+            stamp = now = now or datetime.now(timezone.utc).isoformat()
+        stamps.append(stamp)
+    return stamps[0], stamps[1]
 
 
 def event_headers(stored_event: StoredEvent, *, source: str, message_id: str) -> dict[str, str]:
     is_json = stored_event.state[:1] in (b"{", b"[")
+    occurred, recorded = _times(stored_event.state)
     headers = {
         MSG_ID: message_id,
         "ce-specversion": SPEC_VERSION,
@@ -129,10 +139,11 @@ def event_headers(stored_event: StoredEvent, *, source: str, message_id: str) ->
         "ce-source": _header_value(source),
         "ce-type": cloudevent_type(stored_event.topic),
         "ce-subject": _header_value(str(stored_event.originator_id)),
-        "ce-time": _occurred_at(stored_event.state),
+        "ce-time": occurred,
         "ce-datacontenttype": "application/json" if is_json else "application/octet-stream",
         TOPIC: _header_value(stored_event.topic),
         VERSION: str(stored_event.originator_version),
+        RECORDED_TIME: recorded,
     }
     command = _command.get()
     if command is not None:

@@ -7,15 +7,13 @@ import asyncio
 import os
 import sys
 import time
-from datetime import datetime
-from pathlib import Path
 
 import nats.errors
 import orjson
 from nats.aio.client import Client
 
 from bus.cli.operator import CannotRun, connect_quickly
-from bus.cli.stories import DemoFailed, Story, first_day
+from bus.cli.stories import DemoFailed, Story
 from bus.contract import subjects
 from bus.contract.identity import MissingCredentials
 from bus.service.security import OPERATOR, url_as
@@ -66,19 +64,6 @@ def run(args: argparse.Namespace) -> int:
     return run_demo(settings)
 
 
-def demo_start(data_dir: Path) -> datetime:
-    """The day the demo first ran on this data directory (kept in `demo-start`): every later
-    run sends the same commands, and so changes nothing."""
-    kept = data_dir / "demo-start"
-    try:
-        return datetime.fromisoformat(kept.read_text().strip())
-    except (OSError, ValueError):
-        start = first_day()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        kept.write_text(start.isoformat() + "\n")
-        return start
-
-
 def run_demo(settings: UpSettings) -> int:
     return asyncio.run(_run(settings))
 
@@ -88,8 +73,7 @@ async def _run(settings: UpSettings) -> int:
     try:
         await principals.connection(OPERATOR)
         story = Story(lambda principal, command, body: principals.request(
-            subjects.command(principal, command), principal, body),
-            demo_start(settings.data_dir))
+            subjects.command(principal, command), principal, body))
         started = time.monotonic()
         try:
             await story.run()

@@ -8,6 +8,10 @@ diagnosed on tour, opinions from 84 buyer units, 20-odd disputes mediated, over 
 bricks recalled and destroyed, over 2 million yuan recovered; 48 supplier problems and 100
 improvement projects at Great Wall (38.81 million yuan invested, 240 million expected); its
 metrology room saving about a million yuan a year.
+
+The stories are dated as they happened, from March 2022 on (`STORY_START`): each command
+says when (`occurred_at`), so the results count each fact in its month, while the log
+records them now. Fixed dates also make a second run send the very same commands.
 """
 
 from __future__ import annotations
@@ -41,29 +45,31 @@ def credit_codes(seed: int) -> Callable[[], str]:
     return next_code
 
 
-def first_day(today: datetime | None = None) -> datetime:
-    """09:00 of a day, Chongqing time: where the stories' appointments start from."""
-    today = (today or datetime.now(CST)).astimezone(CST)
-    return today.replace(hour=9, minute=0, second=0, microsecond=0)
+# 09:00 on the first of March 2022, Chongqing time: the day the stories begin.
+STORY_START = datetime(2022, 3, 1, 9, 0, tzinfo=CST)
 
 
 class Story:
-    """The stories, their appointments counted from `start` (a day the demo was first run:
-    the service holds every time near the moment it is given, and a second run must send
-    the very same commands to change nothing)."""
+    """The stories, each step dated `day` days after `start` (`on`), and the times its
+    fields name counted from there too."""
 
-    def __init__(self, send: Send, start: datetime) -> None:
+    def __init__(self, send: Send, start: datetime = STORY_START) -> None:
         self.send = send
         self.start = start
+        self.day = 0.0
         self.last_position = 0
         self.steps = 0
 
     def at(self, days: float) -> str:
         return (self.start + timedelta(days=days)).isoformat()
 
+    def on(self, day: float) -> None:
+        """What follows happened `day` days into the stories."""
+        self.day = day
+
     async def step(self, principal: str, command: str, step: str, **fields) -> dict:
         body = {"command_id": f"demo2022-{step}", "person": PEOPLE.get(principal, "经办人"),
-                **fields}
+                "occurred_at": self.at(self.day), **fields}
         reply = await self.send(principal, command, body)
         if not reply.get("ok"):
             raise DemoFailed(f"{command} ({step}) as {principal}: {reply.get('error')}")
@@ -80,6 +86,7 @@ class Story:
         await self.great_wall(experts, instruments)
 
     async def libraries(self) -> tuple[list[str], list[str]]:
+        self.on(0)
         experts = [(await self.step("samr", "expert.register", f"expert-{n:03d}",
                                     name=f"专家{n:02d}", affiliation="重庆文理学院",
                                     specialties=["building_materials", "quality_management"]
@@ -97,6 +104,7 @@ class Story:
         code = credit_codes(34)
         makers = []
         for n in range(34):
+            self.on(1 + n // 3)
             town = BRICK_TOWNS[n % len(BRICK_TOWNS)]
             post = f"post_{town}"
             online = n % 3 == 0
@@ -117,11 +125,13 @@ class Story:
 
     async def touring_diagnosis(self, brickworks: list[tuple[str, str]],
                                 experts: list[str]) -> None:
+        self.on(20)
         campaign = (await self.step(
             "samr", "campaign.launch", "brick-tour", title="建筑用砖行业质量巡回问诊",
             industry="building_bricks", department="samr", dimensions=list(STAGES),
             scale_min=0, scale_max=100))["id"]
         for n, (enterprise_id, case_id) in enumerate(brickworks):
+            self.on(21 + n)
             await self.step("samr", "campaign.enroll", f"tour-enroll-{n:02d}",
                             campaign_id=campaign, enterprise_id=enterprise_id)
             await self.step("samr", "campaign.link_case", f"tour-link-{n:02d}",
@@ -140,21 +150,25 @@ class Story:
                             outcome="配方调整后产品合格", invested_yuan="30000.00",
                             saved_per_year_yuan="80000.00", expected_benefit_yuan="150000.00")
         for n in range(84):
+            self.on(60 + n / 4)
             await self.step("samr", "campaign.collect_opinion", f"tour-opinion-{n:02d}",
                             campaign_id=campaign, buyer=f"购砖单位{n + 1:02d}",
                             opinion="希望统一抗压强度检验方法")
+        self.on(85)
         await self.step("samr", "campaign.close", "brick-tour-close", campaign_id=campaign,
                         summary="34家企业全部完成诊断，一企一策整改")
 
     async def disputes(self, brickworks: list[tuple[str, str]]) -> None:
         for n in range(21):
+            self.on(90 + n)
             producer = brickworks[n % len(brickworks)][0]
             dispute = (await self.step(
                 "samr", "dispute.file", f"dispute-{n:02d}", buyer=f"购砖单位{n + 1:02d}",
                 producer_id=producer, product="页岩砖", description="砖块粉化，要求退赔"))["id"]
             await self.step("samr", "dispute.schedule_mediation", f"dispute-meet-{n:02d}",
-                            dispute_id=dispute, at=self.at(40 + n), place="永川区市场监管局调解室",
-                            mediator_department="samr")
+                            dispute_id=dispute, at=self.at(self.day + 7),
+                            place="永川区市场监管局调解室", mediator_department="samr")
+            self.on(90 + n + 7)
             await self.step("samr", "dispute.mediate", f"dispute-mediate-{n:02d}",
                             dispute_id=dispute, agreement=True, terms="更换同批次合格产品",
                             compensation_yuan="15000.00")
@@ -164,12 +178,15 @@ class Story:
     async def recalls(self, brickworks: list[tuple[str, str]]) -> None:
         """820,000 bricks from four makers, all destroyed; 2.05 million yuan recovered."""
         for n, quantity in enumerate((300_000, 220_000, 180_000, 120_000)):
+            self.on(120 + 5 * n)
             recall = (await self.step(
                 "samr", "recall.order", f"recall-{n}", enterprise_id=brickworks[n][0],
                 product="页岩砖", reason="抗压强度不合格", quantity=quantity,
                 department="samr"))["id"]
+            self.on(120 + 5 * n + 2)
             await self.step("samr", "recall.record_recalled", f"recall-back-{n}",
                             recall_id=recall, units=quantity)
+            self.on(120 + 5 * n + 3)
             await self.step("samr", "recall.record_destroyed", f"recall-destroyed-{n}",
                             recall_id=recall, units=quantity)
             await self.step("samr", "recall.record_loss_recovered", f"recall-loss-{n}",
@@ -179,6 +196,7 @@ class Story:
 
     async def great_wall(self, experts: list[str], instruments: list[str]) -> None:
         code = credit_codes(48)
+        self.on(150)
         great_wall = (await self.step(
             "asc_window", "enterprise.register", "great-wall", credit_code=code(),
             name="长城汽车股份有限公司重庆分公司", scale="above_scale",
@@ -190,6 +208,7 @@ class Story:
             for n in range(48)]
         # 100 improvement projects: 38.81 million invested, 240 million expected.
         for n in range(100):
+            self.on(155 + n / 2)
             supplier = suppliers[n] if n < 48 else None
             project = (await self.step(
                 "jxw", "improvement.open", f"gw-project-{n:03d}", enterprise_id=great_wall,
@@ -200,17 +219,20 @@ class Story:
             await self.step("jxw", "improvement.expect_benefit", f"gw-expect-{n:03d}",
                             improvement_id=project, amount_yuan="2400000.00")
         # Its metrology room, built with the platform's help: about a million a year saved.
+        self.on(210)
         case = await self.step("asc_window", "case.submit", "gw-metrology",
                                enterprise_id=great_wall, service_type="metrology",
                                description="建设企业计量室", channel="offline_window",
                                station="asc_window")
+        self.on(211)
         await self.step("samr", "case.accept", "gw-metrology-accept", case_id=case["id"])
         await self.step("samr", "case.assign_expert", "gw-metrology-expert",
-                        case_id=case["id"], expert_id=experts[0], start=self.at(60),
-                        end=self.at(60.25))
+                        case_id=case["id"], expert_id=experts[0], start=self.at(218),
+                        end=self.at(218.25))
         await self.step("samr", "case.book_equipment", "gw-metrology-instrument",
-                        case_id=case["id"], equipment_id=instruments[0], start=self.at(60),
-                        end=self.at(60.25))
+                        case_id=case["id"], equipment_id=instruments[0], start=self.at(218),
+                        end=self.at(218.25))
+        self.on(240)
         await self.step("samr", "case.resolve", "gw-metrology-resolve", case_id=case["id"],
                         outcome="计量室建成，自主检定", invested_yuan="500000.00",
                         saved_per_year_yuan="1000000.00", expected_benefit_yuan="1000000.00")

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from domain.bounds import Moment
 from domain.commands import Command
 
 SERVICE_NAME = "onestop"
@@ -41,6 +42,13 @@ class Envelope(Message):
     person: str = Field(min_length=1, max_length=100, description="Who acts, for the record.")
     correlation_id: str | None = Field(default=None, max_length=64)
     causation_id: str | None = Field(default=None, max_length=64)
+    occurred_at: Moment | None = Field(default=None, description=(
+        "When what the command records happened, with its offset, if not now: a town post's "
+        "paper form of last week, last year's ledger. Not in the future (a sender's clock may "
+        "run five minutes ahead: `command.occurred_in_future`), nor before the record it acts "
+        "on began (`<record>.occurred_before_it_existed`). Its events keep it as `timestamp` "
+        "(`ce-time`), and when the service recorded them as `recorded_at` "
+        "(`Onestop-Recorded-Time`); the views and results go by when it happened."))
 
 
 @cache

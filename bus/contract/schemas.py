@@ -14,6 +14,7 @@ from adapters.jetstream.cloudevents import (
     COMMAND,
     COMMAND_DIGEST,
     MSG_ID,
+    RECORDED_TIME,
     SPEC_VERSION,
     TOPIC,
     TYPE_PREFIX,
@@ -138,7 +139,12 @@ def event_headers_schema() -> dict:
                           "message."),
         "ce-subject": string("The aggregate's id (on a department feed, the case id).",
                              format="uuid"),
-        "ce-time": string("When the event happened.", format="date-time"),
+        "ce-time": string("When the event happened, as its sender said (a command's "
+                          "`occurred_at`; by default, when it was recorded).",
+                          format="date-time"),
+        RECORDED_TIME: string("When the service recorded the event (absent on events "
+                              "written before the two times were told apart).",
+                              format="date-time"),
         "ce-datacontenttype": {"const": "application/json"},
         MSG_ID: string("Equal to ce-id, so NATS de-duplicates a resent event.", format="uuid"),
         TOPIC: string("The event's public name."),
@@ -152,7 +158,8 @@ def event_headers_schema() -> dict:
         COMMAND_DIGEST: string("SHA-256 (hex) of that command's request, so the same id "
                                "with a different request is told apart."),
     }
-    optional = {"Onestop-Log-Sequence", "Onestop-Log-Stream", COMMAND, COMMAND_DIGEST}
+    optional = {"Onestop-Log-Sequence", "Onestop-Log-Stream", COMMAND, COMMAND_DIGEST,
+                RECORDED_TIME}
     required = sorted(name for name in properties if name not in optional)
     return {"type": "object", "properties": properties, "required": required}
 

@@ -223,8 +223,10 @@ class Dispatcher:
                             {**replayed, "position": write.last_sequence, "replayed": False})
 
     async def _execute(self, principal: str, operation: Operation, message) -> dict:
+        now = self.clock()
         ctx = CommandContext(
-            actor=Actor(principal=principal, person=message.person), at=self.clock(),
+            actor=Actor(principal=principal, person=message.person),
+            at=message.occurred_at or now, recorded_at=now,
             # Qualified by the principal: two systems may pick the same id independently.
             command_id=f"{principal}/{message.command_id}",
             correlation_id=message.correlation_id, causation_id=message.causation_id,

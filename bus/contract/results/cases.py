@@ -103,7 +103,10 @@ class Step(Result):
     version: int = Field(ge=1)
     position: int = Field(ge=1)
     topic: str = Field(description="The event's public name, e.g. case.accepted.")
-    at: Time
+    at: Time = Field(description="When it happened, as its sender said.")
+    recorded_at: Time | None = Field(None, description=(
+        "When the service recorded it (the same as `at` unless it was sent later, as a "
+        "town post's paper form is; none for a step recorded before the two were told apart)."))
     by: Actor
     command_id: str = Field(description="`<principal>/<command id>`.")
     details: dict[str, Any] = Field(description="The event's own fields (its message in "

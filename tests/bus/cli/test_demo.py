@@ -4,23 +4,22 @@ second run changes nothing."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from decimal import Decimal
 
 import orjson
 import pytest
 
-from bus.cli.stories import Story, first_day
+from bus.cli.stories import Story
 from tests.bus_support import Service, service_on_its_own_server
 
-
-START = first_day()
 
 
 def run_story(service: Service) -> Story:
     async def send(principal: str, command: str, body: dict) -> dict:
         return await asyncio.to_thread(service.request, principal, command, body)
 
-    story = Story(send, START)
+    story = Story(send)
     asyncio.run(story.run())
     return story
 
@@ -36,13 +35,25 @@ def demo(tmp_path_factory):
                 "min_position": story.last_position, "wait_ms": 30_000})
             assert answer["ok"], answer
             runs.append((story, answer["result"]["groups"]["all"], service.log_length()))
-        yield runs, logged_events(service)
+        by_month = service.query("samr", "kpi.summary", {"by": "month"})
+        assert by_month["ok"], by_month
+        yield runs, logged_events(service), by_month["result"]["groups"]
 
 
 def logged_events(service: Service) -> list[tuple[str, dict]]:
     recorder = service.bus.services.dispatcher.app.recorder
     return [(n.topic, orjson.loads(n.state))
             for n in recorder.select_notifications(start=1, limit=1_000_000)]
+
+
+def test_the_stories_happened_in_2022_and_are_recorded_now(demo):
+    _runs, events, by_month = demo
+
+    assert {data["timestamp"][:7] for _, data in events} == set(by_month) == {
+        "2022-03", "2022-04", "2022-05", "2022-06", "2022-07", "2022-08", "2022-09", "2022-10"}
+    assert {data["recorded_at"][:4] for _, data in events} == {str(datetime.now().year)}
+    assert by_month["2022-03"]["problems_collected"] == 34  # the brick makers' cases
+    assert by_month["2022-10"]["problems_solved"] == 1  # Great Wall's metrology room
 
 
 def test_the_kpis_tell_the_articles_figures(demo):

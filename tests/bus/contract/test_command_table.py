@@ -24,7 +24,7 @@ def test_the_bus_accepts_exactly_the_domains_commands():
     assert list(OPERATIONS) == list(COMMANDS)
     for name, operation in OPERATIONS.items():
         assert operation.command is COMMANDS[name].command
-        envelope = {"command_id", "person", "correlation_id", "causation_id"}
+        envelope = {"command_id", "person", "correlation_id", "causation_id", "occurred_at"}
         assert set(operation.schema.model_fields) == envelope | set(
             operation.command.model_fields)
 
