@@ -16,10 +16,11 @@ from domain.errors import refuse
 from domain.programmes import ProgrammeUseCases
 from domain.reference import Reference
 from domain.registry import RegistryUseCases
+from domain.satisfaction import SatisfactionUseCases
 from domain.service import Outcome
 
 
-class OneStop(CaseUseCases, RegistryUseCases, ProgrammeUseCases):
+class OneStop(CaseUseCases, RegistryUseCases, ProgrammeUseCases, SatisfactionUseCases):
     """Cases, enterprises, experts, instruments and programmes live on one store, so a booking can
     change a case and an expert or instrument in a single atomic write."""
 

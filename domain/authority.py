@@ -83,6 +83,10 @@ def _programme_department(principal: str, programme: Any, command: Command) -> b
     return principal in programme_departments(programme)
 
 
+def _evaluated_department(principal: str, evaluation: Any, _command: Command) -> bool:
+    return evaluation is not None and getattr(evaluation, "department", None) == principal
+
+
 ROLES: dict[str, Role] = {role.name: role for role in (
     Role("lead_bureau", frozenset({"lead"}), "the lead bureau", _always),
     Role("any_department", frozenset({"department"}), "a department", _always),
@@ -100,6 +104,8 @@ ROLES: dict[str, Role] = {role.name: role for role in (
          "the department that registered it", _owner),
     Role("programme_department", frozenset({"department", "lead"}),
          "the department the programme names", _programme_department),
+    Role("evaluated_department", frozenset({"department", "lead"}),
+         "the department the rating is for", _evaluated_department),
 )}
 
 

@@ -179,7 +179,12 @@ class Aggregate:
             raise refuse("command.occurred_in_future",
                          f"It cannot have happened at {ctx.at.isoformat()}: that is after "
                          f"now ({ctx.recorded.isoformat()}).", occurred_at=ctx.at)
-        if self.version > 0 and ctx.at < self.created_on:
+        if self.version > 0:
+            self.require_existed_at(ctx)
+
+    def require_existed_at(self, ctx: CommandContext) -> None:
+        """Nothing happens to this record, or because of it, before it began."""
+        if ctx.at < self.created_on:
             name = self.public_name or type(self).__name__.lower()
             raise refuse(f"{name}.occurred_before_it_existed",
                          f"It cannot have happened at {ctx.at.isoformat()}: this {name} "

@@ -348,6 +348,63 @@ class LaunchCampaign(Command):
     scale_max: int = Field(default=100, ge=0, le=1000)
 
 
+# 好差评: the rating of a stage of a case, and what a bad one sets going (domain/evaluations.py).
+
+EvaluatedStage = Literal["accepted", "served", "resolved"]
+Level = Literal["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied",
+                "very_dissatisfied"]
+
+class EvaluateCase(CaseCommand):
+    public_name = "case.evaluate"
+    purpose = ("The enterprise rates a stage of its case (好差评), on five levels; a bad "
+               "rating must be followed up by the department at fault.")
+    refusals = frozenset({"case.stage_not_reached", "case.already_evaluated"})
+    stage: EvaluatedStage = Field(description="accepted, served or resolved: the stage rated.")
+    level: Level = Field(description="非常满意 very_satisfied, 满意 satisfied, 基本满意 "
+                                     "basically_satisfied, 不满意 dissatisfied, 非常不满意 "
+                                     "very_dissatisfied.")
+    comment: str = Note
+
+
+class EvaluationCommand(Command):
+    target = "evaluation_id"
+    evaluation_id: UUID
+
+
+class FollowUpEvaluation(EvaluationCommand):
+    public_name = "evaluation.follow_up"
+    purpose = "The department at fault has followed up a bad rating with the enterprise (回访核实)."
+    states = frozenset({"follow_up_due"})
+    contact: str = Field(min_length=1, max_length=200, description="With whom, and how.")
+    finding: str = Text
+
+
+class ReportRectification(EvaluationCommand):
+    public_name = "evaluation.report_rectification"
+    purpose = ("What the department at fault did about a bad rating, as it told the "
+               "enterprise (整改反馈); on time if within the working days it had.")
+    states = frozenset({"verified"})
+    rectification: str = Text
+    told: str = Field(min_length=1, max_length=200,
+                      description="How the enterprise was told, and when.")
+
+
+class AppealEvaluation(EvaluationCommand):
+    public_name = "evaluation.appeal"
+    purpose = "The department at fault appeals a bad rating it found unfounded (申诉)."
+    states = frozenset({"verified"})
+    reason: str = Text
+
+
+class ReviewAppeal(EvaluationCommand):
+    public_name = "evaluation.review"
+    purpose = ("The lead bureau reviews an appeal (复核): upheld, the rating stands and must be "
+               "rectified; overturned, it no longer counts.")
+    states = frozenset({"appealed"})
+    upheld: bool
+    note: str = Note
+
+
 class CampaignCommand(Command):
     target = "campaign_id"
     campaign_id: UUID

@@ -74,6 +74,7 @@ from domain import (  # noqa: F401
     cases,
     disputes,
     enterprises,
+    evaluations,
     improvements,
     recalls,
     resources,

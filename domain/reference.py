@@ -1,5 +1,5 @@
 """Reference data the district edits, not code: departments, services, channels, stations,
-industries."""
+industries, and its calendar of working days."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Literal, get_args
 from pydantic import Field, ValidationError, model_validator
 
 from domain.base import CODE, Value
+from domain.calendar import WorkingCalendar
 from domain.codes import Codes, Kind
 
 DEFAULT = "reference.toml"
@@ -47,6 +48,7 @@ class Reference(Value):
     channels: list[Named] = Field(min_length=1)
     stations: list[Station] = Field(min_length=1)
     industries: list[Named] = Field(min_length=1)
+    calendar: WorkingCalendar = WorkingCalendar()
 
     @model_validator(mode="after")
     def _codes_are_unique_and_known(self) -> Reference:

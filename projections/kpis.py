@@ -17,7 +17,8 @@ from projections.view import Projection, Table, Views, handles
 
 KPIS = "kpis"
 KPI_STATE = "kpi_state"
-DIMENSIONS = ("district", "department", "town", "channel", "industry")
+# `station`: the window or town post that took a case, for the ratings (好差评).
+DIMENSIONS = ("district", "department", "town", "channel", "industry", "station")
 ONLINE_CHANNELS = frozenset({"online_platform"})
 TRIAGE = "samr"  # who holds a case before it is routed
 # Metrics whose amounts are money (decimal yuan, summed exactly); the rest are counts.

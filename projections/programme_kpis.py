@@ -1,18 +1,20 @@
 """The programmes' results on the KPI counters: campaigns, disputes, recalls, improvement
-projects; with the case facts of `CaseKpis`, the one KPI projection."""
+projects; with the case facts of `CaseKpis` and the ratings of `SatisfactionKpis`, the one KPI
+projection."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from projections.kpis import KPI_STATE, TRIAGE, CaseKpis
+from projections.kpis import KPI_STATE, TRIAGE
 from projections.logged import Logged
+from projections.satisfaction_kpis import SatisfactionKpis
 from projections.view import Views, handles
 
 
-class Kpis(CaseKpis):
-    """The case facts and the programmes' results on the same counters: campaigns,
+class Kpis(SatisfactionKpis):
+    """The case facts, 好差评 and the programmes' results on the same counters: campaigns,
     disputes, recalls and improvement projects."""
 
     def _enterprise_where(self, views: Views, enterprise_id: str | None,

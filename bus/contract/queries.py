@@ -161,11 +161,19 @@ class QueryRefused(BaseModel):
 
 
 class KpiSummary(QueryParams):
-    by: Literal["district", "department", "town", "channel", "industry", "month"] = "district"
+    by: Literal["district", "department", "town", "channel", "industry", "station",
+                "month"] = "district"
     value: str | None = Field(None, max_length=100,
                               description="One town, department...; default: all.")
     since_month: Month | None = None
     until_month: Month | None = None
+
+
+class SatisfactionRanking(QueryParams):
+    month: Month
+    of: Literal["department", "station"] = Field(
+        "department", description="Rank the departments the ratings are for, or the windows "
+                                  "and town posts that took the cases.")
 
 
 Ask = Callable[[ViewReader, Asker, Any], dict[str, Any]]
@@ -299,6 +307,11 @@ QUERIES: dict[str, Query] = {query.name: query for query in (
           "The district's results: every KPI per value of a dimension (district, department, "
           "town, channel, industry) or per month, over a span of months. Any principal may ask.",
           result=r.KpiTotals),
+    Query("satisfaction.ranking", SatisfactionRanking, "kpis",
+          lambda r, a, p: q.satisfaction_ranking(r, a, month=p.month, of=p.of),
+          "好差评's monthly ranking: the departments (or windows) rated that month, by "
+          "satisfaction rate, then rectification rate, then number of ratings. Any principal "
+          "may ask.", result=r.Ranking),
     Query("views.status", ViewsStatus, None, None,  # the views store's status, see QueryAnswerer
           "How every view stands: generation, position and how far behind the log's head, "
           "its version against the code's (needs a rebuild), and the failure that stopped it "

@@ -16,7 +16,7 @@ from projections.queries.audit import (
 from projections.queries.cases import case_as_it_stood, get_case, list_cases, visible_case
 from projections.queries.enterprises import enterprise_by_credit_code, enterprise_history
 from projections.queries.intake import intake_counts
-from projections.queries.kpis import kpi_summary
+from projections.queries.kpis import kpi_summary, satisfaction_ranking
 from projections.queries.resources import (
                                            equipment_bookings,
                                            equipment_utilisation,
@@ -29,4 +29,5 @@ __all__ = ["Asker", "QueryError", "TrailPage", "audit_changes", "audit_listing",
            "case_as_it_stood", "case_visibility",
            "enterprise_by_credit_code", "enterprise_history", "equipment_bookings",
            "equipment_utilisation", "expert_schedule", "expert_workload", "get_case",
-           "intake_counts", "kpi_summary", "list_cases", "list_worklist", "visible_case"]
+           "intake_counts", "kpi_summary", "list_cases", "list_worklist", "satisfaction_ranking",
+           "visible_case"]

@@ -45,5 +45,51 @@ def kpi_summary(reader: ViewReader, asker: Asker, *, by: str = "district",
         if registered:
             metrics["above_scale_coverage"] = round(
                 metrics.get("above_scale_helped", 0) / registered, 4)
+        metrics.update(satisfaction_rates(metrics))
     return {"by": by, "since_month": since_month, "until_month": until_month,
             "groups": dict(sorted(groups.items()))}
+
+
+def satisfaction_rates(metrics: dict[str, Any]) -> dict[str, float]:
+    """好差评's published rates: the share of the ratings that were good, and of the bad ones
+    that were rectified; a rating overturned on appeal counts in neither."""
+    rates = {}
+    overturned = metrics.get("ratings_overturned", 0)
+    rated = metrics.get("ratings", 0) - overturned
+    if rated > 0:
+        rates["satisfaction_rate"] = round(metrics.get("ratings_good", 0) / rated, 4)
+    bad = metrics.get("ratings_bad", 0) - overturned
+    if bad > 0:
+        rates["rectification_rate"] = round(metrics.get("ratings_rectified", 0) / bad, 4)
+    return rates
+
+
+def satisfaction_ranking(reader: ViewReader, asker: Asker, *, month: str,
+                         of: str = "department") -> dict[str, Any]:
+    """A month's departments or windows (`of`: department, station), best rated first: by
+    satisfaction rate, then by rectification rate, then by how many ratings. Equal figures
+    share a rank. Only those with a rating that month that still counts are ranked."""
+    if of not in ("department", "station"):
+        raise invalid("of must be department or station.", of=of)
+    groups = kpi_summary(reader, asker, by=of, since_month=month, until_month=month)["groups"]
+    rated = [(value, metrics) for value, metrics in groups.items()
+             if metrics.get("ratings", 0) > metrics.get("ratings_overturned", 0)]
+
+    def standing(item: tuple[str, dict[str, Any]]) -> tuple:
+        metrics = item[1]
+        return (metrics.get("satisfaction_rate", 0), metrics.get("rectification_rate", 1),
+                metrics["ratings"])
+
+    rated.sort(key=lambda item: (tuple(-x for x in standing(item)), item[0]))
+    items, previous, rank = [], None, 0
+    for position, item in enumerate(rated, start=1):
+        if standing(item) != previous:
+            rank, previous = position, standing(item)
+        value, metrics = item
+        items.append({"rank": rank, "value": value, "ratings": metrics["ratings"],
+                      "good": metrics.get("ratings_good", 0),
+                      "bad": metrics.get("ratings_bad", 0),
+                      "rectified": metrics.get("ratings_rectified", 0),
+                      "satisfaction_rate": metrics.get("satisfaction_rate"),
+                      "rectification_rate": metrics.get("rectification_rate")})
+    return {"month": month, "of": of, "items": items}

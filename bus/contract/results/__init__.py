@@ -20,6 +20,7 @@ from bus.contract.results.reports import (
     DeliveryPage,
     IntakeTotals,
     KpiTotals,
+    Ranking,
     ReadPage,
     RefusalPage,
     SentPage,
@@ -28,5 +29,5 @@ from bus.contract.results.reports import (
 
 __all__ = ["AuditPage", "CasePage", "CaseWithTimeline", "DeliveryPage", "EnterpriseEntry",
            "EnterpriseWithCases", "EquipmentWithBookings", "ExpertWithBookings", "IntakeTotals",
-           "KpiTotals", "ReadPage", "RefusalPage", "SentPage", "Utilisation", "ViewsReport",
+           "KpiTotals", "Ranking", "ReadPage", "RefusalPage", "SentPage", "Utilisation", "ViewsReport",
            "Visibility", "WorklistPage", "Workload"]

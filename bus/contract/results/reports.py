@@ -1,4 +1,5 @@
 """Counts, results, the audit trail and the views' state: `intake.counts`, `kpi.summary`,
+`satisfaction.ranking`,
 `audit.changes`, `audit.refusals`, `audit.reads`, `audit.sent`, `audit.deliveries`,
 `views.status`."""
 
@@ -31,19 +32,38 @@ MONEY_TOTAL = {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$",
                "description": "A sum of yuan, exact, with two decimals."}
 Metrics = Annotated[dict[str, Any], WithJsonSchema({
     "type": "object",
-    "description": "Each metric's total: counts, sums of money (`..._yuan`, decimal text) and "
-                   "`above_scale_coverage` (the share of above-scale enterprises helped).",
+    "description": "Each metric's total: counts, sums of money (`..._yuan`, decimal text), "
+                   "`above_scale_coverage` (the share of above-scale enterprises helped) and "
+                   "好差评's `satisfaction_rate` and `rectification_rate` (shares, 0 to 1).",
     "patternProperties": {"_yuan$": MONEY_TOTAL,
-                          "^above_scale_coverage$": {"type": "number", "minimum": 0}},
+                          "^(above_scale_coverage|satisfaction_rate|rectification_rate)$": {
+                              "type": "number", "minimum": 0, "maximum": 1}},
     "additionalProperties": {"type": "integer", "minimum": 0},
 })]
 
 
 class KpiTotals(Result):
-    by: Literal["district", "department", "town", "channel", "industry", "month"]
+    by: Literal["district", "department", "town", "channel", "industry", "station", "month"]
     since_month: str | None
     until_month: str | None
     groups: dict[str, Metrics] = Field(description="By value of `by` (a town, a month...).")
+
+
+class Ranked(Result):
+    rank: int = Field(ge=1, description="Equal figures share a rank.")
+    value: str = Field(description="A department's code, or a window's or town post's.")
+    ratings: int = Field(ge=1)
+    good: int = Field(ge=0, description="Rated 非常满意, 满意 or 基本满意.")
+    bad: int = Field(ge=0, description="Rated 不满意 or 非常不满意.")
+    rectified: int = Field(ge=0)
+    satisfaction_rate: float | None = Field(ge=0, le=1)
+    rectification_rate: float | None = Field(ge=0, le=1, description="None: no bad rating.")
+
+
+class Ranking(Result):
+    month: str
+    of: Literal["department", "station"]
+    items: list[Ranked]
 
 
 class Change(Result):

@@ -198,6 +198,10 @@ def queries_of(walked: dict[str, str], credit_code: str) -> list[tuple[str, str,
                                            "at": when(1)}),
         ("samr", "kpi.summary", {"by": "town"}),
         ("samr", "kpi.summary", {"by": "month"}),
+        ("samr", "kpi.summary", {"by": "station"}),
+        ("jxw", "satisfaction.ranking", {"month": datetime.now().strftime("%Y-%m")}),
+        ("jxw", "satisfaction.ranking", {"month": datetime.now().strftime("%Y-%m"),
+                                         "of": "station"}),
         ("jxw", "views.status", {}),
     ]
 

@@ -150,6 +150,18 @@ class District:
         return self.send("samr", "improvement.open", enterprise_id=self.enterprise,
                          title="SPC", department=LEAD)["id"]
 
+    def evaluation(self, state: str = "follow_up_due") -> str:
+        """A bad rating of how LEAD resolved a case: to be followed up, followed up
+        (verified), or appealed."""
+        evaluation = self.send(TAKER, "case.evaluate", case_id=self.case("resolved"),
+                               stage="resolved", level="dissatisfied")["id"]
+        if state in ("verified", "appealed"):
+            self.send(LEAD, "evaluation.follow_up", evaluation_id=evaluation, contact="电话",
+                      finding="属实")
+        if state == "appealed":
+            self.send(LEAD, "evaluation.appeal", evaluation_id=evaluation, reason="不实")
+        return evaluation
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -214,6 +226,18 @@ PROBES: dict[str, Probe] = {
                                         saved_per_year_yuan="1", expected_benefit_yuan="1")),
     "case.rate": Probe({TAKER}, _case("resolved", score=5), frozenset({"portal"})),
     "case.close": _work({LEAD}, _case("resolved")),
+    "case.evaluate": Probe({TAKER}, _case("resolved", stage="resolved", level="satisfied"),
+                           frozenset({"portal"})),
+    "evaluation.follow_up": Probe({LEAD}, lambda d: {
+        "evaluation_id": d.evaluation(), "contact": "电话", "finding": "属实"},
+        LEADS_CASES_TOO),
+    "evaluation.report_rectification": Probe({LEAD}, lambda d: {
+        "evaluation_id": d.evaluation("verified"), "rectification": "整改", "told": "电话"},
+        LEADS_CASES_TOO),
+    "evaluation.appeal": Probe({LEAD}, lambda d: {
+        "evaluation_id": d.evaluation("verified"), "reason": "不实"}, LEADS_CASES_TOO),
+    "evaluation.review": Probe({"samr"}, lambda d: {
+        "evaluation_id": d.evaluation("appealed"), "upheld": False}),
     "campaign.launch": Probe(PROGRAMME, lambda d: {
         "title": "巡回问诊", "industry": "building_bricks", "department": LEAD,
         "dimensions": ["process"]}),

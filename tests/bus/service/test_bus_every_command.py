@@ -92,6 +92,18 @@ def send_every_command(send: Walk) -> dict[str, str]:
     send("post_laisu", "case.rate", case_id=case, score=5, comment="很好")
     send("kjj", "case.close", case_id=case)
 
+    # 好差评: the stages rated; a bad rating followed up, appealed, upheld and rectified, and
+    # another left to fall overdue.
+    send("post_laisu", "case.evaluate", case_id=case, stage="accepted", level="very_satisfied")
+    bad = send("post_laisu", "case.evaluate", case_id=case, stage="resolved",
+               level="dissatisfied", comment="冬季仍掉粉")["id"]
+    send("kjj", "evaluation.follow_up", evaluation_id=bad, contact="电话回访厂长", finding="属实")
+    send("kjj", "evaluation.appeal", evaluation_id=bad, reason="检测按标准进行")
+    send("samr", "evaluation.review", evaluation_id=bad, upheld=True, note="限期整改")
+    send("kjj", "evaluation.report_rectification", evaluation_id=bad,
+         rectification="调整冬季烧成曲线", told="电话告知厂长")
+    send("post_laisu", "case.evaluate", case_id=case, stage="served", level="very_dissatisfied")
+
     # Programmes: each command once; tests/bus/service/test_bus_programmes.py walks them in depth.
     campaign = send("samr", "campaign.launch", title="Plastics touring diagnosis",
                     industry="plastics", department="jxw", dimensions=["process"],
