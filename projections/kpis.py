@@ -21,10 +21,14 @@ KPI_STATE = "kpi_state"
 DIMENSIONS = ("district", "department", "town", "channel", "industry", "station")
 ONLINE_CHANNELS = frozenset({"online_platform"})
 TRIAGE = "samr"  # who holds a case before it is routed
+# Money counted by programme as well as in total: `cases_<metric>` for what the service cases'
+# resolutions record, `projects_<metric>` for the improvement projects', and `<metric>` both.
+PROGRAMME_MONEY = ("money_invested_yuan", "savings_per_year_yuan", "expected_benefit_yuan",
+                   "realised_benefit_yuan")
 # Metrics whose amounts are money (decimal yuan, summed exactly); the rest are counts.
-MONEY_METRICS = frozenset({"money_invested_yuan", "savings_per_year_yuan",
-                           "expected_benefit_yuan", "realised_benefit_yuan",
-                           "losses_recovered_yuan", "compensation_yuan"})
+MONEY_METRICS = frozenset({*PROGRAMME_MONEY, "losses_recovered_yuan", "compensation_yuan",
+                           *(f"{programme}_{metric}" for programme in ("cases", "projects")
+                             for metric in PROGRAMME_MONEY)})
 
 
 def counter_key(metric: str, dimension: str, value: str, month: str) -> str:
@@ -34,7 +38,8 @@ def counter_key(metric: str, dimension: str, value: str, month: str) -> str:
 class CaseKpis(Projection):
     name = "kpis"
     rebuild_cost = 5.4
-    version = 1
+    # 2: the shared libraries' sizes, buyers' opinions, money by programme, ratings (好差评).
+    version = 2
     tables = (Table(KPIS, {"metric": "text", "dimension": "text", "value": "text",
                            "month": "text"},
                     indexes=(("dimension", "metric", "month"),)),
@@ -58,6 +63,12 @@ class CaseKpis(Projection):
             else:
                 counter["amount"] += amount
             views.put(KPIS, key, counter)
+
+    def add_money(self, views: Views, programme: str, metric: str, amount: str, at: str,
+                  **dimensions: str | None) -> None:
+        """Money for the district's total and for its programme (`cases`, `projects`)."""
+        self.add(views, metric, amount, at, **dimensions)
+        self.add(views, f"{programme}_{metric}", amount, at, **dimensions)
 
     def _state(self, views: Views, key: str) -> dict[str, Any]:
         return views.get(KPI_STATE, key) or {}
@@ -90,6 +101,15 @@ class CaseKpis(Projection):
             self.add(views, "enterprises_registered", 1, event.data["timestamp"], **where)
             if enterprise["scale"] == "above_scale":
                 self.add(views, "above_scale_registered", 1, event.data["timestamp"], **where)
+
+    # The shared libraries (专家库, 设备库): their sizes.
+
+    @handles("expert.registered", "equipment.registered")
+    def _library(self, event: Logged, views: Views) -> None:
+        metric = ("experts_registered" if event.topic == "expert.registered"
+                  else "instruments_registered")
+        self.add(views, metric, 1, event.data["timestamp"],
+                 department=event.data["actor"]["principal"])
 
     # Cases.
 
@@ -129,7 +149,7 @@ class CaseKpis(Projection):
         for metric, amount in figures.items():
             change = Decimal(amount) - Decimal((before or {}).get(metric, "0"))
             if change:
-                self.add(views, metric, str(change), at, **where)
+                self.add_money(views, "cases", metric, str(change), at, **where)
         case["resolution"] = figures
         views.put(KPI_STATE, key, case)
         enterprise_id = case.get("enterprise_id")

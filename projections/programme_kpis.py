@@ -48,6 +48,13 @@ class Kpis(SatisfactionKpis):
                                        campaign.get("department"))
         self.add(views, metric, 1, event.data["timestamp"], **where)
 
+    @handles("campaign.opinion_collected")
+    def _opinion(self, event: Logged, views: Views) -> None:
+        campaign = self._programme(views, event)
+        where = self._enterprise_where(views, event.data.get("enterprise_id"),
+                                       campaign.get("department"))
+        self.add(views, "buyer_opinions", 1, event.data["timestamp"], **where)
+
     @handles("dispute.filed", "dispute.mediation_scheduled", "dispute.mediated")
     def _dispute(self, event: Logged, views: Views) -> None:
         data, at = event.data, event.data["timestamp"]
@@ -98,14 +105,17 @@ class Kpis(SatisfactionKpis):
             if data.get("supplier_id"):
                 self.add(views, "supplier_problems_found", 1, at, **where)
         elif event.topic == "improvement.investment_recorded":
-            self.add(views, "money_invested_yuan", data["amount_yuan"], at, **where)
+            self.add_money(views, "projects", "money_invested_yuan", data["amount_yuan"], at,
+                           **where)
         elif event.topic == "improvement.benefit_expected":
             # A new estimate replaces the last one.
             change = Decimal(data["amount_yuan"]) - Decimal(project.get("expected", "0"))
             self._programme(views, event, expected=data["amount_yuan"])
             if change:
-                self.add(views, "expected_benefit_yuan", str(change), at, **where)
+                self.add_money(views, "projects", "expected_benefit_yuan", str(change), at,
+                               **where)
         elif event.topic == "improvement.benefit_realised":
-            self.add(views, "realised_benefit_yuan", data["amount_yuan"], at, **where)
+            self.add_money(views, "projects", "realised_benefit_yuan", data["amount_yuan"], at,
+                           **where)
         else:
             self.add(views, "improvements_completed", 1, at, **where)

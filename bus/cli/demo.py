@@ -12,6 +12,7 @@ import nats.errors
 import orjson
 from nats.aio.client import Client
 
+from bus.cli.kpi import print_groups, shown
 from bus.cli.operator import CannotRun, connect_quickly
 from bus.cli.stories import DemoFailed, Story
 from bus.contract import subjects
@@ -105,30 +106,35 @@ async def _run(settings: UpSettings) -> int:
         await principals.close()
 
 
-LABELS = (
-    ("problems_collected", "problems collected"), ("problems_solved", "problems solved"),
-    ("enterprises_registered", "enterprises registered"),
-    ("enterprises_helped", "enterprises helped"),
-    ("above_scale_coverage", "above-scale enterprises helped (share)"),
-    ("services_online", "services ordered online"),
-    ("services_offline", "services at windows and town posts"),
-    ("experts_used", "experts used"), ("instruments_used", "instruments used"),
-    ("campaigns_launched", "campaigns"), ("enterprises_diagnosed", "enterprises diagnosed"),
-    ("improvement_plans_issued", "improvement plans issued"),
-    ("disputes_resolved", "disputes resolved"), ("compensation_yuan", "compensation (yuan)"),
-    ("units_recalled", "units recalled"), ("units_destroyed", "units destroyed"),
-    ("losses_recovered_yuan", "losses recovered (yuan)"),
-    ("improvement_projects", "improvement projects"),
-    ("supplier_problems_found", "supplier problems found"),
-    ("money_invested_yuan", "money invested (yuan)"),
-    ("expected_benefit_yuan", "expected benefit (yuan)"),
-    ("realised_benefit_yuan", "realised benefit (yuan)"),
-    ("savings_per_year_yuan", "savings per year (yuan)"),
+# What the article says, and the metric of the district's results that says it: its figure
+# exactly, where the article gives one.
+ARTICLE_FIGURES = (
+    ("experts_registered", "83名专家教授入驻平台 (the expert library)", 83),
+    ("instruments_registered", "整合“高精尖”技术设备32台件 (the instrument library)", 32),
+    ("above_scale_registered", "为全区353家规上企业提供质量保障", 353),
+    ("enterprises_diagnosed", "34家砖瓦企业巡回问诊", 34),
+    ("buyer_opinions", "征集84家购砖单位意见", 84),
+    ("supplier_problems_found", "长城汽车供应商质量问题48个", 48),
+    ("improvement_projects", "改进项目100个", 100),
+    ("projects_money_invested_yuan", "投入3881万元", "38810000.00"),
+    ("projects_expected_benefit_yuan", "预计效益2.4亿元", "240000000.00"),
+    ("savings_per_year_yuan", "计量室每年节约约100万元", "1000000.00"),
+)
+# Where the article says "more than", "about": the demo's figure beside the article's words.
+ABOUT = (
+    ("problems_solved", "收集并解决质量发展问题70余个"),
+    ("enterprises_helped", "帮助30余家企业实现质量提升"),
+    ("disputes_resolved", "调解质量纠纷20余起"),
+    ("units_destroyed", "召回销毁不合格砖80余万块"),
+    ("losses_recovered_yuan", "挽回经济损失200余万元"),
 )
 
 
 def print_kpis(district: dict) -> None:
+    print("\nThe article's figures, as the district's results give them")
+    for metric, says, _figure in ARTICLE_FIGURES:
+        print(f"  {says}  ->  {metric} {shown(metric, district.get(metric, '-'))}")
+    for metric, says in ABOUT:
+        print(f"  {says}  ->  {metric} {shown(metric, district.get(metric, '-'))}")
     print("\nDistrict results")
-    for metric, label in LABELS:
-        if metric in district:
-            print(f"  {label:42} {district[metric]:>16}")
+    print_groups({"all": district})

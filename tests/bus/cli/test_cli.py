@@ -281,15 +281,16 @@ def test_up_with_demo_loads_the_stories_and_prints_the_districts_results(
     onestop = start_onestop(tmp_path, "--port", str(port), "--demo")
     onestop_processes.append(onestop)
 
-    sent = onestop.wait_for_line("931 commands sent")
+    sent = onestop.wait_for_line("1427 commands sent")
     results = {}
-    for label in ("problems collected", "units destroyed", "improvement projects"):
-        line = onestop.wait_for_line(f"  {label}")
+    for label in ("problems collected", "units destroyed", "improvement projects",
+                  "satisfaction rate"):
+        line = onestop.wait_for_line(label)
         results[label] = line.split()[-1]
 
     assert "a second run changes nothing" in sent
-    assert results == {"problems collected": "35", "units destroyed": "820000",
-                       "improvement projects": "100"}
+    assert results == {"problems collected": "72", "units destroyed": "820000",
+                       "improvement projects": "100", "satisfaction rate": "97.1%"}
     # The same results, asked of the running service from the command line
     asked = subprocess.run(
         [sys.executable, "-m", "bus.cli", "kpi", "--by", "town", "--json",
@@ -298,7 +299,7 @@ def test_up_with_demo_loads_the_stories_and_prints_the_districts_results(
         timeout=60)
     assert asked.returncode == 0, asked.stderr
     towns = json.loads(asked.stdout)["groups"]
-    assert sum(town.get("problems_collected", 0) for town in towns.values()) == 35
+    assert sum(town.get("problems_collected", 0) for town in towns.values()) == 72
     assert stop(onestop, "SIGTERM") == 0
 
 
