@@ -149,3 +149,18 @@ def sent_is_recorded(service) -> bool:
             await log.close()
         return True
     return service.runner.run(check())
+
+
+def log_is_checkpointed(service) -> bool:
+    """Whether the last message of this service's log is a checkpoint: then nothing more is
+    written to the log, checkpoints included, until something new happens (for tests that
+    compare two exports of it)."""
+    async def check() -> bool:
+        log = StreamLog(service.client, service.stream, request_timeout=10)
+        await log.start()
+        try:
+            last = await log.last(f"{service.stream}.>")
+            return last is not None and last.subject == f"{service.stream}.checkpoints"
+        finally:
+            await log.close()
+    return service.runner.run(check())

@@ -14,7 +14,7 @@ import pytest
 
 from bus.service.security import OPERATOR
 from projections.audit import COMMON
-from tests.audit_support import sent_is_recorded
+from tests.audit_support import log_is_checkpointed, sent_is_recorded
 from tests.bus_support import Service
 from tests.processes import wait_until
 from tests.views_support import run_stories, wait_for_views
@@ -39,6 +39,7 @@ def history(district):
         running.read_case = closed[0]
         # Two exports of it compared must not differ by what was recorded in between.
         wait_until(lambda: sent_is_recorded(running), 30, "what the feeds sent is recorded")
+        wait_until(lambda: log_is_checkpointed(running), 30, "the log's head is checkpointed")
         yield running
     finally:
         running.close()
@@ -102,7 +103,8 @@ def test_an_export_of_a_long_history_matches_the_log(history):
     # Not a terminal: plain progress lines, then the summary.
     lines = result.stderr.strip().splitlines()
     assert "%" in lines[0] and "events/s" in lines[0]
-    assert lines[-1].startswith(f"exported {len(entries):,} entries ({len(log):,} changes, 1 "
+    everything = len(result.stdout.splitlines())  # the entries and the checkpoints
+    assert lines[-1].startswith(f"exported {everything:,} entries ({len(log):,} changes, 1 "
                                 f"refusals, ") and "Traceback" not in result.stderr
 
 
