@@ -222,7 +222,8 @@ class ServiceProcesses:
     """`onestop up` in `count` processes on the benchmark's server, stopped with SIGTERM."""
 
     def __init__(self, nats_url: str, stream: str, count: int, log_path: str) -> None:
-        self.env = {**os.environ, "NATS_URL": nats_url, "NATS_STREAM": stream}
+        self.env = {**os.environ, "NATS_URL": nats_url, "NATS_STREAM": stream,
+                    "ONESTOP_SCREEN_PORT": "0"}
         self.count = count
         self.log_path = log_path
         self.processes: list[subprocess.Popen] = []

@@ -366,6 +366,7 @@ class Service:
 
     def __init__(self, nats_url: str, stream: str, data_dir: str, log_path: str) -> None:
         self.env = {**os.environ, "NATS_URL": nats_url, "NATS_STREAM": stream,
+                    "ONESTOP_SCREEN_PORT": "0",
                     "ONESTOP_DATA_DIR": data_dir}
         self.env.pop("VIEWS_DSN", None)
         self.log_path = log_path

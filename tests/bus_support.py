@@ -100,8 +100,9 @@ class Service:
 
     def __init__(self, district: District, stream: str,
                  separate_followers: bool = False, data_dir: Path | None = None,
-                 views_dsn: str | None = None) -> None:
+                 views_dsn: str | None = None, screen_port: int | None = None) -> None:
         self.district, self.stream = district, stream
+        self.screen_port = screen_port  # the results screen, on this port (0: a free one)
         self.separate_followers = separate_followers  # as `onestop up` runs them
         self.data_dir = data_dir or district.server.config.data_dir / f"views-{stream}"
         self.views_dsn = views_dsn
@@ -123,7 +124,10 @@ class Service:
     def start(self) -> None:
         self.bus = build_bus(self.district.url(SERVICE), stream=self.stream,
                              data_dir=self.data_dir, views_dsn=self.views_dsn,
-                             separate_followers=self.separate_followers)
+                             separate_followers=self.separate_followers,
+                             screen_port=self.screen_port)
+        # Signing in to the results screen: with the district's passwords.
+        self.bus.services.credentials = self.district.credentials
         self.runner.run(self.bus.app.start())
 
     def stop(self) -> None:

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import nats
 import nats.errors
@@ -23,6 +22,7 @@ from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerError
 from bus.cli import demo
 from bus.contract.messages import service_version
 from bus.service.app import build_bus
+from bus.service.results_screen import ScreenUnavailable
 from bus.service.runtime import DataDirError, DataDirLock, runtime_of
 from bus.service.security import (
     SERVICE,
@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: ONESTOP_DATA_DIR or ./var)")
     parser.add_argument("--port", type=int, help="port of the embedded server on 127.0.0.1 "
                         "(default: ONESTOP_NATS_PORT or 4244)")
+    parser.add_argument("--screen-port", type=int, help="port of the results screen on "
+                        "ONESTOP_SCREEN_HOST (127.0.0.1); 0: none (default: "
+                        "ONESTOP_SCREEN_PORT or 4280)")
     parser.add_argument("--demo", action="store_true", help="once up, load the article's "
                         "stories (`onestop demo`) and print the district's results")
 
@@ -71,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     server: EmbeddedNatsServer | None = None
     lock: DataDirLock | None = None
     try:
-        settings = UpSettings.read(os.environ, data_dir=args.data_dir, port=args.port)
+        settings = UpSettings.read(os.environ, data_dir=args.data_dir, port=args.port,
+                                   screen_port=getattr(args, "screen_port", None))
         reference = load_reference(os.environ.get("REFERENCE_DATA") or None)
         # One service per data directory: before anything in it is touched.
         lock = DataDirLock.take(settings.data_dir)
@@ -101,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
         lock.publish(runtime_of(settings.data_dir, url=public_url, version=service_version(),
                                 event_stream=settings.event_stream, embedded=settings.embedded))
 
-        def announce() -> None:
-            _announce(redacted(public_url), where)
+        def announce(screen: str | None) -> None:
+            _announce(redacted(public_url), where, screen)
             if getattr(args, "demo", False):
                 # Its own thread and loop: the demo is a client of the service, like any other.
                 threading.Thread(target=demo.run_demo, args=(settings,), name="onestop-demo",
@@ -110,8 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
         died = _watch(server) if server is not None else threading.Event()
         try:
-            asyncio.run(_serve(url, settings.event_stream, settings.data_dir,
-                               announce=announce))
+            asyncio.run(_serve(url, settings, announce=announce))
         except LostConnection:
             if not died.is_set():
                 raise
@@ -121,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                          "onestop stops too, for its supervisor to start both again",
                          EXIT_SERVER_DIED)
     except (SettingsError, EmbeddedServerError, CannotConnect, ReferenceDataError,
-            SealKeyError, DataDirError) as error:
+            SealKeyError, DataDirError, ScreenUnavailable) as error:
         return _fail(str(error), EXIT_CANNOT_START)
     except LostConnection as error:
         return _fail(str(error), EXIT_UNCLEAN_STOP)
@@ -180,17 +183,19 @@ async def _check_jetstream(url: str) -> None:
         await connection.close()
 
 
-async def _serve(url: str, event_stream: str, data_dir: Path,
-                 announce: Callable[[], None]) -> None:
+async def _serve(url: str, settings: UpSettings,
+                 announce: Callable[[str | None], None]) -> None:
     ready = False
 
     def on_ready() -> None:
         nonlocal ready
         ready = True
-        announce()
+        screen = bus.services.screen
+        announce(screen.url if screen is not None else None)
 
-    bus = build_bus(url, on_ready=on_ready, stream=event_stream, data_dir=data_dir,
-                    separate_followers=True)
+    bus = build_bus(url, on_ready=on_ready, stream=settings.event_stream,
+                    data_dir=settings.data_dir, separate_followers=True,
+                    screen_port=settings.screen_port or None, screen_host=settings.screen_host)
     try:
         # FastStream's run loop stops the application on SIGINT and SIGTERM.
         await bus.app.run()
@@ -202,9 +207,12 @@ async def _serve(url: str, event_stream: str, data_dir: Path,
             f"({_describe(error)})") from None
 
 
-def _announce(url: str, where: str) -> None:
+def _announce(url: str, where: str, screen: str | None) -> None:
     print(f"NATS: {url}", flush=True)
     print(f"Data: {where}", flush=True)
+    if screen is not None:
+        print(f"Results: {screen} (sign in as a principal, with the password `onestop creds "
+              "<principal>` prints)", flush=True)
     print("onestop is up; press Ctrl-C to stop.", flush=True)
 
 

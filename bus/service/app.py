@@ -33,7 +33,8 @@ class BusApplication:
 def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
               stream: str = DEFAULT_STREAM, data_dir: Path = Path("var"),
               views_dsn: str | None = None,
-              separate_followers: bool = False) -> BusApplication:
+              separate_followers: bool = False, screen_port: int | None = None,
+              screen_host: str = "127.0.0.1") -> BusApplication:
     # Streams are never declared through FastStream: a declared JStream overwrites an existing
     # stream's configuration on start-up. The event stream belongs to adapters.jetstream.
     # One log line per message would flood an operator's terminal and cost CPU on every
@@ -47,7 +48,8 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     broker = NatsBroker(list(address.servers), security=_security(address), name=SERVICE_NAME,
                         logger=FASTSTREAM_LOG, log_level=logging.DEBUG,
                         max_reconnect_attempts=-1, reconnect_time_wait=reconnect_wait())
-    services = Services(nats_url, stream, data_dir, views_dsn, separate_followers)
+    services = Services(nats_url, stream, data_dir, views_dsn, separate_followers,
+                        screen_port, screen_host)
     # Commands by request/reply are not a FastStream router: see bus/service/routes.py.
     broker.include_router(system_router(service_version(), services.health))
     broker.include_router(query_router(services))

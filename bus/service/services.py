@@ -33,7 +33,9 @@ from bus.service.followers import FollowerProcess, Followers, FollowerSettings, 
 from bus.service.parts import Parts
 from bus.service.replicas import differing, report
 from bus.service.routes import CommandEndpoint
-from bus.service.security import district_principals
+from bus.contract.identity import CredentialStore
+from bus.service.results_screen import ResultsScreen, names_of
+from bus.service.security import credential_store, district_principals
 from domain.application import OneStop
 from projections import ALL_PROJECTIONS
 
@@ -61,6 +63,12 @@ class Services:
     views_dsn: str | None = None
     # The feeds, views and checkpoints in a process of their own (bus/service/followers.py says why).
     separate_followers: bool = False
+    # The results screen (bus/service/results_screen.py): None, none; 0, on a free port.
+    screen_port: int | None = None
+    screen_host: str = "127.0.0.1"
+    # Where the principals' passwords are, for signing in to it (default: the data directory's).
+    credentials: CredentialStore | None = None
+    screen: ResultsScreen | None = field(default=None, init=False)
     dispatcher: Dispatcher | None = field(default=None, init=False)
     commands: CommandEndpoint | None = field(default=None, init=False)
     bell: LogBell | None = field(default=None, init=False)
@@ -168,6 +176,22 @@ class Services:
         self.trail_checkpointer = Checkpointer(self.connection, trail.log.stream, key,
                                                chain=trail_chain(self.stream))
         await self.trail_checkpointer.start()
+        if self.screen_port is not None:
+            await self._start_screen(kinds)
+
+    async def _start_screen(self, kinds: dict[str, str]) -> None:
+        store = self.credentials or credential_store(self.data_dir)
+
+        def password_of(principal: str) -> str | None:
+            # People sign in, as a principal of theirs; the service's own account is none.
+            if kinds.get(principal) in (None, "service") or not store.has(principal):
+                return None
+            return store.password(principal)
+
+        self.screen = ResultsScreen(lambda: self.answers, password_of,
+                                    names_of(self._app.reference), self.screen_host,
+                                    self.screen_port)
+        await self.screen.start()
 
     def principals(self) -> list[str]:
         """Everyone with a feed: the same rule that lets them read it (`Principal.has_feed`)."""
@@ -201,6 +225,8 @@ class Services:
         return principal in self._with_feeds
 
     async def stop(self) -> None:
+        if self.screen is not None:
+            await self.screen.stop()
         if self.intake is not None:
             await self.intake.stop()
         if self.commands is not None:

@@ -11,6 +11,7 @@ from adapters.jetstream.stream_subjects import check_stream_name
 from adapters.jetstream.streams import configured_replicas
 from adapters.nats_address import AddressError, NatsAddress
 from adapters.natsserver import DEFAULT_PORT, DEFAULT_SYNC_INTERVAL, EmbeddedServerConfig
+from bus.service.results_screen import DEFAULT_SCREEN_PORT
 
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_EVENT_STREAM = "ONESTOP"
@@ -31,6 +32,9 @@ class UpSettings:
     nats_server_bin: Path | None
     event_stream: str = DEFAULT_EVENT_STREAM
     replicas: int = 1  # of every stream and bucket (adapters/jetstream/streams.py)
+    # The results screen (bus/service/results_screen.py): its port (0: none) and address.
+    screen_port: int = DEFAULT_SCREEN_PORT
+    screen_host: str = "127.0.0.1"
 
     @property
     def embedded(self) -> bool:
@@ -42,6 +46,7 @@ class UpSettings:
         env: Mapping[str, str],
         data_dir: str | None = None,
         port: int | None = None,
+        screen_port: int | None = None,
     ) -> UpSettings:
         return cls(
             nats_url=_nats_url(env.get("NATS_URL")),
@@ -51,6 +56,9 @@ class UpSettings:
             nats_server_bin=Path(env["NATS_SERVER_BIN"]) if env.get("NATS_SERVER_BIN") else None,
             event_stream=_event_stream(env.get("NATS_STREAM")),
             replicas=_replicas(env),
+            screen_port=_screen_port(screen_port if screen_port is not None
+                                     else env.get("ONESTOP_SCREEN_PORT")),
+            screen_host=(env.get("ONESTOP_SCREEN_HOST") or "127.0.0.1").strip(),
         )
 
     def server_config(self) -> EmbeddedServerConfig:
@@ -71,6 +79,19 @@ def _nats_url(value: str | None) -> str | None:
     except AddressError as error:
         raise SettingsError(f"NATS_URL: {error}") from None
     return value.strip()
+
+
+def _screen_port(value: int | str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_SCREEN_PORT
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = -1
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"the results screen's port must be a number from 0 (no screen) "
+                            f"to 65535, not {value!r} (--screen-port or ONESTOP_SCREEN_PORT)")
+    return port
 
 
 def _replicas(env: Mapping[str, str]) -> int:

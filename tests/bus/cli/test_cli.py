@@ -78,6 +78,8 @@ def start_onestop(tmp_path: Path, *arguments: str, env: dict[str, str] | None = 
     if "--port" not in arguments and "NATS_URL" not in env:
         # Never the default port: another suite beside this one may be using it.
         arguments = (*arguments, "--port", str(free_port()))
+    if "--screen-port" not in arguments:
+        arguments = (*arguments, "--screen-port", str(free_port()))  # the results screen
     process = subprocess.Popen(
         [sys.executable, "-m", "bus.cli", "up", "--data-dir", str(data_dir), *arguments],
         cwd=tmp_path, env=env, text=True, stdin=subprocess.DEVNULL,
