@@ -30,6 +30,7 @@ from bus.service.connections import connect_for_good
 from bus.service.dispatch import Dispatcher, on_loop
 from bus.service.durable_intake import IntakeWorker
 from bus.service.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
+from bus.service.overdue import OverdueWatch
 from bus.service.parts import Parts
 from bus.service.replicas import differing, report
 from bus.service.routes import CommandEndpoint
@@ -69,6 +70,7 @@ class Services:
     # Where the principals' passwords are, for signing in to it (default: the data directory's).
     credentials: CredentialStore | None = None
     screen: ResultsScreen | None = field(default=None, init=False)
+    overdue: OverdueWatch | None = field(default=None, init=False)
     dispatcher: Dispatcher | None = field(default=None, init=False)
     commands: CommandEndpoint | None = field(default=None, init=False)
     bell: LogBell | None = field(default=None, init=False)
@@ -112,6 +114,8 @@ class Services:
         await self._start_commands()
         self.intake = IntakeWorker(self)
         await self.intake.start()
+        self.overdue = OverdueWatch(self._app)
+        await self.overdue.start()
         quieter_garbage_collection()
 
     async def _report_replicas(self, say: bool = True) -> None:
@@ -227,6 +231,8 @@ class Services:
     async def stop(self) -> None:
         if self.screen is not None:
             await self.screen.stop()
+        if self.overdue is not None:
+            await self.overdue.stop()
         if self.intake is not None:
             await self.intake.stop()
         if self.commands is not None:
