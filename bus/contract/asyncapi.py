@@ -47,6 +47,7 @@ from domain.reference import Reference, load_reference
 PRINCIPAL, DEPARTMENT, CASE_ID = "{principal}", "{department}", "{case_id}"
 # The feed publisher forwards exactly the events whose topic has this prefix (bus/service/feeds.py).
 CASE_TOPIC_PREFIX = "case."
+EVALUATION_TOPIC_PREFIX = "evaluation."
 
 DESCRIPTION = f"""\
 The district's quality-infrastructure one-stop service over NATS. Department systems, the \
@@ -317,14 +318,16 @@ def add_feeds(doc: Document) -> None:
         doc.message(name, payload, f"`{ce_type}`: the event's JSON as the log keeps it.",
                     headers={"type": "object", "allOf": [common_headers, exact]})
         all_events.append(name)
-        if name.startswith(CASE_TOPIC_PREFIX):
+        if name.startswith((CASE_TOPIC_PREFIX, EVALUATION_TOPIC_PREFIX)):
             case_events.append(name)
     doc.channel("feed.case", subjects.feed_case(DEPARTMENT, CASE_ID), case_events,
                 "CloudEvents (binary mode: `ce-` headers, the event's JSON as the body) of "
                 "the cases the department is involved in, in the stream "
                 f"{feed_stream('<department>')}. "
                 "A department that becomes involved first receives the case's earlier "
-                "events.")
+                "events. The ratings of its stages (好差评, `evaluation.*`) go to the "
+                "department a rating is for and to the window, town post or portal that took "
+                "the case, which tells the enterprise what was rectified.")
     doc.operation("receive.feed.case", "receive", "feed.case",
                   "Follow the cases the department is involved in.")
     log_events = StreamSubjects("{stream}", "events").events

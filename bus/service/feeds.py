@@ -76,6 +76,8 @@ class FeedPublisher:
         self.me = name or f"feeds-{uuid4().hex[:12]}"
         self.doorbell = doorbell or f"{event_stream}.events.>"
         self.cases: dict[str, Involvement] = {}
+        # A rating's case and who is told of it (好差评), by the rating's id.
+        self.evaluations: dict[str, tuple[str, frozenset[str]]] = {}
         # (department, case) -> the last log position its feed holds, as far as known; asked
         # of the feed where it may hold more than this publisher knows (see feed_cursor.py).
         self.sent: dict[tuple[str, str], int] = {}
@@ -168,6 +170,9 @@ class FeedPublisher:
             PASSED_OVER.note("feeds", self.event_stream, event.sequence, event.subject)
             return
         topic = event.headers.get(TOPIC, "")
+        if topic.startswith("evaluation."):
+            await self._publish_evaluation(event, topic)
+            return
         if not topic.startswith("case."):
             return
         case_id = event.subject.rsplit(".", 1)[1]
@@ -187,6 +192,29 @@ class FeedPublisher:
             self.cases.pop(case_id, None)  # rebuilt from the log when redelivered
             raise
         self.cases[case_id] = involvement
+
+    async def _publish_evaluation(self, event: Stored, topic: str) -> None:
+        """A rating of a stage of a case (好差评) and what followed it: to the department
+        it is for, and to whoever took the case (a window, a town post, the portal), which
+        tells the enterprise. On the case's subject of their feeds."""
+        evaluation_id = event.subject.rsplit(".", 1)[1]
+        about = self.evaluations.get(evaluation_id)
+        if about is None:
+            rated = event
+            if topic != "evaluation.rated":
+                async with aclosing(self._history(evaluation_id, event.sequence)) as earlier:
+                    rated = await anext(earlier, None)
+            if rated is None:
+                return  # its rating passed over as foreign: nobody to tell
+            data = orjson.loads(rated.body)
+            about = (data["case_id"], frozenset({data["department"],
+                                                 data.get("station") or "portal"}))
+            if len(self.evaluations) >= REMEMBERED:
+                self.evaluations.clear()
+            self.evaluations[evaluation_id] = about
+        case_id, recipients = about
+        for principal in sorted(recipients):
+            await self._send(principal, case_id, event)
 
     async def _rebuild(self, case_id: str, before: int) -> Involvement:
         involvement = Involvement()

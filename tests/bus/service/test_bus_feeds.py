@@ -67,3 +67,27 @@ def test_each_department_sees_the_cases_it_is_involved_in(service):
                             reader="jtj")[-1:]
     assert message.headers["ce-subject"] == case
     assert int(message.headers["Onestop-Log-Sequence"]) == last["position"]
+
+
+def test_a_rating_goes_to_the_department_it_is_for_and_to_the_window_that_took_the_case(
+        service):
+    enterprise = send(service, "post_laisu", "enterprise.register", credit_code=credit_code(),
+                      name="厂", scale="small_micro", industry="building_bricks",
+                      town="laisu")["id"]
+    case = send(service, "post_laisu", "case.submit", enterprise_id=enterprise,
+                service_type="quality_management", description="砖", channel="town_post",
+                station="post_laisu")["id"]
+    send(service, "samr", "case.accept", case_id=case, lead="jxw")
+    send(service, "jxw", "case.resolve", case_id=case, outcome="x", invested_yuan="0",
+         saved_per_year_yuan="0", expected_benefit_yuan="0")
+    rating = send(service, "post_laisu", "case.evaluate", case_id=case, stage="resolved",
+                  level="dissatisfied")["id"]
+    send(service, "jxw", "evaluation.follow_up", evaluation_id=rating, contact="电话",
+         finding="属实")
+    send(service, "jxw", "evaluation.report_rectification", evaluation_id=rating,
+         rectification="整改", told="电话")
+
+    told = ["rated", "followed_up", "rectification_reported"]
+    assert feed_types(service, "post_laisu", 3) == told  # it tells the enterprise
+    assert feed_types(service, "jxw", 6) == ["submitted", "accepted", "resolved", *told]
+    assert feed_size(service, "zjw") == 0
