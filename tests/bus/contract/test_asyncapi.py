@@ -130,7 +130,7 @@ def test_every_event_has_a_message_with_its_exact_cloudevents_type(document):
         exact = message["headers"]["allOf"][1]["properties"]
         assert exact["ce-type"] == {"const": cloudevent_type(name)}
         assert name in log
-        assert (name in feed) == name.startswith("case.")
+        assert (name in feed) == name.startswith(("case.", "evaluation."))
 
 
 def test_the_cloudevents_headers_are_all_required(document):
