@@ -137,7 +137,8 @@ def event_headers_schema() -> dict:
                             examples=[f"/onestop/{DEFAULT_STREAM}"]),
         "ce-type": string(f"`{TYPE_PREFIX}.<public name>.v<class version>`; exact per "
                           "message."),
-        "ce-subject": string("The aggregate's id (on a department feed, the case id).",
+        "ce-subject": string("The aggregate's id: a case's, or a rating's (`evaluation.*`, "
+                             "whose case is the feed subject's last token).",
                              format="uuid"),
         "ce-time": string("When the event happened, as its sender said (a command's "
                           "`occurred_at`; by default, when it was recorded).",
