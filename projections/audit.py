@@ -61,7 +61,8 @@ class Change:
         actor = data["actor"]
         aggregate_type = event.topic.partition(".")[0]
         entry = {"position": event.position, "at": data["timestamp"],
-                 "at_utc": utc(data["timestamp"]), "principal": actor["principal"],
+                 "at_utc": utc(data["timestamp"]), "recorded_at": data.get("recorded_at"),
+                 "principal": actor["principal"],
                  "person": actor["person"], "aggregate_type": aggregate_type,
                  "aggregate_id": event.originator_id, "version": event.version,
                  "topic": event.topic, "command_id": data["command_id"],

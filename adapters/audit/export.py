@@ -180,8 +180,8 @@ async def _records(reader: AuditReader, scope: Scope, exists: bool
 # The formats: JSON Lines, one entry a line as it is; or CSV, one column per field any
 # entry may have, lists space-separated and nested values as JSON.
 FORMATS = ("jsonl", "csv")
-CSV_COLUMNS = ("kind", "position", "sequence", "at", "at_utc", "principal", "person",
-               "departments", "aggregate_type", "aggregate_id", "version", "topic", "command",
+CSV_COLUMNS = ("kind", "position", "sequence", "at", "at_utc", "recorded_at", "principal",
+               "person", "departments", "aggregate_type", "aggregate_id", "version", "topic", "command",
                "query", "command_id", "correlation_id", "causation_id", "case_ids", "code",
                "message", "changes", "fields", "parameters", "feed", "first", "last",
                "messages", "consumers")

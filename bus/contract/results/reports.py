@@ -75,8 +75,11 @@ class AuditEntry(Result):
     """An accepted change, as the department it concerned finds it in its trail."""
 
     position: int = Field(ge=1)
-    at: Time
+    at: Time = Field(description="When it happened, as its sender said.")
     at_utc: Utc
+    recorded_at: Time | None = Field(None, description=(
+        "When the service recorded it (none for a change recorded before the two times were "
+        "told apart)."))
     principal: str
     person: str
     aggregate_type: str

@@ -66,6 +66,11 @@ def test_a_backfilled_case_is_dated_when_it_happened_and_recorded_now(service):
     [step] = case["result"]["timeline"]
     assert step["at"] == "2022-03-02T10:00:00+08:00"
     assert step["recorded_at"] == stored.headers[RECORDED_TIME]
+    # The audit trail keeps both times too.
+    changes = service.query("samr", "audit.changes", {"limit": 10, "min_position": position})
+    [change] = [c for c in changes["result"]["items"] if c["aggregate_id"] == case_id]
+    assert (change["at"], change["recorded_at"]) == ("2022-03-02T10:00:00+08:00",
+                                                     stored.headers[RECORDED_TIME])
 
 
 def test_the_results_count_a_backfilled_case_in_the_month_it_happened(service):
