@@ -15,6 +15,7 @@ from bus.contract import subjects
 from bus.service.security import OPERATOR
 from bus.service.settings import SettingsError
 from domain.bounds import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
+from projections.queries.kpis import SHARE_METRICS
 
 HELP = ("print the district's results (KPIs) by district, department, town, channel, "
         "industry, window or month")
@@ -53,7 +54,6 @@ LABELS = (
     ("satisfaction_rate", "satisfaction rate"),
     ("rectification_rate", "rectification rate"),
 )
-SHARES = frozenset({"above_scale_coverage", "satisfaction_rate", "rectification_rate"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +125,6 @@ def print_groups(groups: dict[str, dict], position: int | None = None) -> None:
 
 def shown(metric: str, amount: object) -> str:
     """A share as a percentage (`0.9429` -> `94.3%`); any other figure as it is."""
-    if metric in SHARES and isinstance(amount, (int, float)):
+    if metric in SHARE_METRICS and isinstance(amount, (int, float)):
         return f"{amount:.1%}"
     return str(amount)

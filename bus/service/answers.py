@@ -80,9 +80,8 @@ def too_large(body: bytes) -> dict | None:
 
 
 def payload_of(body: bytes) -> Any:
-    """The JSON of a query's body, or the refusal its asker gets."""
-    if refused := too_large(body):
-        raise Refused(refused)
+    """The JSON of a query's body (one no larger than `too_large` allows), or the refusal
+    its asker gets."""
     try:
         return orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as failure:

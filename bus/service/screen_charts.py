@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from html import escape
 
+from projections.queries.kpis import SHARE_METRICS
+
 BAR_HEIGHT, GAP, LABEL_WIDTH, WIDTH = 18, 6, 150, 520
-SHARES = frozenset({"satisfaction_rate", "rectification_rate", "above_scale_coverage"})
 
 
 def percent(share: float | None) -> str:
@@ -14,7 +15,7 @@ def percent(share: float | None) -> str:
 
 
 def tile(metric: str, zh: str, en: str, value: object) -> str:
-    shown = percent(value) if metric in SHARES else ("-" if value is None else f"{value:,}")
+    shown = percent(value) if metric in SHARE_METRICS else ("-" if value is None else f"{value:,}")
     return (f'<div class="tile"><div class="figure" id="{metric}" data-value="{value}">'
             f'{escape(shown)}</div><div class="label">{escape(zh)} · {escape(en)}</div></div>')
 

@@ -10,6 +10,8 @@ from projections.queries.access import Asker, invalid
 from projections.view_reader import Range, ViewReader
 
 MONTH_LENGTH = len("2026-03")
+# The figures the summary derives as shares (0 to 1) of two counters, not counted themselves.
+SHARE_METRICS = frozenset({"above_scale_coverage", "satisfaction_rate", "rectification_rate"})
 
 
 def kpi_summary(reader: ViewReader, asker: Asker, *, by: str = "district",
