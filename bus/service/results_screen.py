@@ -71,11 +71,15 @@ class ScreenRefused(Exception):
 
 class ResultsScreen:
     def __init__(self, answers: Callable[[], QueryAnswerer | None],
-                 password_of: Callable[[str], str | None], names: dict[str, str],
+                 password_of: Callable[[str], str | None],
+                 names: Callable[[], dict[str, str]],
                  host: str = "127.0.0.1", port: int = DEFAULT_SCREEN_PORT) -> None:
         self.answers = answers
         self.password_of = password_of  # None: no such principal, or no password kept
-        self.names = names  # code -> name, for departments, stations, towns, channels
+        # code -> name, for departments, stations, channels: from the reference data, once the
+        # service has read it.
+        self.names = names
+        self._names: dict[str, str] | None = None
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
         self._key = secrets.token_bytes(32)  # signs the sessions of this screen, and no other
@@ -228,7 +232,9 @@ class ResultsScreen:
         return sorted(items, key=lambda item: -item[1])[:count]
 
     def _name(self, code: str) -> str:
-        return self.names.get(code, code)
+        if self._names is None:
+            self._names = self.names()
+        return self._names.get(code, code)
 
     def _whole_page(self, principal: str, panel: str) -> str:
         return f"""<!doctype html>

@@ -100,6 +100,8 @@ class Services:
         }
 
     async def start(self) -> None:
+        if self.screen_port is not None:
+            await self._start_screen()
         self.seal = await asyncio.to_thread(Seal.load_or_create, self.data_dir)
         self.connection = await connect_for_good(self.nats_url, "onestop-bus")
         # Before anything reads the log: with another key, all of it would look foreign.
@@ -180,20 +182,21 @@ class Services:
         self.trail_checkpointer = Checkpointer(self.connection, trail.log.stream, key,
                                                chain=trail_chain(self.stream))
         await self.trail_checkpointer.start()
-        if self.screen_port is not None:
-            await self._start_screen(kinds)
 
-    async def _start_screen(self, kinds: dict[str, str]) -> None:
+    async def _start_screen(self) -> None:
+        """First of all: a port taken stops the start before anything else was begun. Until
+        the queries are ready, the screen says the service is starting."""
         store = self.credentials or credential_store(self.data_dir)
 
         def password_of(principal: str) -> str | None:
             # People sign in, as a principal of theirs; the service's own account is none.
+            kinds = self.answers.kinds if self.answers is not None else {}
             if kinds.get(principal) in (None, "service") or not store.has(principal):
                 return None
             return store.password(principal)
 
         self.screen = ResultsScreen(lambda: self.answers, password_of,
-                                    names_of(self._app.reference), self.screen_host,
+                                    lambda: names_of(self._app.reference), self.screen_host,
                                     self.screen_port)
         await self.screen.start()
 

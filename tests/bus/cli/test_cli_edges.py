@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -186,6 +187,16 @@ def test_up_with_a_bad_port_gets_one_line(env, tmp_path):
     for run in all_of([(["up", "--port", port, "--data-dir", str(tmp_path)], env, False)
                        for port in ("0", "http")]):
         assert_one_line(run, CANNOT_RUN)
+
+
+def test_up_whose_results_screen_port_is_taken_gets_one_line(env, tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        run = onestop(["up", "--port", str(free_port()), "--screen-port", port,
+                       "--data-dir", str(tmp_path)], env)
+
+    assert_one_line(run, CANNOT_RUN)
+    assert f"cannot listen on 127.0.0.1:{port}" in run.stderr and "--screen-port" in run.stderr
 
 
 def test_a_wrong_data_directory_is_named_and_nothing_is_made_in_it(env, tmp_path):
