@@ -38,8 +38,14 @@ log = logging.getLogger(__name__)
 OLD_CONSUMER = "onestop-feeds"  # how an older onestop followed the log for the feeds
 BATCH = 256
 POLL_SECONDS = 1.0  # a safety net: each write also rings the doorbell
+# After the doorbell: let more events arrive, so that under load one round (a cursor read,
+# a log read, a claim and its mark) serves dozens of commands instead of two or three.
+# Measured on the command path: rounds without it cost the server and this process more CPU
+# than the commands themselves, and the command path ran at 46% of raw publishes instead of 48%.
+GATHER_SECONDS = 0.05
 REMEMBERED = 200_000  # (department, case) pairs whose feed position is kept in memory
 TOPIC = "Onestop-Topic"
+FEED_TOPICS = ("case.", "evaluation.")  # the events feeds carry, by their topic's start
 # Headers that belong to the log's own write, not to the event.
 NOT_COPIED = {"Nats-Expected-Last-Subject-Sequence", "Nats-Batch-Id", "Nats-Batch-Sequence",
               "Nats-Batch-Commit", "Nats-Stream", "Nats-Sequence", "Nats-Subject",
@@ -64,6 +70,12 @@ async def retire_old_consumer(connection: Client, event_stream: str) -> None:
         await connection.jetstream().delete_consumer(event_stream, OLD_CONSUMER)
     except NotFoundError:
         pass
+
+
+def concerns_feeds(event: Stored) -> bool:
+    """Whether `publish` has anything to do with `event`: a case's or a rating's event to
+    send, or a foreign message to note as passed over."""
+    return event.foreign or event.headers.get(TOPIC, "").startswith(FEED_TOPICS)
 
 
 class FeedPublisher:
@@ -119,11 +131,12 @@ class FeedPublisher:
                 quiet = True
                 self.cases.clear()  # rebuilt from the log: none half-applied
                 published = 0
-            if not published:
+            if published < BATCH:  # caught up: wait for news, and then for a few more
                 self._rung.clear()
                 try:
                     async with asyncio.timeout(POLL_SECONDS):
                         await self._rung.wait()
+                    await asyncio.sleep(GATHER_SECONDS)
                 except TimeoutError:
                     pass
 
@@ -147,6 +160,12 @@ class FeedPublisher:
                 await self.cursor.write(Cursor(position=cursor.until))
             return 0
         last = max(batch[-1].sequence, cursor.until)
+        if not cursor.publishing and not any(map(concerns_feeds, batch)):
+            # Nothing in it goes to a feed (registrations, the library, ...): passed in one
+            # write, with no claim, as nothing can be half sent.
+            await self.cursor.write(Cursor(position=last))
+            self.position = last
+            return len(batch)
         await self.cursor.write(Cursor(position=cursor.position, until=last, holder=self.me,
                                        claimed_at=time.time()))
         for event in batch:
