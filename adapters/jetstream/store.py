@@ -89,6 +89,13 @@ class EventStore:
     def select_events(self, originator_id: UUID | str, *, gt: int | None, lte: int | None,
                       desc: bool, limit: int | None) -> list[StoredEvent]:
         subject = self.subjects.for_aggregate(originator_id)
+        capture = current_capture()
+        if capture is not None:  # deciding on the loop: read there, then decided again
+            key = (id(self), subject, gt, lte, desc, limit)
+            if key in capture.reads:
+                return list(capture.reads[key])
+            raise NeedsIO(key, lambda: self._select_events(subject, originator_id, gt, lte,
+                                                           desc, limit))
         return self._call(
             lambda: self._select_events(subject, originator_id, gt, lte, desc, limit)
         )

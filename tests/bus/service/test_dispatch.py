@@ -177,10 +177,7 @@ def test_a_command_on_cached_aggregates_is_decided_and_written_on_the_loop(desk,
     enterprise_id = register(desk)
 
     # When worker threads are not available at all
-    async def no_threads(*_args, **_kwargs):
-        raise AssertionError("a worker thread was used")
-
-    monkeypatch.setattr(dispatch.asyncio, "to_thread", no_threads)
+    no_worker_threads(monkeypatch)
     reply = submit(desk, enterprise_id)
 
     # Then the case was still submitted, and its position is the log's
@@ -208,6 +205,33 @@ def test_a_cache_another_process_made_stale_never_decides_a_write(two_desks):
 
     assert again["error"]["code"] == "case.invalid_transition"
     assert one.log_length() == 3
+
+
+def no_worker_threads(monkeypatch) -> None:
+    async def no_threads(*_args, **_kwargs):
+        raise AssertionError("a worker thread was used")
+
+    monkeypatch.setattr(dispatch.asyncio, "to_thread", no_threads)
+
+
+def test_what_another_process_wrote_is_read_and_decided_on_the_loop(two_desks, monkeypatch):
+    one, other = two_desks
+    enterprise_id = register(one)  # not in `other`'s cache
+    case_id = submit(one, enterprise_id)["id"]
+    assert one.send("samr", "case.accept", command(case_id=case_id, lead="jxw"))["ok"]
+    no_worker_threads(monkeypatch)
+
+    # `other` reads the enterprise and the case from the log, on its loop, and decides there
+    submitted = submit(other, enterprise_id)
+    scheduled = other.send("jxw", "case.schedule_appointment", command(
+        case_id=case_id, at=when(7), place="factory"))
+
+    assert submitted["ok"] and scheduled["ok"], (submitted, scheduled)
+    assert scheduled["position"] == other.log_length() == 5
+    # and a refusal decided on what it read from the log just now stands as it is
+    refused = other.send("jxw", "case.schedule_appointment", command(
+        case_id=str(uuid4()), at=when(7), place="factory"))
+    assert refused["error"]["code"] == "case.not_found", refused
 
 
 def test_a_refusal_from_a_stale_cache_is_decided_again_on_the_log(two_desks):
