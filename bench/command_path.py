@@ -5,8 +5,9 @@ The service is `onestop up` itself, in processes of its own (`--services`, one b
 pointed at the benchmark's server with NATS_URL, exactly as it is deployed; the clients send
 from this process. Service, clients and nats-server share this machine's CPUs, as a service
 and its department systems on one machine would. Every reply is checked. The CPU columns
-say where the time goes: milliseconds of CPU per operation in this (client) process and,
-summed over them and their child processes (the followers), in the service processes.
+say where the time goes: milliseconds of CPU per operation in this (client) process,
+summed over the service processes and their child processes (the followers), and in the
+embedded nats-server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import itertools
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -31,7 +33,7 @@ from nats.aio.client import Client
 
 from adapters.arguments import OneLineParser
 from adapters.jetstream import cloudevents as ce
-from bench.event_store import nats_server, stored_events
+from bench.event_store import nats_server_process, stored_events
 from bus.contract import subjects
 from bus.contract.identity import inbox_prefix
 from domain.credit_code import ALPHABET, check_character
@@ -50,6 +52,11 @@ class Result:
     # workload: tells a CPU-bound Python side from waiting on the server.
     cpu_seconds: float = 0.0
     service_cpu_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0  # the embedded nats-server's
+
+    @property
+    def operations(self) -> int:
+        return max(len(self.latencies) + len(self.failures), 1)
 
     @property
     def rate(self) -> float:
@@ -57,11 +64,15 @@ class Result:
 
     @property
     def cpu_ms_per_op(self) -> float:
-        return self.cpu_seconds * 1000 / max(len(self.latencies) + len(self.failures), 1)
+        return self.cpu_seconds * 1000 / self.operations
 
     @property
     def service_cpu_ms_per_op(self) -> float:
-        return self.service_cpu_seconds * 1000 / max(len(self.latencies) + len(self.failures), 1)
+        return self.service_cpu_seconds * 1000 / self.operations
+
+    @property
+    def server_cpu_ms_per_op(self) -> float:
+        return self.server_cpu_seconds * 1000 / self.operations
 
     def percentile_ms(self, p: int) -> float:
         if len(self.latencies) < 2:
@@ -98,7 +109,7 @@ def _with_children(pids: list[int]) -> list[int]:
 
 async def measure(name: str, total: int, clients: int,
                   operation: Callable[[int], Awaitable[str | None]],
-                  service_pids: list[int] = ()) -> Result:
+                  service_pids: list[int] = (), server_pid: int | None = None) -> Result:
     """`clients` tasks share `total` operations; an operation returns None or what failed."""
     work = iter(range(total))
     latencies: list[float] = []
@@ -116,17 +127,20 @@ async def measure(name: str, total: int, clients: int,
             else:
                 failures.append(failure)
 
+    server = [server_pid] if server_pid else []
     started, cpu_started = time.perf_counter(), time.process_time()
-    service_started = cpu_seconds_of(service_pids)
+    service_started, server_started = cpu_seconds_of(service_pids), cpu_seconds_of(server)
     await asyncio.gather(*(client() for _ in range(clients)))
     return Result(name, time.perf_counter() - started, latencies, failures,
                   time.process_time() - cpu_started,
-                  cpu_seconds_of(service_pids) - service_started)
+                  cpu_seconds_of(service_pids) - service_started,
+                  cpu_seconds_of(server) - server_started)
 
 
 # The reference: raw nats-py, a message of an event's size with the log's CloudEvents headers.
 
-async def raw_publishes(connection: Client, total: int, clients: int) -> Result:
+async def raw_publishes(connection: Client, total: int, clients: int,
+                        server_pid: int | None = None) -> Result:
     js = connection.jetstream()
     stream = f"BENCH_RAW_{uuid4().hex[:6]}"
     await js.add_stream(name=stream, subjects=[f"{stream}.>"])
@@ -141,7 +155,7 @@ async def raw_publishes(connection: Client, total: int, clients: int) -> Result:
 
     await measure("warm-up", 100, clients, publish)
     return await measure(f"raw nats-py js.publish ({clients} in flight)", total, clients,
-                         publish)
+                         publish, server_pid=server_pid)
 
 
 # The end-to-end workloads: a new enterprise each, then a case for one of them each.
@@ -178,7 +192,8 @@ class Commands:
 
 async def command_workload(commands: Commands, name: str, total: int, clients: int,
                            make: Callable[[int], dict], ids: list[str] | None = None,
-                           service_pids: list[int] = ()) -> Result:
+                           service_pids: list[int] = (), server_pid: int | None = None
+                           ) -> Result:
     async def send(number: int) -> str | None:
         reply = await commands.send(name, make(number))
         if not reply.get("ok"):
@@ -188,16 +203,16 @@ async def command_workload(commands: Commands, name: str, total: int, clients: i
         return None
 
     return await measure(f"{name} end to end ({clients} clients)", total, clients, send,
-                         service_pids)
+                         service_pids, server_pid)
 
 
 async def run_all(nats_url: str, total: int, clients: int,
-                  service_pids: list[int] = ()) -> list[Result]:
+                  service_pids: list[int] = (), server_pid: int | None = None) -> list[Result]:
     connections = [await nats.connect(nats_url, name=f"bench-client-{n}",
                                       inbox_prefix=inbox_prefix(PRINCIPAL))
                    for n in range(CONNECTIONS)]
     try:
-        raw = await raw_publishes(connections[0], total, clients)
+        raw = await raw_publishes(connections[0], total, clients, server_pid)
         commands = Commands(connections)
         rng = random.Random()
         await command_workload(commands, "enterprise.register", 100, clients,
@@ -205,13 +220,13 @@ async def run_all(nats_url: str, total: int, clients: int,
         enterprises: list[str] = []
         register = await command_workload(commands, "enterprise.register", total, clients,
                                           lambda _: registration(rng), enterprises,
-                                          service_pids)
+                                          service_pids, server_pid)
         if not enterprises:
             return [raw, register]
         submit = await command_workload(
             commands, "case.submit", total, clients,
             lambda number: submission(enterprises[number % len(enterprises)]), None,
-            service_pids)
+            service_pids, server_pid)
         return [raw, register, submit]
     finally:
         for connection in connections:
@@ -219,13 +234,15 @@ async def run_all(nats_url: str, total: int, clients: int,
 
 
 class ServiceProcesses:
-    """`onestop up` in `count` processes on the benchmark's server, stopped with SIGTERM."""
+    """`onestop up` in `count` processes on the benchmark's server, stopped with SIGTERM; each
+    with a data directory of its own under `scratch`, as each would have on its machine."""
 
-    def __init__(self, nats_url: str, stream: str, count: int, log_path: str) -> None:
+    def __init__(self, nats_url: str, stream: str, count: int, scratch: str) -> None:
         self.env = {**os.environ, "NATS_URL": nats_url, "NATS_STREAM": stream,
                     "ONESTOP_SCREEN_PORT": "0"}
         self.count = count
-        self.log_path = log_path
+        self.scratch = scratch
+        self.log_path = os.path.join(scratch, "service.log")
         self.processes: list[subprocess.Popen] = []
 
     @property
@@ -235,11 +252,16 @@ class ServiceProcesses:
     def __enter__(self) -> ServiceProcesses:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the processes keep writing to it
         try:
-            for _ in range(self.count):
-                self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "bus.cli", "up"], env=self.env,
-                    stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL))
-            for process in self.processes:
+            for number in range(1, self.count + 1):
+                data_dir = os.path.join(self.scratch, f"service-{number}")
+                if number > 1:  # the keys that seal and sign are the log's: all share them
+                    shutil.copytree(os.path.join(self.scratch, "service-1", "audit"),
+                                    os.path.join(data_dir, "audit"))
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "bus.cli", "up"],
+                    env={**self.env, "ONESTOP_DATA_DIR": data_dir},
+                    stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+                self.processes.append(process)
                 for line in process.stdout:
                     if b"onestop is up" in line:
                         break
@@ -264,12 +286,13 @@ class ServiceProcesses:
 
 def print_table(results: list[Result], reference: Result) -> None:
     print(f"\n{'workload':52} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs raw':>7} "
-          f"{'failed':>7} {'CPU ms/op: clients':>19} {'service':>8}")
+          f"{'failed':>7} {'CPU ms/op: clients':>19} {'service':>8} {'server':>8}")
     for row in results:
         service = f"{row.service_cpu_ms_per_op:8.2f}" if row.service_cpu_seconds else f"{'':8}"
+        server = f"{row.server_cpu_ms_per_op:8.2f}" if row.server_cpu_seconds else f"{'':8}"
         print(f"{row.name:52} {row.rate:8,.0f} {row.percentile_ms(50):8.2f} "
               f"{row.percentile_ms(99):8.2f} {row.rate / reference.rate:7.0%} "
-              f"{len(row.failures):7} {row.cpu_ms_per_op:19.2f} {service}")
+              f"{len(row.failures):7} {row.cpu_ms_per_op:19.2f} {service} {server}")
     for row in results:
         for failure in sorted(set(row.failures))[:10]:
             print(f"  {row.name}: {row.failures.count(failure)} x {failure}")
@@ -285,13 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("NATS_URL")
     stream = f"BENCH_BUS_{uuid4().hex[:6].upper()}"
     with tempfile.TemporaryDirectory(prefix="onestop-bench-bus-") as scratch, \
-            nats_server(url) as nats_url, \
-            ServiceProcesses(nats_url, stream, args.services,
-                             os.path.join(scratch, "service.log")) as services:
+            nats_server_process(url) as (nats_url, server_pid), \
+            ServiceProcesses(nats_url, stream, args.services, scratch) as services:
         print(f"nats-server: {nats_url}{'' if url else ' (embedded, sync_interval: always)'}; "
               f"{args.clients} clients on {CONNECTIONS} connections; {args.services} service "
               f"process(es) (`onestop up`); {os.cpu_count()} CPUs")
-        results = asyncio.run(run_all(nats_url, args.commands, args.clients, services.pids))
+        results = asyncio.run(run_all(nats_url, args.commands, args.clients, services.pids,
+                                      server_pid))
     print_table(results, results[0])
     print(f"\nreproduce: {'NATS_URL=' + url + ' ' if url else ''}onestop bench bus "
           f"--commands {args.commands} --clients {args.clients} --services {args.services}")

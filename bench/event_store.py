@@ -148,14 +148,22 @@ def load_times(env: dict[str, str], sizes: tuple[int, ...], repeats: int) -> dic
 
 @contextlib.contextmanager
 def nats_server(url: str | None) -> Iterator[str]:
+    with nats_server_process(url) as (nats_url, _pid):
+        yield nats_url
+
+
+@contextlib.contextmanager
+def nats_server_process(url: str | None) -> Iterator[tuple[str, int | None]]:
+    """The server at `url`, or an embedded one started for the benchmark; with the embedded
+    server's process id, so a benchmark can say how much CPU the server spent."""
     if url:
-        yield url
+        yield url, None
         return
     with tempfile.TemporaryDirectory(prefix="onestop-bench-") as data_dir:
         config = EmbeddedServerConfig(data_dir=Path(data_dir), port=free_port(),
                                       server_name="onestop-bench")
         with EmbeddedNatsServer(config) as server:
-            yield server.url
+            yield server.url, server.process.pid
 
 
 def postgres_env(dsn: str, name: str) -> dict[str, str] | None:
