@@ -251,10 +251,14 @@ def test_the_health_check_tells_what_the_followers_process_passed_over(tmp_path,
                 "command_id": uuid4().hex, "person": "p", "credit_code": credit_code(),
                 "name": "永川砖厂", "scale": "small_micro", "industry": "building_bricks",
                 "town": "laisu"})["ok"]
-            wait_until(lambda: health(service)["warnings"], 20,
-                       "the health check tells of the forged message")
+            def met_by_the_followers() -> int:
+                return sum(source()[0] for source in PASSED_OVER._elsewhere)
+
+            # This process may meet it too (the overdue watch reads the log): what is asked
+            # is that the followers' process met it, and that the health check tells.
+            wait_until(lambda: met_by_the_followers() >= 1, 20,
+                       "the followers' process tells of the forged message")
             [warning] = health(service)["warnings"]
             assert f"{STREAM} position {position} " in warning, warning
-            assert PASSED_OVER.count == 0  # it was the other process that met it
         finally:
             service.close()
