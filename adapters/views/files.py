@@ -25,6 +25,8 @@ from projections.view_reader import Where
 
 
 class SqliteViewFiles:
+    local_reads = SqliteViewStore.local_reads
+
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,9 @@ class ViewFollower:
     async def _ring(self, _message: object) -> None:
         self._doorbell.set()
 
+    def position_of(self, projection: str) -> int:
+        return self.positions.get(projection, 0)
+
     async def wait_for(self, projection: str, position: int, timeout: float) -> bool:
         """Until `projection` has applied the log up to `position`; False on timeout."""
         if self.positions.get(projection, 0) < position:

@@ -27,6 +27,7 @@ SQLITE = Dialect(mark="?", types={"text": "text", "int": "integer", "real": "rea
 
 class SqliteViewStore(ViewStore):
     dialect = SQLITE
+    local_reads = True  # a file on this machine, in WAL mode: readers never wait for writers
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()

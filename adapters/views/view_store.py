@@ -44,6 +44,9 @@ STATUS_COLUMNS = ("generation", "version", "position", "failed_position", "faile
 
 class ViewStore(Generations, Reads, Deferral, ABC):
     dialect: ClassVar[Dialect]
+    # Whether a read is over in well under a millisecond, with nothing to wait for: a reader
+    # may then read on its event loop, where a hop to a worker thread costs more than the read.
+    local_reads: ClassVar[bool] = False
 
     def __init__(self, cache_limit: int = 100_000) -> None:
         self.sql = Statements(self.dialect)

@@ -160,16 +160,23 @@ class QueryAnswerer:
             reached = await self.follower.wait_for(query.view, params.min_position,
                                                    params.wait_ms / 1000)
             if not reached:
-                position = self.follower.positions.get(query.view, 0)
+                position = await asyncio.to_thread(self.follower.position_of, query.view)
                 return error("query.behind", f"The {query.view} view has reached position "
                               f"{position}, not yet {params.min_position}; ask again.",
                               {"position": position})
-        # The position before reading: the answer reflects at least that much of the log.
-        position = self.follower.positions.get(query.view, 0)
-        result = await asyncio.to_thread(query.ask, self.views, asker, params)
+        if self.views.local_reads:  # measured: a thread hop took more than the read
+            position, result = self._read(query, asker, params)
+        else:
+            position, result = await asyncio.to_thread(self._read, query, asker, params)
         if isinstance(result, TrailPage):  # which changes: what they changed is in the log
             result = audit_listing(result, await self._events_of(result.reads()))
         return {"ok": True, "result": result, "position": position}
+
+    def _read(self, query: Query, asker: Asker, params: QueryParams) -> tuple[int, Any]:
+        """The view's position, then the answer, which reflects at least that much of the
+        log."""
+        position = self.follower.position_of(query.view)
+        return position, query.ask(self.views, asker, params)
 
     async def _events_of(self, reads: dict[str, int]) -> list:
         """Each aggregate's events, from its first up to the position given for it: read
@@ -261,21 +268,31 @@ def _text(value: Any) -> str | None:
 def cases_in(result: Any, depth: int = 4) -> list[str]:
     """The ids of the cases an answer shows: a case, or the cases of a list. Only ids: a
     refusal the answer lists may name a field `case_id` with what was wrong with it."""
-    found: list[str] = []
-    if depth and isinstance(result, dict):
+    found: set[str] = set()
+    _collect_cases(result, depth, found)
+    return sorted(found)
+
+
+def _collect_cases(result: Any, depth: int, found: set[str]) -> None:
+    if not depth:
+        return
+    if isinstance(result, dict):
         if _is_uuid(result.get("case_id")):
-            found.append(result["case_id"])
+            found.add(result["case_id"])
         for value in result.values():
-            found += cases_in(value, depth - 1)
-    elif depth and isinstance(result, list):
+            if isinstance(value, (dict, list)):
+                _collect_cases(value, depth - 1, found)
+    elif isinstance(result, list):
         for item in result:
-            found += cases_in(item, depth - 1)
-    return sorted(set(found))
+            if isinstance(item, (dict, list)):
+                _collect_cases(item, depth - 1, found)
 
 
 def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 36:  # most are not: not parsed
+        return False
     try:
-        return isinstance(value, str) and str(UUID(value)) == value
+        return str(UUID(value)) == value
     except ValueError:
         return False
 

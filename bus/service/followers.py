@@ -29,6 +29,7 @@ from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.lease import Lease, LeasedWork
 from adapters.tasks import stopped
 from adapters.views import ViewStore
+from adapters.views.failures import GenerationError
 from adapters.views.follower import ViewFollower
 from bus.contract import subjects
 from bus.service.deliveries import DeliveryRecorder
@@ -140,15 +141,19 @@ class StorePositions:
     def __init__(self, views: ViewStore) -> None:
         self.views = views
 
-    @property
-    def positions(self) -> dict[str, int]:
-        return {status.name: status.position for status in self.views.status() if status.active}
+    def position_of(self, projection: str) -> int:
+        """How far one view is: one row of its file (a query asks before each read; reading
+        every view's status for it had cost more than the read itself)."""
+        try:
+            return self.views.position(projection)
+        except GenerationError:  # not made yet
+            return 0
 
     async def wait_for(self, projection: str, position: int, timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            reached = await asyncio.to_thread(lambda: self.positions.get(projection, 0))
+            reached = await asyncio.to_thread(self.position_of, projection)
             if reached >= position:
                 return True
             if loop.time() >= deadline:
