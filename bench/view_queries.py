@@ -200,6 +200,7 @@ class Row:
     seconds: float
     note: str = ""
     latencies: list[float] = field(default_factory=list)
+    concurrent_rate: float | None = None  # with QUERIERS askers at once
 
     @property
     def rate(self) -> float:
@@ -391,7 +392,71 @@ class Service:
             self.process.kill()
 
 
-async def measure_queries(nats_url: str, stream: str, head: int, count: int) -> list[Row]:
+QUERIERS = 32  # concurrent askers for the throughput figure
+
+
+@dataclass
+class Floor:
+    """What no query can beat: a request answered by a no-op responder, plus one durable
+    append (a read of case data is recorded in the audit trail before it is answered)."""
+
+    request_reply: Row
+    durable_append: Row
+
+    def ms(self, p: int) -> float:
+        return self.request_reply.percentile_ms(p) + self.durable_append.percentile_ms(p)
+
+
+async def measure_floor(connection: Client, nats_url: str, count: int) -> Floor:
+    subject = f"bench.noop.{uuid.uuid4().hex[:8]}"
+    responder = subprocess.Popen([sys.executable, "-m", "bench.noop_responder", nats_url,
+                                  subject], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert responder.stdout.readline().strip() == b"ready", "the no-op responder"
+        request_reply = await one_at_a_time(
+            "reference: request/reply to a no-op responder", count,
+            lambda _n: connection.request(subject, b"{}", timeout=10))
+    finally:
+        responder.stdin.close()
+        responder.wait(timeout=10)
+    js = connection.jetstream()
+    stream = f"BENCH_FLOOR_{uuid.uuid4().hex[:6].upper()}"
+    await js.add_stream(name=stream, subjects=[f"{stream}.>"])
+    record = orjson.dumps({"principal": PRINCIPAL, "query": "case.get", "cases": [
+        str(uuid.uuid4())], "position": 123456, "parameters": {"case_id": str(uuid.uuid4())}})
+    durable_append = await one_at_a_time(
+        "reference: one durable append (js.publish)", count,
+        lambda _n: js.publish(f"{stream}.reads", record))
+    await js.delete_stream(stream)
+    return Floor(request_reply, durable_append)
+
+
+async def one_at_a_time(name: str, count: int, operation: Callable[[int], Awaitable]) -> Row:
+    for number in range(20):  # warm-up
+        await operation(number)
+    latencies = []
+    for number in range(count):
+        started = time.perf_counter()
+        await operation(number)
+        latencies.append(time.perf_counter() - started)
+    return Row(name, count, sum(latencies), latencies=latencies)
+
+
+async def at_once(count: int, operation: Callable[[int], Awaitable]) -> float:
+    """Operations a second with QUERIERS askers sharing `count` operations."""
+    work = iter(range(count))
+
+    async def querier() -> None:
+        for number in work:
+            await operation(number)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(querier() for _ in range(QUERIERS)))
+    return count / (time.perf_counter() - started)
+
+
+async def measure_queries(nats_url: str, stream: str, head: int, count: int
+                          ) -> tuple[Floor, list[Row]]:
     connection = await nats.connect(nats_url, name="bench-views-queries",
                                     inbox_prefix=inbox_prefix(PRINCIPAL))
     try:
@@ -405,6 +470,7 @@ async def measure_queries(nats_url: str, stream: str, head: int, count: int) -> 
 
         # Wait until the service's follower has seen the rebuilt views at the head of the log.
         await ask("worklist.list", {"min_position": head, "wait_ms": 30_000})
+        floor = await measure_floor(connection, nats_url, count)
         cases = []
         async for stored in _case_subjects(connection, stream, count):
             cases.append(stored)
@@ -418,16 +484,12 @@ async def measure_queries(nats_url: str, stream: str, head: int, count: int) -> 
                            # with what it did, read from the log.
                            ("audit.changes", lambda n: {"limit": 20,
                                                         "offset": n * 997 % (head - 20)})):
-            for number in range(20):  # warm-up
-                await ask(name, make(number))
-            latencies = []
-            for number in range(count):
-                started = time.perf_counter()
-                await ask(name, make(number))
-                latencies.append(time.perf_counter() - started)
-            rows.append(Row(f"query {name} over NATS (as {PRINCIPAL}, one at a time)", count,
-                            sum(latencies), latencies=latencies))
-        return rows
+            row = await one_at_a_time(
+                f"query {name} over NATS (as {PRINCIPAL}, one at a time)", count,
+                lambda number: ask(name, make(number)))
+            row.concurrent_rate = await at_once(count, lambda number: ask(name, make(number)))
+            rows.append(row)
+        return floor, rows
     finally:
         await connection.close()
 
@@ -448,15 +510,23 @@ async def _case_subjects(connection: Client, stream: str, count: int):
 # Running it.
 
 def print_table(raw: Row, rows: list[Row]) -> None:
-    print(f"\n{'workload':62} {'events/s':>10} {'vs raw':>7} {'p50 ms':>8} {'p99 ms':>8}")
-    print(f"{'':62} {'(queries/s)':>10}")
+    print(f"\n{'workload':62} {'events/s':>10} {'vs raw':>7}")
     for row in rows:
-        if row.latencies:
-            print(f"{row.name:62} {row.rate:10,.0f} {'':>7} {row.percentile_ms(50):8.2f} "
-                  f"{row.percentile_ms(99):8.2f}")
-        else:
-            print(f"{row.name:62} {row.rate:10,.0f} {row.rate / raw.rate:7.0%}"
-                  f"{'  (reference)' if row is raw else ''}{'  ' + row.note if row.note else ''}")
+        print(f"{row.name:62} {row.rate:10,.0f} {row.rate / raw.rate:7.0%}"
+              f"{'  (reference)' if row is raw else ''}{'  ' + row.note if row.note else ''}")
+
+
+def print_queries(floor: Floor, rows: list[Row]) -> None:
+    print(f"\n{'query, or its reference':62} {'p50 ms':>8} {'p99 ms':>8} {'p50/floor':>10} "
+          f"{'p99/floor':>10} {f'q/s, {QUERIERS} at once':>18}")
+    for reference in (floor.request_reply, floor.durable_append):
+        print(f"{reference.name:62} {reference.percentile_ms(50):8.2f} "
+              f"{reference.percentile_ms(99):8.2f}")
+    print(f"{'floor: the two together':62} {floor.ms(50):8.2f} {floor.ms(99):8.2f}")
+    for row in rows:
+        print(f"{row.name:62} {row.percentile_ms(50):8.2f} {row.percentile_ms(99):8.2f} "
+              f"{row.percentile_ms(50) / floor.ms(50):9.1f}x {row.percentile_ms(99) / floor.ms(99):9.1f}x "
+              f"{row.concurrent_rate or 0:18,.0f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -505,8 +575,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("PostgreSQL: skipped (not reachable)")
         with Service(nats_url, stream, scratch, os.path.join(scratch, "service.log")):
-            rows += asyncio.run(measure_queries(nats_url, stream, total, args.queries))
+            floor, queries = asyncio.run(measure_queries(nats_url, stream, total,
+                                                         args.queries))
     print_table(raw, rows)
+    print_queries(floor, queries)
     print(f"\nreproduce: {'NATS_URL=' + url + ' ' if url else ''}onestop bench views "
           f"--events {args.events} --queries {args.queries}"
           f"{f' --batch {args.batch}' if args.batch else ''}"
