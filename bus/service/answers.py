@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -24,13 +23,12 @@ from pydantic import ValidationError
 
 from adapters.audit.reading import AuditReader
 from adapters.audit.trail import DELIVERED, READ, REFUSED, SENT, AuditTrail
-from adapters.integrity.seal import PASSED_OVER
 from adapters.jetstream.log import StreamLog
 from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower
-from adapters.views.log_rows import logged
 from bus.contract.messages import MAX_COMMAND_BYTES
 from bus.contract.queries import Query, QueryParams
+from bus.service.histories import AggregateHistories
 from bus.service.replies import refusal
 from bus.service.view_status import views_report
 from domain.codes import WHAT, Codes
@@ -100,6 +98,7 @@ class QueryAnswerer:
         self.kinds = kinds  # principal -> kind
         self.audit = audit  # who read which case, and who was refused
         self.codes = codes  # the district's reference codes, which filters must be
+        self.histories = AggregateHistories(log_)  # what the queries read of the log, kept
 
     def principal_kind(self, principal: str) -> str:
         """The kind of a principal of the district; a refusal for anyone else."""
@@ -194,10 +193,7 @@ class QueryAnswerer:
 
     async def _aggregate_events(self, aggregate_id: Any, stop: int | None = None) -> list:
         """An aggregate's events from its first, up to `stop` (its last: None)."""
-        subject = f"{self.log.stream}.events.{aggregate_id}"
-        async with aclosing(self.log.read(subject, 1, stop=stop)) as stored_events:
-            return [logged(stored) async for stored in stored_events
-                    if not (stored.foreign and _passed_over(stored))]
+        return await self.histories.events(aggregate_id, stop)
 
     async def _case_as_of(self, asker: Asker, params: Any) -> dict:
         events = await self._case_events(params.case_id)
@@ -296,7 +292,3 @@ def _is_uuid(value: Any) -> bool:
     except ValueError:
         return False
 
-
-def _passed_over(stored) -> bool:
-    PASSED_OVER.note("queries", stored.subject.split(".", 1)[0], stored.sequence, stored.subject)
-    return True
