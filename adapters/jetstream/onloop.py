@@ -19,10 +19,9 @@ A read of one aggregate's events that the cache cannot serve is made here too: t
 stops at it (`NeedsIO`), the read is awaited on this loop, and the decision is made again from
 the start with that read's result at hand (`Capture.reads`). Deciding is pure given what it
 read, so deciding twice is safe; only the last attempt's writes are sent, and a refusal
-made on reads alone stands. Without it, a
-command on an aggregate another service process wrote went to a worker thread: measured with
-two services, a case submitted for an enterprise the other one registered cost three times
-the CPU of one decided here.
+made on reads alone stands. Before, such a command went to a worker thread: with two
+services, a case submitted for an enterprise the other one registered cost three times the
+CPU of one decided here.
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ BATCH = 256
 POLL_SECONDS = 1.0  # a safety net: each write also rings the doorbell
 # After the doorbell: let more events arrive, so that under load one round (a cursor read,
 # a log read, a claim and its mark) serves dozens of commands instead of two or three.
-# Measured on the command path: rounds without it cost the server and this process more CPU
-# than the commands themselves, and the command path ran at 46% of raw publishes instead of 48%.
+# Measured under `onestop bench bus`, with the one-write pass below: the followers' CPU per
+# command fell from 0.21 to 0.12 ms, and nats-server's from 0.29 to 0.20.
 GATHER_SECONDS = 0.05
 REMEMBERED = 200_000  # (department, case) pairs whose feed position is kept in memory
 TOPIC = "Onestop-Topic"
