@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import nats
 import orjson
+from nats.aio.client import Client
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
@@ -109,7 +110,8 @@ class Counter(Aggregate):
         self.count += 1
 
 
-def load_times(env: dict[str, str], sizes: tuple[int, ...], repeats: int) -> dict[tuple[int, bool], float]:
+def load_times(env: dict[str, str], sizes: tuple[int, ...], repeats: int,
+               built: dict[int, UUID] | None = None) -> dict[tuple[int, bool], float]:
     """Median milliseconds to load an aggregate of each size, without and with a snapshot
     taken 5 events before its end. Other aggregates' events are written in between, so each
     aggregate is spread through the log as in real use."""
@@ -129,6 +131,8 @@ def load_times(env: dict[str, str], sizes: tuple[int, ...], repeats: int) -> dic
             app.save(counter, noise)
             target[size] = counter.id
     app.close()
+    if built is not None:  # the aggregates loaded without a snapshot, by size
+        built.update(plain)
     timings: dict[tuple[int, bool], float] = {}
     for size in sizes:
         for target, snapshot in ((plain, False), (snapshotted, True)):
@@ -142,6 +146,50 @@ def load_times(env: dict[str, str], sizes: tuple[int, ...], repeats: int) -> dic
                 fresh.close()
             timings[(size, snapshot)] = statistics.median(samples)
     return timings
+
+
+async def raw_direct_get_times(nats_url: str, stream: str, aggregates: dict[int, UUID],
+                               repeats: int) -> dict[int, float]:
+    """Median milliseconds for nats-py merely to read each aggregate's events by one batched
+    direct get, as the recorder does, making nothing of them: the floor under a load."""
+    connection = await nats.connect(nats_url, name="bench-store-direct-get")
+    try:
+        timings = {}
+        for size, aggregate_id in aggregates.items():
+            samples = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                found = await _direct_get_all(connection, stream, f"{stream}.events.{aggregate_id}",
+                                              size)
+                samples.append((time.perf_counter() - started) * 1000)
+                assert found == size, (found, size)
+            timings[size] = statistics.median(samples)
+        return timings
+    finally:
+        await connection.close()
+
+
+async def _direct_get_all(connection: Client, stream: str, subject: str, batch: int) -> int:
+    done = asyncio.get_running_loop().create_future()
+    found = 0
+
+    async def on_message(message) -> None:
+        nonlocal found
+        status = (message.headers or {}).get("Status")
+        if status and not done.done():
+            done.set_result(None)
+        elif not status:
+            found += 1
+
+    inbox = connection.new_inbox()
+    subscription = await connection.subscribe(inbox, cb=on_message)
+    try:
+        await connection.publish(f"$JS.API.DIRECT.GET.{stream}", orjson.dumps(
+            {"seq": 1, "next_by_subj": subject, "batch": batch}), reply=inbox)
+        await asyncio.wait_for(done, 30)
+    finally:
+        await subscription.unsubscribe()
+    return found
 
 
 # Running it.
@@ -250,17 +298,21 @@ def main(argv: list[str] | None = None) -> int:
 
         sizes = (10, 100, 1000)
         print(f"\n{'load one aggregate (median ms)':40}" + "".join(f"{s:>10}" for s in sizes))
-        for label, env in (("onestop JetStream", {**jetstream_env,
-                                                  "NATS_STREAM": f"BENCHLOAD_{uuid4().hex[:6]}"}),
+        load_stream = f"BENCHLOAD_{uuid4().hex[:6]}"
+        built: dict[int, UUID] = {}
+        for label, env in (("onestop JetStream", {**jetstream_env, "NATS_STREAM": load_stream}),
                            ("library PostgreSQL", postgres_env(args.postgres_dsn,
                                                                f"load{uuid4().hex[:6]}"))):
             if env is None:
                 continue
             env = {k: v for k, v in env.items() if k != "_name"}
-            timings = load_times(env, sizes, args.repeats)
+            timings = load_times(env, sizes, args.repeats, built if not built else None)
             for snapshot in (False, True):
                 name = f"{label}, {'from a snapshot' if snapshot else 'all events'}"
                 print(f"{name:40}" + "".join(f"{timings[(s, snapshot)]:10.2f}" for s in sizes))
+        floor = asyncio.run(raw_direct_get_times(nats_url, load_stream, built, args.repeats))
+        print(f"{'reference: nats-py reads them, no more':40}"
+              + "".join(f"{floor[s]:10.2f}" for s in sizes))
     return 0
 
 
