@@ -53,6 +53,7 @@ class Result:
     cpu_seconds: float = 0.0
     service_cpu_seconds: float = 0.0
     server_cpu_seconds: float = 0.0  # the embedded nats-server's
+    views_behind_ms: float | None = None  # after the last reply, until the views had it all
 
     @property
     def operations(self) -> int:
@@ -189,21 +190,44 @@ class Commands:
             subjects.command(PRINCIPAL, name), orjson.dumps(body), timeout=self.timeout)
         return orjson.loads(reply.data)
 
+    async def query(self, name: str, body: dict | None = None) -> dict:
+        reply = await next(self._connections).request(
+            subjects.query(PRINCIPAL, name), orjson.dumps(body or {}), timeout=self.timeout)
+        return orjson.loads(reply.data)
+
 
 async def command_workload(commands: Commands, name: str, total: int, clients: int,
                            make: Callable[[int], dict], ids: list[str] | None = None,
                            service_pids: list[int] = (), server_pid: int | None = None
                            ) -> Result:
+    last = 0  # the highest log position a reply gave
+
     async def send(number: int) -> str | None:
+        nonlocal last
         reply = await commands.send(name, make(number))
         if not reply.get("ok"):
             return orjson.dumps(reply.get("error")).decode()
         if ids is not None:
             ids.append(reply["id"])
+        last = max(last, reply["position"] or 0)
         return None
 
-    return await measure(f"{name} end to end ({clients} clients)", total, clients, send,
-                         service_pids, server_pid)
+    result = await measure(f"{name} end to end ({clients} clients)", total, clients, send,
+                           service_pids, server_pid)
+    result.views_behind_ms = await views_behind(commands, last)
+    return result
+
+
+async def views_behind(commands: Commands, position: int) -> float:
+    """How long after the last reply every view had applied the log up to `position`: the
+    followers kept up with the commands, or that much is still to do."""
+    started = time.perf_counter()
+    while True:
+        reply = await commands.query("views.status")
+        views = reply["result"]["views"] if reply.get("ok") else []
+        if views and all(view["position"] >= position for view in views if view["active"]):
+            return (time.perf_counter() - started) * 1000
+        await asyncio.sleep(0.005)
 
 
 async def run_all(nats_url: str, total: int, clients: int,
@@ -286,13 +310,17 @@ class ServiceProcesses:
 
 def print_table(results: list[Result], reference: Result) -> None:
     print(f"\n{'workload':52} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs raw':>7} "
-          f"{'failed':>7} {'CPU ms/op: clients':>19} {'service':>8} {'server':>8}")
+          f"{'failed':>7} {'CPU ms/op: clients':>19} {'service':>8} {'server':>8} "
+          f"{'views +ms':>10}")
     for row in results:
         service = f"{row.service_cpu_ms_per_op:8.2f}" if row.service_cpu_seconds else f"{'':8}"
         server = f"{row.server_cpu_ms_per_op:8.2f}" if row.server_cpu_seconds else f"{'':8}"
+        behind = f"{row.views_behind_ms:10.0f}" if row.views_behind_ms is not None else ""
         print(f"{row.name:52} {row.rate:8,.0f} {row.percentile_ms(50):8.2f} "
               f"{row.percentile_ms(99):8.2f} {row.rate / reference.rate:7.0%} "
-              f"{len(row.failures):7} {row.cpu_ms_per_op:19.2f} {service} {server}")
+              f"{len(row.failures):7} {row.cpu_ms_per_op:19.2f} {service} {server} {behind}")
+    print("views +ms: after the last reply, until every view had applied all the commands "
+          "wrote (the followers kept up, or had that much left)")
     for row in results:
         for failure in sorted(set(row.failures))[:10]:
             print(f"  {row.name}: {row.failures.count(failure)} x {failure}")

@@ -41,13 +41,9 @@ POLL_SECONDS = 1.0  # a safety net: new events also ring the doorbell (a core su
 # After the doorbell: let a few more events arrive, so that under load one round (a status
 # read, a log read, one transaction per view) serves many events instead of one or two.
 GATHER_SECONDS = 0.02
-# Under load (the last round held this many events or more) the views gather for longer: a
-# round's cost is mostly per transaction, and on a two-core machine the CPU the views save
-# goes to the commands. Measured with `onestop bench bus`: the followers' CPU per case.submit
-# fell from 0.41 to 0.29 ms. The views are then up to a tenth of a second further behind
-# the log, and only while commands pour in.
-BUSY_ROUND = 16
-BUSY_GATHER_SECONDS = 0.1
+# Not longer under load: measured with `onestop bench bus`, gathering for 0.1 s while
+# commands poured in saved a tenth of the followers' CPU per case.submit, and left the views
+# up to a second behind the last reply, against a tenth of a second without.
 
 
 async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> list[Logged]:
@@ -98,7 +94,6 @@ class ViewFollower:
         # data directory beside an old log, or views moved to another store.
         self.rebuild_from = rebuild_from
         self._empty_checked = False
-        self.last_round = 0  # events the last round read
 
     async def start(self) -> None:
         await self.log.start()
@@ -147,8 +142,7 @@ class ViewFollower:
                 try:
                     async with asyncio.timeout(POLL_SECONDS):
                         await self._doorbell.wait()
-                    busy = self.last_round >= BUSY_ROUND
-                    await asyncio.sleep(BUSY_GATHER_SECONDS if busy else GATHER_SECONDS)
+                    await asyncio.sleep(GATHER_SECONDS)
                 except TimeoutError:
                     pass
 
@@ -165,7 +159,6 @@ class ViewFollower:
             return True
         after = min(running.values())
         batch = await read_batch(self.log, self.subject, after, limit)
-        self.last_round = len(batch)
         if not batch:
             return True
         await asyncio.to_thread(self._apply, batch, running)
