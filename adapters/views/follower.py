@@ -128,6 +128,10 @@ class ViewFollower:
 
     async def _follow(self) -> None:
         while True:
+            # Cleared before the round looks, not after: a ring while it reads is for events
+            # it may not have seen, and is kept for the next round. Cleared after, the last
+            # ring of a burst was lost, and its events waited for the poll, a second later.
+            self._doorbell.clear()
             try:
                 caught_up = await self.catch_up_once()
             except asyncio.CancelledError:
@@ -136,7 +140,6 @@ class ViewFollower:
                 log.exception("views: following the log failed; trying again")
                 caught_up = True
             if caught_up:
-                self._doorbell.clear()
                 # asyncio.timeout, not wait_for: on Python 3.11, a wait_for cancelled just as
                 # its wait ends can leave the task waiting on, and stopping then hangs.
                 try:

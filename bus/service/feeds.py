@@ -118,6 +118,9 @@ class FeedPublisher:
         # the feeds' own (feed_cursor.py), so no acknowledgement can skip an event.
         quiet = False
         while True:
+            # Cleared before the round looks: a ring while it reads is kept for the next one
+            # (cleared after, the last ring of a burst was lost until the poll, a second on).
+            self._rung.clear()
             try:
                 published = await self.publish_next_batch()
                 quiet = False
@@ -132,7 +135,6 @@ class FeedPublisher:
                 self.cases.clear()  # rebuilt from the log: none half-applied
                 published = 0
             if published < BATCH:  # caught up: wait for news, and then for a few more
-                self._rung.clear()
                 try:
                     async with asyncio.timeout(POLL_SECONDS):
                         await self._rung.wait()
