@@ -118,6 +118,7 @@ class Checkpointer:
 
     async def _follow(self) -> None:
         while True:
+            self._wake.clear()  # before the round: one asked for during it is kept for the next
             try:
                 await self.catch_up()
             except asyncio.CancelledError:
@@ -134,7 +135,6 @@ class Checkpointer:
             else:
                 self._failing.clear()
                 self._troubled(None)
-            self._wake.clear()
             try:  # asyncio.timeout: a wait_for cancelled as it ends can hang a stop (3.11)
                 async with asyncio.timeout(POLL_SECONDS):
                     await self._wake.wait()

@@ -1,11 +1,15 @@
 """A doorbell rung while a follower's round is reading is not lost: the next round starts at
 once, not at the next poll. (Cleared after the round, the last ring of a burst of commands was
-lost, and the views and feeds showed its events a whole poll, a second, later.)"""
+lost, and the views and feeds showed its events a whole poll, a second, later.) The same for a
+checkpoint asked for while the checkpointer is at work."""
 
 from __future__ import annotations
 
 import asyncio
 
+from adapters.audit import checkpointer as checkpointer_module
+from adapters.audit.checkpointer import Checkpointer
+from adapters.logs import Throttled
 from adapters.views import follower as views_module
 from adapters.views.follower import ViewFollower
 from bus.service import feeds as feeds_module
@@ -51,3 +55,11 @@ def test_the_feeds_look_again_at_once_after_a_ring_during_their_round(monkeypatc
     monkeypatch.setattr(feeds_module, "POLL_SECONDS", A_LONG_POLL)
     publisher = FeedPublisher.__new__(FeedPublisher)
     assert rounds_after_a_ring_during_the_first(publisher, "_rung", "publish_next_batch") == 2
+
+
+def test_the_checkpointer_looks_again_at_once_when_asked_during_its_round(monkeypatch):
+    monkeypatch.setattr(checkpointer_module, "POLL_SECONDS", A_LONG_POLL)
+    checkpointer = Checkpointer.__new__(Checkpointer)
+    checkpointer._failing = Throttled(checkpointer_module.log)
+    checkpointer.trouble, checkpointer.on_trouble = None, lambda _trouble: None
+    assert rounds_after_a_ring_during_the_first(checkpointer, "_wake", "catch_up") == 2
