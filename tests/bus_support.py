@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from uuid import uuid4
 
 import nats
 import nats.aio.client
@@ -141,6 +142,17 @@ class Service:
                                                             data, timeout=10)).data)
         if name in OPERATIONS:
             contract().check_reply(f"send.cmd.{name}", reply)
+        return reply
+
+    def command(self, principal: str, name: str, person: str = "经办人", /, **fields) -> dict:
+        """A command with a fresh id, sent by `person` of `principal`: its reply, whatever it is."""
+        return self.request(principal, name, {"command_id": uuid4().hex, "person": person,
+                                              **fields})
+
+    def applied(self, principal: str, name: str, person: str = "经办人", /, **fields) -> dict:
+        """`command`, which must be applied: its reply."""
+        reply = self.command(principal, name, person, **fields)
+        assert reply["ok"], (name, reply)
         return reply
 
     def query(self, principal: str, name: str, body: dict | None = None) -> dict:

@@ -36,23 +36,16 @@ def service(tmp_path, monkeypatch):
         yield running
 
 
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    reply = service.request(principal, command, {"command_id": uuid4().hex, "person": "p",
-                                                 **fields})
-    assert reply["ok"], reply
-    return reply
-
-
 def a_case(service: Service) -> tuple[str, int]:
     """A case led by jxw with zjw: both feeds are sent its two events (waited for)."""
-    enterprise = send(service, "portal", "enterprise.register", credit_code=credit_code(),
-                      name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
-    case = send(service, "portal", "case.submit", enterprise_id=enterprise,
-                service_type="quality_management", description="Bricks crumble",
-                channel="online_platform")["id"]
-    accepted = send(service, "samr", "case.accept", case_id=case, lead="jxw",
-                    collaborators=["zjw"])
+    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                 name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
+    case = service.applied("portal", "case.submit", enterprise_id=enterprise,
+                           service_type="quality_management", description="Bricks crumble",
+                           channel="online_platform")["id"]
+    accepted = service.applied("samr", "case.accept", case_id=case, lead="jxw",
+                               collaborators=["zjw"])
     for department in ("jxw", "zjw"):
         wait_until(lambda: len(feed_of(service, department)) == 2, 15,
                    f"{department}'s feed holds the case")

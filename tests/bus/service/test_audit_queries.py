@@ -4,9 +4,6 @@ department could see of a case at a time; and none of it for anyone but the audi
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from uuid import uuid4
-
-import pytest
 
 from tests.bus_support import Service, when
 from tests.domain.support import credit_code
@@ -15,27 +12,14 @@ AUDIT_QUERIES = ("audit.changes", "audit.refusals", "audit.reads", "audit.sent",
                  "audit.deliveries", "audit.case_visibility")
 
 
-@pytest.fixture
-def service(district, unique_name):
-    running = Service(district, unique_name())
-    yield running
-    running.close()
-
-
-def send(service: Service, principal: str, command: str, person: str = "陈干事", /,
-         **fields) -> dict:
-    return service.request(principal, command, {"command_id": uuid4().hex, "person": person,
-                                             **fields})
-
-
 def accepted_case(service: Service) -> tuple[str, int]:
-    enterprise = send(service, "portal", "enterprise.register", "厂长",
-                      credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
-                      industry="building_bricks", town="laisu")
-    case_id = send(service, "portal", "case.submit", "厂长", enterprise_id=enterprise["id"],
-                   service_type="quality_management", description="页岩砖强度不足",
-                   channel="online_platform")["id"]
-    accepted = send(service, "samr", "case.accept", "王科长", case_id=case_id, lead="jxw")
+    enterprise = service.command("portal", "enterprise.register", "厂长",
+                                 credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
+                                 industry="building_bricks", town="laisu")
+    case_id = service.command("portal", "case.submit", "厂长", enterprise_id=enterprise["id"],
+                              service_type="quality_management", description="页岩砖强度不足",
+                              channel="online_platform")["id"]
+    accepted = service.command("samr", "case.accept", "王科长", case_id=case_id, lead="jxw")
     assert accepted["ok"], accepted
     return case_id, accepted["position"]
 
@@ -50,12 +34,12 @@ def test_the_trail_records_accepted_refused_and_read_actions_with_the_right_acto
     case_id, _ = accepted_case(service)
     first, second = when(7), when(8)
     # jxw books the factory, then moves the visit to the lab.
-    send(service, "jxw", "case.schedule_appointment", "刘工", case_id=case_id,
-         at=first, place="factory")
-    moved = send(service, "jxw", "case.reschedule_appointment", "刘工", case_id=case_id,
-                 at=second, place="lab", reason="kiln down")
+    service.command("jxw", "case.schedule_appointment", "刘工", case_id=case_id,
+                    at=first, place="factory")
+    moved = service.command("jxw", "case.reschedule_appointment", "刘工", case_id=case_id,
+                            at=second, place="lab", reason="kiln down")
     # kjj tries to close a case it has nothing to do with; the bureau reads the case.
-    refused = send(service, "kjj", "case.close", "赵干事", case_id=case_id)
+    refused = service.command("kjj", "case.close", "赵干事", case_id=case_id)
     assert refused["error"]["code"] == "case.not_yours"
     asked(service, "samr", "case.get", case_id=case_id, min_position=moved["position"])
 
@@ -80,8 +64,8 @@ def test_the_trail_records_accepted_refused_and_read_actions_with_the_right_acto
 def test_a_department_trail_holds_what_concerned_it_and_a_period_bounds_it(service):
     case_id, _ = accepted_case(service)
     start = datetime.now(timezone.utc).isoformat()
-    transferred = send(service, "samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
-                       reason="housing materials")
+    transferred = service.command("samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
+                                  reason="housing materials")
 
     jxw = asked(service, "samr", "audit.changes", department="jxw",
                 min_position=transferred["position"])
@@ -106,10 +90,10 @@ def test_audit_queries_are_refused_to_departments_and_stations(service):
 def test_what_a_department_could_see_of_a_case_before_and_after_a_transfer(service):
     case_id, _ = accepted_case(service)
     while_jxw_led = datetime.now(timezone.utc).isoformat()
-    send(service, "samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
-         reason="housing materials")
-    send(service, "zjw", "case.schedule_appointment", "刘工", case_id=case_id,
-         at=when(7), place="site")
+    service.command("samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
+                    reason="housing materials")
+    service.command("zjw", "case.schedule_appointment", "刘工", case_id=case_id,
+                    at=when(7), place="site")
     afterwards = datetime.now(timezone.utc).isoformat()
 
     def seen(department: str, at: str) -> dict:

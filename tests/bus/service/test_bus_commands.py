@@ -5,18 +5,8 @@ from __future__ import annotations
 import json
 from uuid import uuid4
 
-import pytest
-
 from bus.contract import subjects
-from tests.bus_support import Service
 from tests.domain.support import credit_code
-
-
-@pytest.fixture
-def service(district, unique_name):
-    running = Service(district, unique_name())
-    yield running
-    running.close()
 
 
 def registration(**overrides) -> dict:

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-import pytest
-
 from bus.contract.operations import OPERATIONS
 from tests.bus_support import Service, day, when
 from tests.domain.support import credit_code
-
-
-@pytest.fixture
-def service(district, unique_name):
-    running = Service(district, unique_name())
-    yield running
-    running.close()
 
 
 class Walk:

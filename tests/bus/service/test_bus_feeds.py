@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 import pytest
 
 from bus.contract import subjects
@@ -17,13 +15,6 @@ from tests.domain.support import credit_code
 def service(tmp_path):
     with service_on_its_own_server(tmp_path) as running:
         yield running
-
-
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    reply = service.request(principal, command,
-                            {"command_id": uuid4().hex, "person": "p", **fields})
-    assert reply["ok"], reply
-    return reply
 
 
 def feed_types(service: Service, department: str, count: int) -> list[str]:
@@ -42,16 +33,16 @@ def feed_size(service: Service, department: str) -> int:
 
 
 def test_each_department_sees_the_cases_it_is_involved_in(service):
-    enterprise = send(service, "portal", "enterprise.register", credit_code=credit_code(),
-                      name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
-    case = send(service, "portal", "case.submit", enterprise_id=enterprise,
-                service_type="quality_management", description="Bricks crumble",
-                channel="online_platform")["id"]
-    send(service, "samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
-    send(service, "jxw", "case.transfer", case_id=case, to="jtj", reason="transport bricks")
-    last = send(service, "jtj", "case.schedule_appointment", case_id=case,
-                at=when(7), place="factory")
+    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                 name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
+    case = service.applied("portal", "case.submit", enterprise_id=enterprise,
+                           service_type="quality_management", description="Bricks crumble",
+                           channel="online_platform")["id"]
+    service.applied("samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
+    service.applied("jxw", "case.transfer", case_id=case, to="jtj", reason="transport bricks")
+    last = service.applied("jtj", "case.schedule_appointment", case_id=case,
+                           at=when(7), place="factory")
 
     # The new lead gets the history it missed, then what happens next.
     assert feed_types(service, "jtj", 4) == ["submitted", "accepted", "transferred",
@@ -71,21 +62,21 @@ def test_each_department_sees_the_cases_it_is_involved_in(service):
 
 def test_a_rating_goes_to_the_department_it_is_for_and_to_the_window_that_took_the_case(
         service):
-    enterprise = send(service, "post_laisu", "enterprise.register", credit_code=credit_code(),
-                      name="厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
-    case = send(service, "post_laisu", "case.submit", enterprise_id=enterprise,
-                service_type="quality_management", description="砖", channel="town_post",
-                station="post_laisu")["id"]
-    send(service, "samr", "case.accept", case_id=case, lead="jxw")
-    send(service, "jxw", "case.resolve", case_id=case, outcome="x", invested_yuan="0",
-         saved_per_year_yuan="0", expected_benefit_yuan="0")
-    rating = send(service, "post_laisu", "case.evaluate", case_id=case, stage="resolved",
-                  level="dissatisfied")["id"]
-    send(service, "jxw", "evaluation.follow_up", evaluation_id=rating, contact="电话",
-         finding="属实")
-    send(service, "jxw", "evaluation.report_rectification", evaluation_id=rating,
-         rectification="整改", told="电话")
+    enterprise = service.applied("post_laisu", "enterprise.register", credit_code=credit_code(),
+                                 name="厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
+    case = service.applied("post_laisu", "case.submit", enterprise_id=enterprise,
+                           service_type="quality_management", description="砖", channel="town_post",
+                           station="post_laisu")["id"]
+    service.applied("samr", "case.accept", case_id=case, lead="jxw")
+    service.applied("jxw", "case.resolve", case_id=case, outcome="x", invested_yuan="0",
+                    saved_per_year_yuan="0", expected_benefit_yuan="0")
+    rating = service.applied("post_laisu", "case.evaluate", case_id=case, stage="resolved",
+                             level="dissatisfied")["id"]
+    service.applied("jxw", "evaluation.follow_up", evaluation_id=rating, contact="电话",
+                    finding="属实")
+    service.applied("jxw", "evaluation.report_rectification", evaluation_id=rating,
+                    rectification="整改", told="电话")
 
     told = ["rated", "followed_up", "rectification_reported"]
     assert feed_types(service, "post_laisu", 3) == told  # it tells the enterprise

@@ -16,27 +16,15 @@ GOOD = {"raw_materials": 60, "formula": 45, "firing": 70, "inspection": 80}
 FINDING = {"stage": "raw_materials", "finding": "no coal gangue: shale only"}
 
 
-@pytest.fixture
-def service(district, unique_name):
-    running = Service(district, unique_name())
-    yield running
-    running.close()
-
-
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    return service.request(principal, command,
-                           {"command_id": uuid4().hex, "person": "经办人", **fields})
-
-
 def done(service: Service, principal: str, command: str, **fields) -> str:
-    reply = send(service, principal, command, **fields)
+    reply = service.command(principal, command, **fields)
     assert reply["ok"], (command, reply)
     return reply["id"]
 
 
 def refused(service: Service, principal: str, command: str, **fields) -> dict:
     before = service.log_length()
-    reply = send(service, principal, command, **fields)
+    reply = service.command(principal, command, **fields)
     assert not reply["ok"], (command, reply)
     assert service.log_length() == before
     return reply["error"]

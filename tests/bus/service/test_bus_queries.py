@@ -10,13 +10,6 @@ from tests.bus_support import Service
 from tests.domain.support import credit_code
 
 
-@pytest.fixture
-def service(district, unique_name):
-    running = Service(district, unique_name())
-    yield running
-    running.close()
-
-
 def command(**fields) -> dict:
     return {"command_id": uuid4().hex, "person": "陈干事", **fields}
 

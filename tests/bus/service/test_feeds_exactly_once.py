@@ -10,7 +10,6 @@ import os
 import signal
 import threading
 from collections import defaultdict
-from uuid import uuid4
 
 import orjson
 import pytest
@@ -29,23 +28,16 @@ DEPARTMENTS = ("samr", "jxw", "zjw", "kjj", "jtj")
 INVOLVED = ("jxw", "zjw", "kjj")  # in every case `a_case` makes
 
 
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    reply = service.request(principal, command, {"command_id": uuid4().hex, "person": "p",
-                                                 **fields})
-    assert reply["ok"], (command, reply)
-    return reply
-
-
 def a_case(service: Service, enterprise: str) -> None:
     """Ordered, routed, handed on: three departments see parts of it."""
-    case = send(service, "portal", "case.submit", enterprise_id=enterprise,
-                service_type="quality_management", description="砖",
-                channel="online_platform")["id"]
-    send(service, "samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
-    send(service, "jxw", "case.schedule_appointment", case_id=case, at=when(3), place="x")
-    send(service, "jxw", "case.transfer", case_id=case, to="kjj", reason="technology")
-    send(service, "kjj", "case.reschedule_appointment", case_id=case, at=when(4), place="y",
-         reason="z")
+    case = service.applied("portal", "case.submit", enterprise_id=enterprise,
+                           service_type="quality_management", description="砖",
+                           channel="online_platform")["id"]
+    service.applied("samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
+    service.applied("jxw", "case.schedule_appointment", case_id=case, at=when(3), place="x")
+    service.applied("jxw", "case.transfer", case_id=case, to="kjj", reason="technology")
+    service.applied("kjj", "case.reschedule_appointment", case_id=case, at=when(4), place="y",
+                    reason="z")
 
 
 def read(service: Service, stream: str, subject: str) -> list[Stored]:
@@ -147,9 +139,9 @@ def service(tmp_path, monkeypatch):
 
 
 def test_killing_the_feed_publisher_again_and_again_loses_and_doubles_nothing(service):
-    enterprise = send(service, "portal", "enterprise.register", credit_code=credit_code(),
-                      name="砖厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
+    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                 name="砖厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
     stop = threading.Event()
 
     def load() -> None:
@@ -158,9 +150,9 @@ def test_killing_the_feed_publisher_again_and_again_loses_and_doubles_nothing(se
             # Events no feed carries between them: whole batches of those are passed
             # with no claim (feeds.py), and the kills land in those rounds too.
             for _ in range(3):
-                send(service, "portal", "enterprise.register", credit_code=credit_code(),
-                     name="砖厂", scale="small_micro", industry="building_bricks",
-                     town="laisu")
+                service.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                name="砖厂", scale="small_micro", industry="building_bricks",
+                                town="laisu")
 
     loader = threading.Thread(target=load)
     loader.start()
@@ -182,9 +174,9 @@ def test_killing_the_feed_publisher_again_and_again_loses_and_doubles_nothing(se
 
 
 def test_a_server_away_longer_than_the_duplicate_window_doubles_nothing(service):
-    enterprise = send(service, "portal", "enterprise.register", credit_code=credit_code(),
-                      name="砖厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
+    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                 name="砖厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
     for _ in range(5):
         a_case(service, enterprise)
     wait_until(lambda: caught_up(service), 60, "the feeds are up to date")

@@ -5,7 +5,6 @@ case view and the results go by when it happened. What each kind of wrong time g
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from uuid import uuid4
 
 import pytest
 
@@ -17,26 +16,14 @@ from tests.domain.support import credit_code
 MARCH_2022 = "2022-03-01T08:30:00+08:00"
 
 
-@pytest.fixture
-def service(district, unique_name):
-    running = Service(district, unique_name())
-    yield running
-    running.close()
-
-
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    return service.request(principal, command, {"command_id": uuid4().hex, "person": "经办人",
-                                             **fields})
-
-
 def backfilled_case(service: Service) -> tuple[str, int]:
-    enterprise = send(service, "post_laisu", "enterprise.register", occurred_at=MARCH_2022,
-                      credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
-                      industry="building_bricks", town="laisu")
+    enterprise = service.command("post_laisu", "enterprise.register", occurred_at=MARCH_2022,
+                                 credit_code=credit_code(), name="永川页岩砖厂", scale="small_micro",
+                                 industry="building_bricks", town="laisu")
     assert enterprise["ok"], enterprise
-    case = send(service, "post_laisu", "case.submit", occurred_at="2022-03-02T10:00:00+08:00",
-                enterprise_id=enterprise["id"], service_type="quality_management",
-                description="砖块一碰就碎", channel="town_post")
+    case = service.command("post_laisu", "case.submit", occurred_at="2022-03-02T10:00:00+08:00",
+                           enterprise_id=enterprise["id"], service_type="quality_management",
+                           description="砖块一碰就碎", channel="town_post")
     assert case["ok"], case
     return case["id"], case["position"]
 
@@ -92,9 +79,9 @@ def test_the_results_count_a_backfilled_case_in_the_month_it_happened(service):
 def test_what_happened_in_the_future_is_refused_and_nothing_is_written(service):
     ahead = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
 
-    reply = send(service, "portal", "enterprise.register", occurred_at=ahead,
-                 credit_code=credit_code(), name="厂", scale="small_micro",
-                 industry="building_bricks", town="laisu")
+    reply = service.command("portal", "enterprise.register", occurred_at=ahead,
+                            credit_code=credit_code(), name="厂", scale="small_micro",
+                            industry="building_bricks", town="laisu")
 
     assert reply["error"]["code"] == "command.occurred_in_future"
     assert service.log_length() == 0
@@ -103,8 +90,8 @@ def test_what_happened_in_the_future_is_refused_and_nothing_is_written(service):
 def test_what_happened_to_a_case_before_it_began_is_refused(service):
     case_id, position = backfilled_case(service)
 
-    reply = send(service, "samr", "case.accept", occurred_at=MARCH_2022, case_id=case_id,
-                 lead="jxw")
+    reply = service.command("samr", "case.accept", occurred_at=MARCH_2022, case_id=case_id,
+                            lead="jxw")
 
     assert reply["error"]["code"] == "case.occurred_before_it_existed"
     assert service.log_length() == position
@@ -117,9 +104,9 @@ def test_what_happened_to_a_case_before_it_began_is_refused(service):
     1646094600,  # a number is no time
 ])
 def test_a_time_that_is_no_time_is_invalid(service, occurred_at):
-    reply = send(service, "portal", "enterprise.register", occurred_at=occurred_at,
-                 credit_code=credit_code(), name="厂", scale="small_micro",
-                 industry="building_bricks", town="laisu")
+    reply = service.command("portal", "enterprise.register", occurred_at=occurred_at,
+                            credit_code=credit_code(), name="厂", scale="small_micro",
+                            industry="building_bricks", town="laisu")
 
     assert reply["error"]["code"] == "command.invalid"
     assert list(reply["error"]["fields"]) == ["occurred_at"]

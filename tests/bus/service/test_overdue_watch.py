@@ -4,7 +4,6 @@ bad rating whose follow-up was not rectified in its working days; each once."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from uuid import uuid4
 
 import pytest
 
@@ -22,32 +21,26 @@ def service(district, unique_name, monkeypatch):
     running.close()
 
 
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    reply = service.request(principal, command, {"command_id": uuid4().hex, "person": "p",
-                                                 **fields})
-    assert reply["ok"], (command, reply)
-    return reply
-
-
 def test_an_overdue_case_and_an_overdue_follow_up_are_escalated_once(service):
     weeks_ago = (datetime.now(timezone.utc) - timedelta(days=70)).isoformat()
-    enterprise = send(service, "post_laisu", "enterprise.register", occurred_at=weeks_ago,
-                      credit_code=credit_code(), name="厂", scale="small_micro",
-                      industry="building_bricks", town="laisu")["id"]
+    enterprise = service.applied("post_laisu", "enterprise.register", occurred_at=weeks_ago,
+                                 credit_code=credit_code(), name="厂", scale="small_micro",
+                                 industry="building_bricks", town="laisu")["id"]
 
     def case() -> str:
-        case_id = send(service, "post_laisu", "case.submit", occurred_at=weeks_ago,
-                       enterprise_id=enterprise, service_type="metrology",
-                       description="检定", channel="town_post", station="post_laisu")["id"]
-        send(service, "samr", "case.accept", occurred_at=weeks_ago, case_id=case_id)
+        case_id = service.applied("post_laisu", "case.submit", occurred_at=weeks_ago,
+                                  enterprise_id=enterprise, service_type="metrology",
+                                  description="检定", channel="town_post", station="post_laisu")["id"]
+        service.applied("samr", "case.accept", occurred_at=weeks_ago, case_id=case_id)
         return case_id
 
     overdue_case = case()  # metrology: due in ten days, seventy days ago
     rated = case()
-    send(service, "samr", "case.resolve", occurred_at=weeks_ago, case_id=rated,
-         outcome="x", invested_yuan="0", saved_per_year_yuan="0", expected_benefit_yuan="0")
-    rating = send(service, "post_laisu", "case.evaluate", occurred_at=weeks_ago,
-                  case_id=rated, stage="resolved", level="very_dissatisfied")["id"]
+    service.applied("samr", "case.resolve", occurred_at=weeks_ago, case_id=rated,
+                    outcome="x", invested_yuan="0", saved_per_year_yuan="0",
+                    expected_benefit_yuan="0")
+    rating = service.applied("post_laisu", "case.evaluate", occurred_at=weeks_ago,
+                             case_id=rated, stage="resolved", level="very_dissatisfied")["id"]
 
     def last_topic(record: str) -> str:
         stored = last_message_on(service, f"{service.stream}.events.{record}")

@@ -13,31 +13,17 @@ from tests.bus_support import Service
 from tests.domain.support import credit_code
 
 
-@pytest.fixture
-def service(district, unique_name):
-    running = Service(district, unique_name())
-    yield running
-    running.close()
-
-
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    reply = service.request(principal, command, {"command_id": uuid4().hex, "person": "经办人",
-                                                 **fields})
-    assert reply["ok"], (command, reply)
-    return reply
-
-
 def resolved_case(service: Service, station: str, lead: str) -> str:
-    enterprise = send(service, station, "enterprise.register", credit_code=credit_code(),
-                      name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
-    case = send(service, station, "case.submit", enterprise_id=enterprise,
-                service_type="quality_management", description="砖块粉化",
-                channel="town_post" if station.startswith("post_") else "offline_window",
-                station=station)["id"]
-    send(service, "samr", "case.accept", case_id=case, lead=lead)
-    send(service, lead, "case.resolve", case_id=case, outcome="配方调整", invested_yuan="0",
-         saved_per_year_yuan="0", expected_benefit_yuan="0")
+    enterprise = service.applied(station, "enterprise.register", credit_code=credit_code(),
+                                 name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
+    case = service.applied(station, "case.submit", enterprise_id=enterprise,
+                           service_type="quality_management", description="砖块粉化",
+                           channel="town_post" if station.startswith("post_") else "offline_window",
+                           station=station)["id"]
+    service.applied("samr", "case.accept", case_id=case, lead=lead)
+    service.applied(lead, "case.resolve", case_id=case, outcome="配方调整", invested_yuan="0",
+                    saved_per_year_yuan="0", expected_benefit_yuan="0")
     return case
 
 
@@ -47,21 +33,21 @@ def rated(service):
     badly resolved, appealed and overturned."""
     laisu = resolved_case(service, "post_laisu", "jxw")
     window = resolved_case(service, "asc_window", "zjw")
-    send(service, "post_laisu", "case.evaluate", case_id=laisu, stage="accepted",
-         level="very_satisfied")
-    bad = send(service, "post_laisu", "case.evaluate", case_id=laisu, stage="resolved",
-               level="dissatisfied", comment="冬季仍掉粉")["id"]
-    send(service, "jxw", "evaluation.follow_up", evaluation_id=bad, contact="电话回访厂长",
-         finding="冬季烧成温度不足")
-    send(service, "jxw", "evaluation.report_rectification", evaluation_id=bad,
-         rectification="增加冬季烧成曲线", told="电话告知厂长")
-    unfounded = send(service, "asc_window", "case.evaluate", case_id=window, stage="resolved",
-                     level="very_dissatisfied")["id"]
-    send(service, "zjw", "evaluation.follow_up", evaluation_id=unfounded, contact="上门",
-         finding="企业误解检测结论")
-    send(service, "zjw", "evaluation.appeal", evaluation_id=unfounded, reason="差评不实")
-    return send(service, "samr", "evaluation.review", evaluation_id=unfounded, upheld=False,
-                note="复核不属实")["position"]
+    service.applied("post_laisu", "case.evaluate", case_id=laisu, stage="accepted",
+                    level="very_satisfied")
+    bad = service.applied("post_laisu", "case.evaluate", case_id=laisu, stage="resolved",
+                          level="dissatisfied", comment="冬季仍掉粉")["id"]
+    service.applied("jxw", "evaluation.follow_up", evaluation_id=bad, contact="电话回访厂长",
+                    finding="冬季烧成温度不足")
+    service.applied("jxw", "evaluation.report_rectification", evaluation_id=bad,
+                    rectification="增加冬季烧成曲线", told="电话告知厂长")
+    unfounded = service.applied("asc_window", "case.evaluate", case_id=window, stage="resolved",
+                                level="very_dissatisfied")["id"]
+    service.applied("zjw", "evaluation.follow_up", evaluation_id=unfounded, contact="上门",
+                    finding="企业误解检测结论")
+    service.applied("zjw", "evaluation.appeal", evaluation_id=unfounded, reason="差评不实")
+    return service.applied("samr", "evaluation.review", evaluation_id=unfounded, upheld=False,
+                           note="复核不属实")["position"]
 
 
 def ask(service: Service, position: int, name: str, **params) -> dict:
@@ -101,8 +87,8 @@ def test_only_the_taker_rates_and_only_the_department_at_fault_follows_up(servic
     not_taker = service.request("portal", "case.evaluate", {
         "command_id": uuid4().hex, "person": "p", "case_id": case, "stage": "resolved",
         "level": "satisfied"})
-    bad = send(service, "post_laisu", "case.evaluate", case_id=case, stage="resolved",
-               level="very_dissatisfied")["id"]
+    bad = service.applied("post_laisu", "case.evaluate", case_id=case, stage="resolved",
+                          level="very_dissatisfied")["id"]
     not_at_fault = service.request("zjw", "evaluation.follow_up", {
         "command_id": uuid4().hex, "person": "p", "evaluation_id": bad, "contact": "电话",
         "finding": "属实"})

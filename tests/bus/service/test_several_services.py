@@ -79,25 +79,18 @@ def holders(service: Service) -> dict[str, str]:
         return {}
 
 
-def send(service: Service, principal: str, command: str, **fields) -> dict:
-    reply = service.request(principal, command, {"command_id": uuid4().hex, "person": "p",
-                                                 **fields})
-    assert reply["ok"], reply
-    return reply
-
-
 def cases(service: Service, count: int) -> int:
     """Submits `count` cases through whichever service takes each; the last position."""
-    enterprise = send(service, "portal", "enterprise.register", credit_code=credit_code(),
-                      name="砖厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
+    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                 name="砖厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
     last = 0
     for _ in range(count):
-        case = send(service, "portal", "case.submit", enterprise_id=enterprise,
-                    service_type="quality_management", description="砖",
-                    channel="online_platform")["id"]
-        last = send(service, "samr", "case.accept", case_id=case, lead="jxw",
-                    collaborators=["zjw"])["position"]
+        case = service.applied("portal", "case.submit", enterprise_id=enterprise,
+                               service_type="quality_management", description="砖",
+                               channel="online_platform")["id"]
+        last = service.applied("samr", "case.accept", case_id=case, lead="jxw",
+                               collaborators=["zjw"])["position"]
     return last
 
 
