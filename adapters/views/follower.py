@@ -116,12 +116,12 @@ class ViewFollower:
 
     async def wait_for(self, projection: str, position: int, timeout: float) -> bool:
         """Until `projection` has applied the log up to `position`; False on timeout."""
-        if self.positions.get(projection, 0) < position:
+        if self.position_of(projection) < position:
             self._doorbell.set()  # someone has written that far: look now
         async with self._advanced:
             try:
                 await asyncio.wait_for(self._advanced.wait_for(
-                    lambda: self.positions.get(projection, 0) >= position), timeout)
+                    lambda: self.position_of(projection) >= position), timeout)
             except TimeoutError:
                 return False
         return True
