@@ -22,7 +22,7 @@ from adapters.views.rebuild import open_reader, read_rows
 from bus.contract import subjects
 from bus.service.dispatch import _fingerprint
 from tests.bus.cli.test_audit_cli import audit, covered
-from tests.bus.service.test_bus_feeds import feed_size, feed_types, send
+from tests.bus.service.test_bus_feeds import feed_size, feed_types
 from tests.bus_support import Service, district_server, service_on_its_own_server, when
 from tests.domain.support import credit_code
 from tests.processes import wait_until
@@ -41,13 +41,13 @@ def service(tmp_path_factory):
 def forged_case(service):
     """A case led by jxw, and a forged event after its acceptance that hands it to kjj: a
     copy of the real acceptance with the next version, a new id and another lead."""
-    enterprise = send(service, "portal", "enterprise.register", credit_code=credit_code(),
-                      name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
-                      town="laisu")["id"]
-    case = send(service, "portal", "case.submit", enterprise_id=enterprise,
-                service_type="quality_management", description="Bricks crumble",
-                channel="online_platform")["id"]
-    send(service, "samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
+    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                 name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
+                                 town="laisu")["id"]
+    case = service.applied("portal", "case.submit", enterprise_id=enterprise,
+                           service_type="quality_management", description="Bricks crumble",
+                           channel="online_platform")["id"]
+    service.applied("samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
     accepted = last_of(service, f"{STREAM}.events.{case}")
     headers = {name: value for name, value in accepted.headers.items()
                if name not in SERVED and not name.startswith("Nats-Expected")}
@@ -126,8 +126,8 @@ def test_a_forged_event_is_passed_over_by_the_command_path_the_views_and_the_fee
         service, forged_case):
     case, position = forged_case
     # The command path loads the case without it, and writes after it.
-    last = send(service, "jxw", "case.schedule_appointment", case_id=case,
-                at=when(7), place="factory")
+    last = service.applied("jxw", "case.schedule_appointment", case_id=case,
+                           at=when(7), place="factory")
     assert last["position"] > position
 
     def case_view() -> dict | None:
