@@ -1,5 +1,5 @@
-"""Answering queries from the views: what the query router (query_router.py) calls once
-FastStream has decoded a query's parameters into its model.
+"""Answering queries from the views: what the query endpoint (query_endpoint.py) calls once
+it has validated a query's parameters with its model.
 
 The principal is the subject's third token (NATS permissions let a principal request only
 under its own prefix); what it may see follows from its kind. Every answer carries the

@@ -17,7 +17,6 @@ from adapters.jetstream.factory import DEFAULT_STREAM
 from bus.contract.messages import SERVICE_NAME, service_version
 from bus.service.connections import reconnect_wait
 from bus.service.health import system_router
-from bus.service.query_router import query_router, unknown_query_router
 from bus.service.services import Services
 
 FASTSTREAM_LOG = logging.getLogger("onestop.faststream")
@@ -50,10 +49,9 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
                         max_reconnect_attempts=-1, reconnect_time_wait=reconnect_wait())
     services = Services(nats_url, stream, data_dir, views_dsn, separate_followers,
                         screen_port, screen_host)
-    # Commands by request/reply are not a FastStream router: see bus/service/routes.py.
+    # Commands and queries by request/reply are not FastStream routers: see
+    # bus/service/routes.py and bus/service/query_endpoint.py.
     broker.include_router(system_router(service_version(), services.health))
-    broker.include_router(query_router(services))
-    broker.include_router(unknown_query_router(services))
     app = FastStream(
         broker,
         logger=FASTSTREAM_LOG,

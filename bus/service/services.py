@@ -32,6 +32,7 @@ from bus.service.durable_intake import IntakeWorker
 from bus.service.followers import FollowerProcess, Followers, FollowerSettings, StorePositions
 from bus.service.overdue import OverdueWatch
 from bus.service.parts import Parts
+from bus.service.query_endpoint import QueryEndpoint
 from bus.service.replicas import differing, report
 from bus.service.routes import CommandEndpoint
 from bus.contract.identity import CredentialStore
@@ -77,6 +78,7 @@ class Services:
     intake: IntakeWorker | None = field(default=None, init=False)
     views: ViewStore | None = field(default=None, init=False)
     answers: QueryAnswerer | None = field(default=None, init=False)
+    queries: QueryEndpoint | None = field(default=None, init=False)
     followers: Followers | None = field(default=None, init=False)  # when in this process
     follower_process: FollowerProcess | None = field(default=None, init=False)
     connection: Client | None = field(default=None, init=False)
@@ -114,6 +116,10 @@ class Services:
         await self._report_replicas()
         await self._start_followers_and_queries()
         await self._start_commands()
+        # On this loop and connection, where the answers read and record (see
+        # bus/service/query_endpoint.py).
+        self.queries = QueryEndpoint(self.connection, lambda: self.answers)
+        await self.queries.start()
         self.intake = IntakeWorker(self)
         await self.intake.start()
         self.overdue = OverdueWatch(self._app)
@@ -240,6 +246,8 @@ class Services:
             await self.intake.stop()
         if self.commands is not None:
             await on_loop(self.dispatcher.loop, self.commands.stop())
+        if self.queries is not None:
+            await self.queries.stop()
         # Refusals only counted so far get their record before the service goes.
         if self.dispatcher is not None and self.dispatcher.audit is not None:
             await on_loop(self.dispatcher.loop, self.dispatcher.audit.flush())
