@@ -12,6 +12,19 @@ from projections.memory import InMemoryViews
 from projections.times import utc
 
 
+def fold_ends_within(events: Iterable[Logged], version: int | None = None,
+                     at: str | datetime | None = None) -> bool:
+    """Whether `case_as_of` of these events, the first of a case's, stops before their end or
+    at it: then no later event of the case can change what it folds."""
+    until = utc(at)
+    for event in events:
+        if version is not None and event.version >= version:
+            return True
+        if until is not None and utc(event.data["timestamp"]) > until:
+            return True
+    return False
+
+
 def case_as_of(events: Iterable[Logged], version: int | None = None,
                at: str | datetime | None = None) -> tuple[dict[str, Any], list[dict]] | None:
     """The case document and its timeline after the events up to `version` and up to `at`

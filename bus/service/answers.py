@@ -42,6 +42,7 @@ from projections.queries import (
 )
 from projections.queries.access import instant
 from projections.queries.audit import WHAT as AUDIT_TRAIL
+from projections.timetravel import fold_ends_within
 
 if TYPE_CHECKING:
     from bus.service.followers import StorePositions
@@ -197,13 +198,17 @@ class QueryAnswerer:
         return await self.histories.events(aggregate_id, stop)
 
     async def _case_as_of(self, asker: Asker, params: Any) -> dict:
-        events = await self._case_events(params.case_id)
+        # The versions of a case already read do not change: if they hold where the fold
+        # ends, the log is not asked for more (measured: a round trip, a third of the query).
+        at = instant(params.at, "at")  # refused here if it is no instant
+        events = await self._case_events(params.case_id, enough=lambda kept: fold_ends_within(
+            (event for event in kept if event.topic.startswith("case.")), params.version, at))
         result = case_as_it_stood(asker, events, params.version, params.at)
         position = events[-1].position if events else 0
         return {"ok": True, "result": result, "position": position}
 
-    async def _case_events(self, case_id: Any) -> list:
-        return [event for event in await self._aggregate_events(case_id)
+    async def _case_events(self, case_id: Any, enough=None) -> list:
+        return [event for event in await self.histories.events(case_id, enough=enough)
                 if event.topic.startswith("case.")]
 
     async def _case_visibility(self, asker: Asker, params: Any) -> dict:

@@ -116,3 +116,25 @@ def test_beyond_its_capacity_the_aggregates_read_longest_ago_are_let_go(nats_url
     last, first, reads = run(nats_url, stream, scenario)
     assert [e.version for e in last] == [e.version for e in first] == [1, 2]
     assert reads[1] == 1 and reads[0] > 1
+
+
+def test_what_is_kept_is_answered_without_the_log_when_it_is_enough(nats_url, unique_name):
+    stream = unique_name("HIST").upper()
+    one = str(uuid4())
+
+    async def scenario(log: CountingLog):
+        histories = AggregateHistories(log)
+        for version in range(1, 4):
+            await log.publish(log.sealed_message(event(stream, one, version)))
+        first = await histories.events(one)
+        await log.publish(log.sealed_message(event(stream, one, 4)))
+        reads_before = list(log.reads)
+        up_to_two = await histories.events(one, enough=lambda kept: kept[-1].version >= 2)
+        not_enough = await histories.events(one, enough=lambda kept: kept[-1].version >= 4)
+        return first, up_to_two, not_enough, reads_before, log.reads
+
+    first, up_to_two, not_enough, reads_before, reads = run(nats_url, stream, scenario)
+    assert [e.version for e in first] == [1, 2, 3]
+    assert [e.version for e in up_to_two] == [1, 2, 3]  # what was kept, as kept
+    assert [e.version for e in not_enough] == [1, 2, 3, 4]
+    assert reads_before == [1] and len(reads) == 2  # only `not_enough` asked the log
