@@ -43,16 +43,18 @@ ANSWERED_AT_ONCE = 128
 
 
 class QueryEndpoint:
-    def __init__(self, connection: Client, answers: Callable[[], QueryAnswerer]) -> None:
+    def __init__(self, connection: Client, answers: Callable[[], QueryAnswerer],
+                 subject: str = subjects.ALL_QUERIES) -> None:
         self.connection = connection
         self.answers = answers  # the service's answerer, there once it has started
+        self.subject = subject  # `<root>.query.*.>`: another root keeps a test to itself
         self._subscription: Subscription | None = None
         self._slots = asyncio.Semaphore(ANSWERED_AT_ONCE)
         self._answering: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         self._subscription = await self.connection.subscribe(
-            subjects.ALL_QUERIES, queue=subjects.QUERY_WORKERS, cb=self._on_query)
+            self.subject, queue=subjects.QUERY_WORKERS, cb=self._on_query)
 
     async def stop(self) -> None:
         """Takes no new query, and returns when every query taken has been answered."""

@@ -143,20 +143,25 @@ class HeldAnswerer(Answerer):
         return await super().answer(principal, query, params, body)
 
 
-def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(nats_url):
+def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(nats_url,
+                                                                          unique_name):
+    # Subjects of its own: a service of another test may be answering onestop.query.>.
+    root = unique_name("q")
+
     async def scenario() -> None:
         answerer = HeldAnswerer()
         service = await nats.connect(nats_url)
         asker = await nats.connect(nats_url, inbox_prefix=inbox_prefix("jxw"))
-        endpoint = QueryEndpoint(service, lambda: answerer)
+        endpoint = QueryEndpoint(service, lambda: answerer, subject=f"{root}.query.*.>")
         await endpoint.start()
         try:
             body = orjson.dumps({"case_id": str(uuid4())})
-            asked = [asyncio.ensure_future(asker.request(subjects.query("jxw", "case.get"),
+            asked = [asyncio.ensure_future(asker.request(f"{root}.query.jxw.case.get",
                                                          body, timeout=10))
                      for _ in range(8)]
-            while answerer.in_progress < 8:  # all eight taken before any is answered
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(10):
+                while answerer.in_progress < 8:  # all eight taken before any is answered
+                    await asyncio.sleep(0.01)
             stopping = asyncio.ensure_future(endpoint.stop())
             await asyncio.sleep(0)
             assert not stopping.done()  # it waits for the answers it took
