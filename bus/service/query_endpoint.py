@@ -55,6 +55,8 @@ class QueryEndpoint:
     async def start(self) -> None:
         self._subscription = await self.connection.subscribe(
             self.subject, queue=subjects.QUERY_WORKERS, cb=self._on_query)
+        # Once started, the server knows: a query sent the next moment finds a responder.
+        await self.connection.flush()
 
     async def stop(self) -> None:
         """Takes no new query, and returns when every query taken has been answered."""

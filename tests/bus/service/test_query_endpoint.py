@@ -174,4 +174,4 @@ def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(nats_
         assert answerer.most_at_once == 8
         assert [reply["ok"] for reply in replies] == [True] * 8
 
-    asyncio.run(scenario())
+    asyncio.run(asyncio.wait_for(scenario(), 60))
