@@ -28,7 +28,7 @@ from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower
 from bus.contract.messages import MAX_COMMAND_BYTES
 from bus.contract.queries import Query, QueryParams
-from bus.service.histories import AggregateHistories
+from bus.service.histories import AggregateHistories, Kept
 from bus.service.replies import refusal
 from bus.service.view_status import views_report
 from domain.codes import WHAT, Codes
@@ -42,6 +42,7 @@ from projections.queries import (
 )
 from projections.queries.access import instant
 from projections.queries.audit import WHAT as AUDIT_TRAIL
+from projections.audit import changes_at
 from projections.timetravel import fold_ends_within
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READS_AT_ONCE = 16  # aggregates of an audit page read from the log side by side
+ENTRIES_KEPT = 20_000  # changes of the audit trail as pages told them (a kilobyte or so each)
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -101,6 +103,7 @@ class QueryAnswerer:
         self.audit = audit  # who read which case, and who was refused
         self.codes = codes  # the district's reference codes, which filters must be
         self.histories = AggregateHistories(log_)  # what the queries read of the log, kept
+        self.entries = Kept(ENTRIES_KEPT)  # the audit trail's changes, as pages tell them
 
     def principal_kind(self, principal: str) -> str:
         """The kind of a principal of the district; a refusal for anyone else."""
@@ -170,7 +173,7 @@ class QueryAnswerer:
         else:
             position, result = await asyncio.to_thread(self._read, query, asker, params)
         if isinstance(result, TrailPage):  # which changes: what they changed is in the log
-            result = audit_listing(result, await self._events_of(result.reads()))
+            result = await self._listing(result)
         return {"ok": True, "result": result, "position": position}
 
     def _read(self, query: Query, asker: Asker, params: QueryParams) -> tuple[int, Any]:
@@ -178,6 +181,24 @@ class QueryAnswerer:
         log."""
         position = self.follower.position_of(query.view)
         return position, query.ask(self.views, asker, params)
+
+    async def _listing(self, trail: TrailPage) -> dict:
+        """The page in full. What each change did is told by folding its aggregate from the
+        first event (most of a page's time): made once, and kept, as pages overlap."""
+        made = {position: entry for position, _, _ in trail.rows
+                if (entry := self.entries.get(position)) is not None}
+        reads: dict[str, int] = {}
+        for position, aggregate_id, _ in trail.rows:
+            if position not in made:
+                reads[aggregate_id] = max(position, reads.get(aggregate_id, 0))
+        if reads:
+            fresh = changes_at(await self._events_of(reads),
+                               [position for position, _, _ in trail.rows
+                                if position not in made])
+            for position, entry in fresh.items():
+                self.entries.keep(position, entry)
+            made.update(fresh)
+        return audit_listing(trail, (), made)
 
     async def _events_of(self, reads: dict[str, int]) -> list:
         """Each aggregate's events, from its first up to the position given for it: read

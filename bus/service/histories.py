@@ -85,3 +85,24 @@ class AggregateHistories:
         while self._count > self.capacity and len(self._kept) > 1:
             _, oldest = self._kept.popitem(last=False)
             self._count -= len(oldest.events)
+
+
+class Kept:
+    """What was made from the log, by key, up to `capacity` of them: the least recently
+    used go first. What the log holds does not change, so neither does what is kept."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._kept: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any | None:
+        value = self._kept.get(key)
+        if value is not None:
+            self._kept.move_to_end(key)
+        return value
+
+    def keep(self, key: Any, value: Any) -> None:
+        self._kept[key] = value
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.capacity:
+            self._kept.popitem(last=False)

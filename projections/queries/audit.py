@@ -67,10 +67,14 @@ def audit_page(reader: ViewReader, asker: Asker, *, department: str | None = Non
     return TrailPage(seen, total, limit, offset)
 
 
-def audit_listing(trail: TrailPage, events: Iterable[Logged]) -> dict[str, Any]:
+def audit_listing(trail: TrailPage, events: Iterable[Logged],
+                  made: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The page's changes in full, from the events of its aggregates (`TrailPage.reads`),
-    each aggregate's in log order from its first."""
-    entries = changes_at(events, [position for position, _, _ in trail.rows])
+    each aggregate's in log order from its first; or of those `made` before (a change, once
+    in the log, is the same for good), from the events of the others."""
+    made = made or {}
+    entries = {**made, **changes_at(events, [position for position, _, _ in trail.rows
+                                             if position not in made])}
     missing = [position for position, _, _ in trail.rows if position not in entries]
     if missing:
         raise QueryError("query.unavailable", f"The log has no events at {missing[:5]} that "

@@ -77,6 +77,33 @@ def test_a_department_trail_holds_what_concerned_it_and_a_period_bounds_it(servi
     assert before["total"] == 3  # registered, submitted, accepted: each once
 
 
+def test_changes_told_again_are_told_the_same_and_as_each_department_sees_them(service):
+    # What each change did is made once and kept for the next pages (bus/service/answers.py):
+    # pages that overlap, a page asked again, and two departments' trails holding the same
+    # changes must each tell them as a first reading from the log would.
+    case_id, _ = accepted_case(service)
+    transferred = service.command("samr", "case.transfer", "王科长", case_id=case_id, to="zjw",
+                                  reason="housing materials")
+    whole = asked(service, "auditor", "audit.changes", case_id=case_id,
+                  min_position=transferred["position"])
+
+    assert len(whole["items"]) == 3
+    assert asked(service, "auditor", "audit.changes", case_id=case_id, limit=2)["items"] == \
+        whole["items"][:2]
+    assert asked(service, "auditor", "audit.changes", case_id=case_id, offset=1)["items"] == \
+        whole["items"][1:]
+    assert asked(service, "auditor", "audit.changes", case_id=case_id) == whole
+    for department in ("jxw", "zjw", "jxw"):
+        trail = asked(service, "samr", "audit.changes", department=department)["items"]
+        [transfer] = [change for change in trail if change["position"] ==
+                      transferred["position"]]
+        assert (transfer["department"], transfer["role"]) == (department, "involved")
+        assert {key: value for key, value in transfer.items()
+                if key not in ("department", "role")} == \
+            {key: value for key, value in whole["items"][-1].items()
+             if key not in ("department", "role")}
+
+
 def test_audit_queries_are_refused_to_departments_and_stations(service):
     case_id, _ = accepted_case(service)
     body = {"case_id": case_id, "department": "jxw", "at": "2026-03-09T09:00:00+08:00"}

@@ -13,7 +13,7 @@ import orjson
 from adapters.integrity.seal import Seal, sealed_metadata
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Outgoing, StreamLog
-from bus.service.histories import AggregateHistories
+from bus.service.histories import AggregateHistories, Kept
 
 
 class CountingLog(StreamLog):
@@ -138,3 +138,13 @@ def test_what_is_kept_is_answered_without_the_log_when_it_is_enough(nats_url, un
     assert [e.version for e in up_to_two] == [1, 2, 3]  # what was kept, as kept
     assert [e.version for e in not_enough] == [1, 2, 3, 4]
     assert reads_before == [1] and len(reads) == 2  # only `not_enough` asked the log
+
+
+def test_what_is_kept_by_key_lets_the_least_recently_used_go_first():
+    kept = Kept(2)
+    kept.keep(1, "one")
+    kept.keep(2, "two")
+    assert kept.get(1) == "one"  # used: 2 is now the least recently used
+    kept.keep(3, "three")
+
+    assert (kept.get(1), kept.get(2), kept.get(3)) == ("one", None, "three")
