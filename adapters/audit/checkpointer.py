@@ -29,6 +29,7 @@ from adapters.audit.signing import SigningKey
 from adapters.integrity.chain import GENESIS, digest, link
 from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.jetstream.log import Conflict, Outgoing, StreamLog
+from adapters.jetstream.recent import RecentMessages
 from adapters.logs import Throttled
 from adapters.tasks import stopped
 
@@ -47,13 +48,14 @@ class GapInLog(Exception):
 class Checkpointer:
     def __init__(self, connection: Client, stream: str, key: SigningKey, *,
                  every: int = EVERY, interval: float = INTERVAL_SECONDS,
-                 seal: Seal | None = None, chain: ChainSubjects | None = None) -> None:
+                 seal: Seal | None = None, chain: ChainSubjects | None = None,
+                 recent: RecentMessages | None = None) -> None:
         """`chain`: where in the stream the chain's messages and checkpoints are; by
         default, an event log's (all of `<stream>.>`, checkpoints on `<stream>.checkpoints`)."""
         self.stream, self.key, self.every, self.interval = stream, key, every, interval
         self.chain = chain or ChainSubjects.of_event_log(stream)
         self.subject = self.chain.checkpoints
-        self.log = StreamLog(connection, stream, request_timeout=10, seal=seal)
+        self.log = StreamLog(connection, stream, request_timeout=10, seal=seal, recent=recent)
         self.position = 0  # the last position a checkpoint covers
         self._head = GENESIS  # the chain hash there
         self._last_checkpoint = 0  # the stream sequence of that checkpoint

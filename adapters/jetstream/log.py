@@ -35,6 +35,7 @@ from nats.errors import (
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from adapters.integrity.seal import Seal, SealedStream, sealed_stream
+from adapters.jetstream.recent import RecentMessages
 
 # "wrong last sequence" on one server, "in-flight write to the subject" on a cluster,
 # and a duplicate message id inside an atomic batch (a committed batch sent again).
@@ -193,7 +194,7 @@ class ReplyInbox:
 
 class StreamLog:
     def __init__(self, connection: Client, stream: str, *, request_timeout: float,
-                 seal: Seal | None = None) -> None:
+                 seal: Seal | None = None, recent: RecentMessages | None = None) -> None:
         self.connection = connection
         self.stream = stream
         self.request_timeout = request_timeout
@@ -203,6 +204,8 @@ class StreamLog:
         # written through `sealed` is sealed.
         self.seal = seal
         self.sealed: SealedStream | None = None
+        # Shared with the other readers of this stream in the process (recent.py).
+        self.recent = recent
 
     async def start(self) -> None:
         await self._inbox.start()
@@ -326,39 +329,76 @@ class StreamLog:
         the first the server stored at `start_time` (RFC 3339) or later. Up to `stop`, which
         the server is told too: it looks no further for a page's worth. From this stream,
         or from another `stream` (never checked for a seal: it is this stream's)."""
-        direct_get = self._direct_get if stream is None else f"$JS.API.DIRECT.GET.{stream}"
+        if self.recent is not None and start_time is None and stream is None:
+            async for stored in self._read_shared(subject, start, page, stop):
+                yield stored
+            return
         sequence = max(start, 1)
-        bounds: dict[str, Any] = {"next_by_subj": subject, "batch": page}
-        if stop is not None:
-            bounds["up_to_seq"] = stop
         while stop is None or sequence <= stop:
-            where: dict[str, Any] = ({"start_time": start_time} if start_time is not None
-                                     else {"seq": sequence})
+            messages, more = await self._page(subject, sequence, page, stop, start_time,
+                                              stream)
             start_time = None  # the next pages go on from the last message read
-            reply_subject, queue = self._inbox.open()
-            try:
-                await self.connection.publish(
-                    direct_get, orjson.dumps({**where, **bounds}), reply=reply_subject)
-                pending = 0
-                while True:
-                    message = await self._next(queue)
-                    status = (message.headers or {}).get("Status")
-                    if status == "204":  # end of this batch
-                        pending = int(message.headers.get("Nats-Num-Pending", "0"))
-                        break
-                    if status == "404":
-                        return
-                    if status:
-                        raise Rejected(int(status), str(message.headers.get("Description")))
-                    stored = self._stored(message, sealed=stream is None)
-                    if stop is not None and stored.sequence > stop:
-                        return
-                    yield stored
-                    sequence = stored.sequence + 1
-            finally:
-                self._inbox.close(reply_subject)
-            if pending == 0:
+            for stored in messages:
+                yield stored
+            if not more or not messages:
                 return
+            sequence = messages[-1].sequence + 1
+
+    async def _read_shared(self, subject: str, start: int, page: int,
+                           stop: int | None) -> AsyncIterator[Stored]:
+        """`read`, through what the other readers of this process read last (recent.py);
+        it ends, as `read` does, when the server has nothing more."""
+        recent, sequence = self.recent, max(start, 1)
+        while stop is None or sequence <= stop:
+            kept = recent.take(subject, sequence, stop)
+            if kept is None:
+                async with recent.fetching:
+                    kept = recent.take(subject, sequence, stop)  # another read fetched it
+                    if kept is None:
+                        messages, more = await self._page(subject, sequence, page, stop)
+                        recent.keep(subject, sequence, messages)
+            if kept is not None:
+                found, through = kept
+                for stored in found:
+                    yield stored
+                sequence = through + 1
+                continue
+            for stored in messages:
+                yield stored
+            if not more or not messages:
+                return
+            sequence = messages[-1].sequence + 1
+
+    async def _page(self, subject: str, sequence: int, page: int, stop: int | None,
+                    start_time: str | None = None, stream: str | None = None
+                    ) -> tuple[list[Stored], bool]:
+        """One batched direct get: the messages, and whether the server has more after."""
+        direct_get = self._direct_get if stream is None else f"$JS.API.DIRECT.GET.{stream}"
+        request: dict[str, Any] = {"start_time": start_time} if start_time is not None else {
+            "seq": sequence}
+        request.update({"next_by_subj": subject, "batch": page})
+        if stop is not None:
+            request["up_to_seq"] = stop
+        messages: list[Stored] = []
+        reply_subject, queue = self._inbox.open()
+        try:
+            await self.connection.publish(direct_get, orjson.dumps(request),
+                                          reply=reply_subject)
+            while True:
+                message = await self._next(queue)
+                status = (message.headers or {}).get("Status")
+                if status == "204":  # end of this batch
+                    return messages, int(message.headers.get("Nats-Num-Pending", "0")) > 0
+                if status == "404":
+                    return messages, False
+                if status:
+                    raise Rejected(int(status), str(message.headers.get("Description")))
+                stored = self._stored(message, sealed=stream is None)
+                if stop is not None and stored.sequence > stop:
+                    return messages, False
+                messages.append(stored)
+        finally:
+            self._inbox.close(reply_subject)
 
     async def last_sealed(self, subject: str, before: int) -> Stored | None:
         """The last message on `subject` before sequence `before` that is not foreign: read

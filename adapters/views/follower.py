@@ -23,6 +23,7 @@ from nats.aio.client import Client
 
 from adapters.integrity.seal import PASSED_OVER, Seal
 from adapters.jetstream.log import StreamLog
+from adapters.jetstream.recent import RecentMessages
 from adapters.tasks import stopped
 from adapters.views.failures import GenerationError, ProjectionFailed, ProjectionStopped
 from adapters.views.log_rows import logged
@@ -69,14 +70,16 @@ async def read_batch(log_: StreamLog, subject: str, after: int, limit: int) -> l
 class ViewFollower:
     def __init__(self, connection: Client, event_stream: str, store: ViewStore,
                  projections: Sequence[Projection], doorbell: str | None = None,
-                 rebuild_from: int = EMPTY_VIEW_REBUILT_FROM, seal: Seal | None = None) -> None:
+                 rebuild_from: int = EMPTY_VIEW_REBUILT_FROM, seal: Seal | None = None,
+                 recent: RecentMessages | None = None) -> None:
         self.connection = connection
         self.event_stream = event_stream
         self.subject = f"{event_stream}.events.>"
         # Rung when the log has grown. By default every event rings it; a service that
         # announces its writes on a subject of its own spares this process every event.
         self.doorbell = doorbell or self.subject
-        self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal)
+        self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal,
+                             recent=recent)
         self.seal = seal
         self.store = store
         self.projections = list(projections)

@@ -27,6 +27,7 @@ from nats.js.errors import NotFoundError
 from adapters.integrity.seal import PASSED_OVER, SEAL, Seal
 from adapters.jetstream import cloudevents as ce
 from adapters.jetstream.log import Outgoing, Stored, StreamLog
+from adapters.jetstream.recent import RecentMessages
 from adapters.tasks import stopped
 from bus.contract import subjects
 from bus.contract.identity import feed_stream
@@ -80,10 +81,12 @@ def concerns_feeds(event: Stored) -> bool:
 
 class FeedPublisher:
     def __init__(self, connection: Client, event_stream: str, seal: Seal | None = None,
-                 doorbell: str | None = None, name: str | None = None) -> None:
+                 doorbell: str | None = None, name: str | None = None,
+                 recent: RecentMessages | None = None) -> None:
         self.connection = connection
         self.event_stream = event_stream
-        self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal)
+        self.log = StreamLog(connection, event_stream, request_timeout=10, seal=seal,
+                             recent=recent)
         self.cursor = FeedCursor(connection, f"{event_stream}_FEEDS")
         self.me = name or f"feeds-{uuid4().hex[:12]}"
         self.doorbell = doorbell or f"{event_stream}.events.>"

@@ -26,6 +26,7 @@ from adapters.audit.checkpointer import Checkpointer
 from adapters.audit.signing import SigningKey
 from adapters.children import Child, start_worker
 from adapters.integrity.seal import PASSED_OVER, Seal
+from adapters.jetstream.recent import RecentMessages
 from adapters.lease import Lease, LeasedWork
 from adapters.tasks import stopped
 from adapters.views import ViewStore
@@ -64,6 +65,9 @@ class Followers:
 
     def __init__(self, settings: FollowerSettings, connection: Client, views: ViewStore) -> None:
         self.settings, self.connection, self.views = settings, connection, views
+        # The views, the feeds and the checkpointer read the same messages of the log, one
+        # moment after another: each page is fetched and checked once (recent.py).
+        self.recent = RecentMessages(settings.stream)
         self.feeds: FeedPublisher | None = None
         self.views_follower: ViewFollower | None = None
         self.checkpointer: Checkpointer | None = None
@@ -104,9 +108,11 @@ class Followers:
         self.deliveries = DeliveryRecorder(self.connection, stream)
         await self.deliveries.start()
         self.feeds = FeedPublisher(self.connection, stream, seal=self.seal,
-                                   doorbell=subjects.LOG_ADVANCED, name=f"feeds-{self.name}")
+                                   doorbell=subjects.LOG_ADVANCED, name=f"feeds-{self.name}",
+                                   recent=self.recent)
         await self.feeds.start()
-        self.checkpointer = Checkpointer(self.connection, stream, self.key, seal=self.seal)
+        self.checkpointer = Checkpointer(self.connection, stream, self.key, seal=self.seal,
+                                         recent=self.recent)
         if self.on_checkpoint_trouble is not None:
             self.checkpointer.on_trouble = self.on_checkpoint_trouble
         await self.checkpointer.start()
@@ -119,7 +125,7 @@ class Followers:
     async def _start_views(self) -> None:
         self.views_follower = ViewFollower(self.connection, self.settings.stream, self.views,
                                            ALL_PROJECTIONS, doorbell=subjects.LOG_ADVANCED,
-                                           seal=self.seal)
+                                           seal=self.seal, recent=self.recent)
         await self.views_follower.start()
 
     async def _stop_views(self) -> None:
