@@ -76,8 +76,21 @@ class Statements:
 
     @staticmethod
     def create_indexes(physical: str, table: Table) -> list[str]:
-        return [f"create index if not exists {physical}_{'_'.join(index)} "
-                f"on {physical} ({', '.join(index)})" for index in table.index_columns]
+        """Each index ends with what breaks ties in `order_by` (the key): a page in an
+        index's order is then read from the index. Without it, SQLite sorted every row of
+        the filter for each page (a worklist page of 50 from 600 rows: 123 µs, against 14).
+        An index made without it, by an earlier version, is replaced."""
+        ties = ["key"] if table.documents else list(table.key_columns)
+        statements = []
+        for index in table.index_columns:
+            columns = [*index, *(column for column in ties if column not in index)]
+            name = f"{physical}_{'_'.join(index)}"
+            if len(columns) > len(index):
+                statements.append(f"drop index if exists {name}")
+                name += "_k"
+            statements.append(f"create index if not exists {name} "
+                              f"on {physical} ({', '.join(columns)})")
+        return statements
 
     @staticmethod
     def drop_table(physical: str) -> str:

@@ -304,7 +304,7 @@ class ViewStoreContract:
         assert self.indexes(store, "intake", physical) == set()
         store.apply_batch(Intake(), events, generation=generation)
         store.switch("intake", generation)
-        assert self.indexes(store, "intake", physical) == {f"{physical}_day"}
+        assert self.indexes(store, "intake", physical) == {f"{physical}_day_k"}
         day = store.find(INTAKE)[0][0]["day"]
         assert store.find(INTAKE, {"day": day})[1] == 1
 
@@ -314,10 +314,10 @@ class ViewStoreContract:
         store.apply_batch(Intake(), events[:10], generation=generation)
         store.index_generation("intake", generation)
         store.index_generation("intake", generation)  # again: nothing to make
-        assert self.indexes(store, "intake", physical) == {f"{physical}_day"}
+        assert self.indexes(store, "intake", physical) == {f"{physical}_day_k"}
         store.apply_batch(Intake(), events, generation=generation)  # kept up from now on
         store.switch("intake", generation)
-        assert self.indexes(store, "intake", physical) == {f"{physical}_day"}
+        assert self.indexes(store, "intake", physical) == {f"{physical}_day_k"}
         assert store.find(INTAKE)[0][0]["submitted"] == 2
 
     def test_a_failed_rebuild_cannot_be_switched_to_and_is_abandoned(
@@ -419,6 +419,33 @@ class TestSqliteViewStore(ViewStoreContract):
 
     def indexes(self, store, projection: str, physical: str) -> set[str]:
         return sqlite_indexes(store, physical)
+
+    def test_a_page_in_an_indexes_order_is_read_from_the_index(self, store, events):
+        # Ties are broken by the key (`order_by`): the index ends with it, so SQLite does
+        # not sort every row of the filter for each page.
+        store.apply_batch(Intake(), events)
+        physical = f"{INTAKE}_g1"
+        statement = store.sql.select_docs(physical, store._table(INTAKE), " where day = ?",
+                                          store.sql.order_by(store._table(INTAKE), ["day"]),
+                                          10, 0)
+        plan = " ".join(row[3] for row in store._reader.execute(f"explain query plan {statement}",
+                                                                ("2026-01-01",)))
+        assert f"INDEX {physical}_day_k" in plan and "TEMP B-TREE" not in plan, plan
+
+    def test_an_index_an_earlier_version_made_without_the_key_is_replaced(self, tmp_path,
+                                                                         events):
+        with SqliteViewStore(tmp_path / "old.sqlite3") as store:
+            store.open(OPENED)
+            store.apply_batch(Intake(), events)
+            physical = f"{INTAKE}_g1"
+            before = store.find(INTAKE)
+            with store._writing() as cursor:  # as it was made before
+                cursor.execute(f"drop index {physical}_day_k")
+                cursor.execute(f"create index {physical}_day on {physical} (day)")
+        with SqliteViewStore(tmp_path / "old.sqlite3") as store:
+            store.open(OPENED)
+            assert sqlite_indexes(store, physical) == {f"{physical}_day_k"}
+            assert store.find(INTAKE) == before
 
 
 
