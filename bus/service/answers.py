@@ -28,7 +28,7 @@ from adapters.views import ViewStore
 from adapters.views.follower import ViewFollower
 from bus.contract.messages import MAX_COMMAND_BYTES
 from bus.contract.queries import Query, QueryParams
-from bus.service.histories import AggregateHistories, Kept
+from bus.service.histories import PAGE, AggregateHistories, Kept
 from bus.service.replies import refusal
 from bus.service.view_status import views_report
 from domain.codes import WHAT, Codes
@@ -222,14 +222,19 @@ class QueryAnswerer:
         # The versions of a case already read do not change: if they hold where the fold
         # ends, the log is not asked for more (measured: a round trip, a third of the query).
         at = instant(params.at, "at")  # refused here if it is no instant
-        events = await self._case_events(params.case_id, enough=lambda kept: fold_ends_within(
-            (event for event in kept if event.topic.startswith("case.")), params.version, at))
+        # A version asked for: that many events, in one page, are likely enough.
+        events = await self._case_events(
+            params.case_id, enough=lambda kept: fold_ends_within(
+                (event for event in kept if event.topic.startswith("case.")),
+                params.version, at),
+            page=min(params.version or PAGE, PAGE))
         result = case_as_it_stood(asker, events, params.version, params.at)
         position = events[-1].position if events else 0
         return {"ok": True, "result": result, "position": position}
 
-    async def _case_events(self, case_id: Any, enough=None) -> list:
-        return [event for event in await self.histories.events(case_id, enough=enough)
+    async def _case_events(self, case_id: Any, enough=None, page: int = PAGE) -> list:
+        return [event for event in await self.histories.events(case_id, enough=enough,
+                                                               page=page)
                 if event.topic.startswith("case.")]
 
     async def _case_visibility(self, asker: Asker, params: Any) -> dict:

@@ -148,3 +148,33 @@ def test_what_is_kept_by_key_lets_the_least_recently_used_go_first():
     kept.keep(3, "three")
 
     assert (kept.get(1), kept.get(2), kept.get(3)) == ("one", None, "three")
+
+
+def test_enough_read_a_page_at_a_time_stops_where_it_is_enough(nats_url, unique_name):
+    stream = unique_name("HIST").upper()
+    one = str(uuid4())
+
+    async def scenario(log: CountingLog):
+        for version in range(1, 7):
+            await log.publish(log.sealed_message(event(stream, one, version)))
+        histories = AggregateHistories(log)
+        pages: list[int] = []
+        real_page = log._page
+
+        async def counted_page(*args, **kwargs):
+            messages, more = await real_page(*args, **kwargs)
+            pages.append(len(messages))
+            return messages, more
+
+        log._page = counted_page
+        up_to_two = await histories.events(one, enough=lambda kept: kept[-1].version >= 2,
+                                           page=2)
+        pages_then = list(pages)
+        everything = await histories.events(one)
+        return up_to_two, pages_then, everything, pages
+
+    up_to_two, pages_then, everything, pages = run(nats_url, stream, scenario)
+    assert [e.version for e in up_to_two] == [1, 2]
+    assert pages_then == [2]  # one page of two, no more asked
+    assert [e.version for e in everything] == [1, 2, 3, 4, 5, 6]  # on from the third
+    assert pages == [2, 4]
