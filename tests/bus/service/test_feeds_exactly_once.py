@@ -18,6 +18,7 @@ from adapters.audit.trail import SENT, audit_stream, audit_subject
 from adapters.jetstream.log import Stored, StreamLog
 from bus.contract import subjects
 from bus.contract.identity import feed_stream
+from bus.service.followers_process import NICENESS
 from projections.involvement import Involvement
 from tests.bus_support import Service, district_server, when
 from tests.domain.support import credit_code
@@ -136,6 +137,17 @@ def service(tmp_path, monkeypatch):
             yield running
         finally:
             running.close()
+
+
+def test_the_followers_process_yields_the_cpu_to_the_commands(service):
+    followers = service.bus.services.follower_process
+    # Niceness is per thread on Linux: the process's own thread and the views' worker
+    # threads, started after it was set, alike.
+    threads = os.listdir(f"/proc/{followers.pid}/task")
+    assert len(threads) > 1
+    for thread in threads:
+        assert os.getpriority(os.PRIO_PROCESS, int(thread)) == min(
+            os.getpriority(os.PRIO_PROCESS, 0) + NICENESS, 19)
 
 
 def test_killing_the_feed_publisher_again_and_again_loses_and_doubles_nothing(service):
