@@ -2,8 +2,10 @@
 
 The log's followers (the views, the feeds, the checkpointer) each read every message the
 commands write, one moment after another. Each read had each message sent by the server,
-parsed with its headers and its seal checked, three times over: measured with `onestop bench
-bus`, about a third of the followers' process. A `StreamLog` given a `RecentMessages` keeps
+parsed with its headers and its seal checked, three times over. Shared, measured with
+`onestop bench bus`: the service's CPU per command (its followers included) went from 0.41
+to 0.33 ms for a registration and from 0.52 to 0.42 for a submission, the server's from
+0.19 to 0.16. A `StreamLog` given a `RecentMessages` keeps
 the pages it reads from the server here; a reader that comes after takes them from here, and
 asks the server only for what came after.
 
