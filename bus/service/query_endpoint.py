@@ -19,7 +19,6 @@ in bus/contract/queries.py, the one the published contract describes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from bus.contract import subjects
 from bus.contract.queries import QUERIES, Query
 from bus.service.answers import QueryAnswerer, Refused, error, invalid, payload_of, too_large
 from bus.service.replies import foreign_reply
+from bus.service.side_by_side import SideBySide
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ class QueryEndpoint:
         self.answers = answers  # the service's answerer, there once it has started
         self.subject = subject  # `<root>.query.*.>`: another root keeps a test to itself
         self._subscription: Subscription | None = None
-        self._slots = asyncio.Semaphore(ANSWERED_AT_ONCE)
-        self._answering: set[asyncio.Task] = set()
+        self._answering = SideBySide(ANSWERED_AT_ONCE)
 
     async def start(self) -> None:
         self._subscription = await self.connection.subscribe(
@@ -63,16 +62,10 @@ class QueryEndpoint:
         if self._subscription is not None:
             subscription, self._subscription = self._subscription, None
             await subscription.drain()
-        while self._answering:
-            await asyncio.gather(*self._answering, return_exceptions=True)
+        await self._answering.finished()
 
     async def _on_query(self, message: Msg) -> None:
-        # nats-py awaits this callback before delivering the next message: start the work
-        # and return, so queries are answered side by side.
-        await self._slots.acquire()
-        task = asyncio.get_running_loop().create_task(self._answer(message))
-        self._answering.add(task)
-        task.add_done_callback(self._answering.discard)
+        await self._answering.start(self._answer(message))
 
     async def _answer(self, message: Msg) -> None:
         try:
@@ -82,8 +75,6 @@ class QueryEndpoint:
                 await self.connection.publish(message.reply, orjson.dumps(reply))
         except Exception:  # one bad message must never stop the others
             log.exception("answering %s failed", message.subject)
-        finally:
-            self._slots.release()
 
     async def reply_to(self, subject: str, reply_subject: str, body: bytes) -> dict | None:
         """The reply to a query, or None when nobody may be answered (it is recorded)."""

@@ -14,7 +14,6 @@ throughput on the request path is what department systems wait on.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import orjson
@@ -24,6 +23,7 @@ from nats.aio.subscription import Subscription
 from bus.contract import subjects
 from bus.service.dispatch import Dispatcher, Unexpected, refused
 from bus.service.replies import foreign_reply
+from bus.service.side_by_side import SideBySide
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,7 @@ class CommandEndpoint:
         self.dispatcher = dispatcher
         self._subscription: Subscription | None = None
         self._connection = None  # the application's, where commands arrive
-        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._answering: set[asyncio.Task] = set()
+        self._answering = SideBySide(MAX_IN_FLIGHT)
 
     async def start(self) -> None:
         connection = self._connection = self.dispatcher.app.factory.bridge.connection
@@ -48,16 +47,10 @@ class CommandEndpoint:
         """Takes no new command, and returns when every command taken has been answered."""
         if self._subscription is not None:
             await self._subscription.drain()
-        while self._answering:
-            await asyncio.gather(*self._answering, return_exceptions=True)
+        await self._answering.finished()
 
     async def _on_command(self, message: Msg) -> None:
-        # nats-py awaits this callback before delivering the next message: start the work
-        # and return, so commands are decided concurrently (up to MAX_IN_FLIGHT).
-        await self._slots.acquire()
-        task = asyncio.get_running_loop().create_task(self._answer(message))
-        self._answering.add(task)
-        task.add_done_callback(self._answering.discard)
+        await self._answering.start(self._answer(message))  # decided side by side
 
     async def _answer(self, message: Msg) -> None:
         try:
@@ -77,5 +70,3 @@ class CommandEndpoint:
                 await self._connection.publish(message.reply, orjson.dumps(reply))
         except Exception:  # one bad message must never stop the others
             log.exception("answering %s failed", message.subject)
-        finally:
-            self._slots.release()

@@ -129,15 +129,19 @@ def test_a_reply_subject_that_is_not_the_askers_gets_nothing(answerer):
 class HeldAnswerer(Answerer):
     """Answers only once let go; counts the answers in progress."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int) -> None:
         super().__init__()
         self.go = asyncio.Event()
+        self.all_taken = asyncio.Event()  # `expected` answers in progress at once
+        self.expected = expected
         self.in_progress = 0
         self.most_at_once = 0
 
     async def answer(self, principal, query, params, body):
         self.in_progress += 1
         self.most_at_once = max(self.most_at_once, self.in_progress)
+        if self.in_progress == self.expected:
+            self.all_taken.set()
         await self.go.wait()
         self.in_progress -= 1
         return await super().answer(principal, query, params, body)
@@ -149,7 +153,7 @@ def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(nats_
     root = unique_name("q")
 
     async def scenario() -> None:
-        answerer = HeldAnswerer()
+        answerer = HeldAnswerer(expected=8)
         service = await nats.connect(nats_url)
         asker = await nats.connect(nats_url, inbox_prefix=inbox_prefix("jxw"))
         endpoint = QueryEndpoint(service, lambda: answerer, subject=f"{root}.query.*.>")
@@ -159,12 +163,11 @@ def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(nats_
             asked = [asyncio.ensure_future(asker.request(f"{root}.query.jxw.case.get",
                                                          body, timeout=10))
                      for _ in range(8)]
-            async with asyncio.timeout(10):
-                while answerer.in_progress < 8:  # all eight taken before any is answered
-                    await asyncio.sleep(0.01)
+            # All eight taken before any is answered.
+            await asyncio.wait_for(answerer.all_taken.wait(), 10)
             stopping = asyncio.ensure_future(endpoint.stop())
-            await asyncio.sleep(0)
-            assert not stopping.done()  # it waits for the answers it took
+            done, _ = await asyncio.wait({stopping}, timeout=0.2)
+            assert not done  # it waits for the answers it took
             answerer.go.set()
             replies = [orjson.loads(reply.data) for reply in await asyncio.gather(*asked)]
             await asyncio.wait_for(stopping, 10)
