@@ -28,6 +28,7 @@ from bus.service.app import build_bus
 from bus.service.security import OPERATOR, SERVICE, credential_store, secured
 from domain.reference import load_reference
 from tests.contract_support import contract
+from tests.domain.support import credit_code
 
 CST = timezone(timedelta(hours=8))
 
@@ -154,6 +155,19 @@ class Service:
         reply = self.command(principal, name, person, **fields)
         assert reply["ok"], (name, reply)
         return reply
+
+    def accepted_case(self, lead: str = "jxw", collaborators: tuple[str, ...] = ("zjw",)
+                      ) -> tuple[str, dict]:
+        """A new enterprise's case, accepted by the bureau for `lead` with `collaborators`:
+        its id, and the acceptance's reply."""
+        enterprise = self.applied("portal", "enterprise.register", credit_code=credit_code(),
+                                  name="永川页岩砖厂", scale="small_micro",
+                                  industry="building_bricks", town="laisu")["id"]
+        case = self.applied("portal", "case.submit", enterprise_id=enterprise,
+                            service_type="quality_management", description="Bricks crumble",
+                            channel="online_platform")["id"]
+        return case, self.applied("samr", "case.accept", case_id=case, lead=lead,
+                                  collaborators=list(collaborators))
 
     def query(self, principal: str, name: str, body: dict | None = None) -> dict:
         """The answer to a query; whatever the test, it must be one the contract names."""

@@ -41,13 +41,7 @@ def service(tmp_path_factory):
 def forged_case(service):
     """A case led by jxw, and a forged event after its acceptance that hands it to kjj: a
     copy of the real acceptance with the next version, a new id and another lead."""
-    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
-                                 name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
-                                 town="laisu")["id"]
-    case = service.applied("portal", "case.submit", enterprise_id=enterprise,
-                           service_type="quality_management", description="Bricks crumble",
-                           channel="online_platform")["id"]
-    service.applied("samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
+    case, _ = service.accepted_case()
     accepted = last_of(service, f"{STREAM}.events.{case}")
     headers = {name: value for name, value in accepted.headers.items()
                if name not in SERVED and not name.startswith("Nats-Expected")}

@@ -25,7 +25,6 @@ from tests.bus.service.test_feeds_exactly_once import (
     sent_records,
 )
 from tests.bus_support import Service, service_on_its_own_server
-from tests.domain.support import credit_code
 from tests.processes import wait_until
 
 
@@ -38,14 +37,7 @@ def service(tmp_path, monkeypatch):
 
 def a_case(service: Service) -> tuple[str, int]:
     """A case led by jxw with zjw: both feeds are sent its two events (waited for)."""
-    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
-                                 name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
-                                 town="laisu")["id"]
-    case = service.applied("portal", "case.submit", enterprise_id=enterprise,
-                           service_type="quality_management", description="Bricks crumble",
-                           channel="online_platform")["id"]
-    accepted = service.applied("samr", "case.accept", case_id=case, lead="jxw",
-                               collaborators=["zjw"])
+    case, accepted = service.accepted_case()
     for department in ("jxw", "zjw"):
         wait_until(lambda: len(feed_of(service, department)) == 2, 15,
                    f"{department}'s feed holds the case")

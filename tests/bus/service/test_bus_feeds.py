@@ -33,13 +33,7 @@ def feed_size(service: Service, department: str) -> int:
 
 
 def test_each_department_sees_the_cases_it_is_involved_in(service):
-    enterprise = service.applied("portal", "enterprise.register", credit_code=credit_code(),
-                                 name="永川页岩砖厂", scale="small_micro", industry="building_bricks",
-                                 town="laisu")["id"]
-    case = service.applied("portal", "case.submit", enterprise_id=enterprise,
-                           service_type="quality_management", description="Bricks crumble",
-                           channel="online_platform")["id"]
-    service.applied("samr", "case.accept", case_id=case, lead="jxw", collaborators=["zjw"])
+    case, _ = service.accepted_case()
     service.applied("jxw", "case.transfer", case_id=case, to="jtj", reason="transport bricks")
     last = service.applied("jtj", "case.schedule_appointment", case_id=case,
                            at=when(7), place="factory")
