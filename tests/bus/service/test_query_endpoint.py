@@ -13,6 +13,7 @@ import nats
 import orjson
 import pytest
 
+from adapters.natsserver import EmbeddedNatsServer, EmbeddedServerConfig, free_port
 from bus.contract import subjects
 from bus.contract.identity import inbox_prefix
 from bus.contract.messages import MAX_COMMAND_BYTES
@@ -147,9 +148,18 @@ class HeldAnswerer(Answerer):
         return await super().answer(principal, query, params, body)
 
 
-def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(nats_url,
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of this test's own: no other test's service or load is on it."""
+    config = EmbeddedServerConfig(data_dir=tmp_path / "nats", port=free_port(),
+                                  server_name="query-endpoint")
+    with EmbeddedNatsServer(config) as server:
+        yield server.url
+
+
+def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(own_server,
                                                                           unique_name):
-    # Subjects of its own: a service of another test may be answering onestop.query.>.
+    nats_url = own_server
     root = unique_name("q")
 
     async def scenario() -> None:
@@ -161,10 +171,12 @@ def test_on_a_server_queries_are_answered_side_by_side_and_drained_at_stop(nats_
         try:
             body = orjson.dumps({"case_id": str(uuid4())})
             asked = [asyncio.ensure_future(asker.request(f"{root}.query.jxw.case.get",
-                                                         body, timeout=10))
+                                                         body, timeout=30))
                      for _ in range(8)]
             # All eight taken before any is answered.
-            await asyncio.wait_for(answerer.all_taken.wait(), 10)
+            await asyncio.wait({asyncio.ensure_future(answerer.all_taken.wait())}, timeout=30)
+            assert answerer.all_taken.is_set(), (
+                answerer.in_progress, [f.exception() for f in asked if f.done()])
             stopping = asyncio.ensure_future(endpoint.stop())
             done, _ = await asyncio.wait({stopping}, timeout=0.2)
             assert not done  # it waits for the answers it took
