@@ -40,9 +40,9 @@ from projections.queries import (
     case_as_it_stood,
     case_visibility,
 )
+from projections.audit import changes_at
 from projections.queries.access import instant
 from projections.queries.audit import WHAT as AUDIT_TRAIL
-from projections.audit import changes_at
 from projections.timetravel import fold_ends_within
 
 if TYPE_CHECKING:
@@ -187,14 +187,14 @@ class QueryAnswerer:
         first event (most of a page's time): made once, and kept, as pages overlap."""
         made = {position: entry for position, _, _ in trail.rows
                 if (entry := self.entries.get(position)) is not None}
-        reads: dict[str, int] = {}
-        for position, aggregate_id, _ in trail.rows:
-            if position not in made:
+        missing = [(position, aggregate_id) for position, aggregate_id, _ in trail.rows
+                   if position not in made]
+        if missing:
+            reads: dict[str, int] = {}
+            for position, aggregate_id in missing:
                 reads[aggregate_id] = max(position, reads.get(aggregate_id, 0))
-        if reads:
             fresh = changes_at(await self._events_of(reads),
-                               [position for position, _, _ in trail.rows
-                                if position not in made])
+                               [position for position, _ in missing])
             for position, entry in fresh.items():
                 self.entries.keep(position, entry)
             made.update(fresh)
