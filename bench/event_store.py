@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import statistics
 import tempfile
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 from uuid import UUID, uuid4
 
 import nats
@@ -192,6 +194,74 @@ async def _direct_get_all(connection: Client, stream: str, subject: str, batch: 
     return found
 
 
+def server_send_times(nats_url: str, stream: str, aggregates: dict[int, UUID],
+                      repeats: int) -> dict[int, float] | None:
+    """Median milliseconds for nats-server to send each aggregate's events, as one batched
+    direct get, to a plain socket that makes nothing of the bytes: no client can read them
+    faster. None where a plain connection is refused (TLS, credentials files)."""
+    address = urlparse(nats_url)
+    connect = {"verbose": False, "pedantic": False, "headers": True, "no_responders": True}
+    if address.username:
+        connect.update(user=unquote(address.username), **{"pass": unquote(address.password or "")})
+    try:
+        link = socket.create_connection((address.hostname, address.port or 4222), timeout=30)
+    except OSError:
+        return None
+    with link:
+        link.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        link.sendall(b"CONNECT " + orjson.dumps(connect) + b"\r\nSUB _BENCH.sent 1\r\nPING\r\n")
+        if not _received_until(link, b"PONG\r\n", b"-ERR"):
+            return None
+        timings = {}
+        for size, aggregate_id in aggregates.items():
+            request = orjson.dumps({"seq": 1, "next_by_subj": f"{stream}.events.{aggregate_id}",
+                                    "batch": size})
+            publish = (f"PUB $JS.API.DIRECT.GET.{stream} _BENCH.sent {len(request)}\r\n"
+                       .encode() + request + b"\r\n")
+            samples = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                link.sendall(publish)
+                # The end of a batch is a message of status 204, after the last event.
+                if not _received_until(link, b"NATS/1.0 204", b"-ERR"):
+                    return None
+                samples.append((time.perf_counter() - started) * 1000)
+            timings[size] = statistics.median(samples)
+        return timings
+
+
+def _received_until(link: socket.socket, end: bytes, failure: bytes) -> bool:
+    tail = b""
+    while True:
+        chunk = link.recv(1 << 20)
+        if not chunk:
+            return False
+        tail = tail[-len(end):] + chunk  # the marker may straddle two reads
+        if failure in tail:
+            return False
+        if end in tail:
+            return True
+
+
+def select_times(env: dict[str, str], aggregates: dict[int, UUID],
+                 repeats: int) -> dict[int, float]:
+    """Median milliseconds for a recorder merely to select each aggregate's stored events,
+    from a new application as `load_times` loads them: a load without the library's
+    mapping of each stored event to a domain event and its mutation of the aggregate."""
+    timings = {}
+    for size, aggregate_id in aggregates.items():
+        samples = []
+        for _ in range(repeats):
+            app = Application(env=env)
+            started = time.perf_counter()
+            found = app.recorder.select_events(aggregate_id)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert len(found) == size, (len(found), size)
+            app.close()
+        timings[size] = statistics.median(samples)
+    return timings
+
+
 # Running it.
 
 @contextlib.contextmanager
@@ -299,20 +369,32 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (10, 100, 1000)
         print(f"\n{'load one aggregate (median ms)':40}" + "".join(f"{s:>10}" for s in sizes))
         load_stream = f"BENCHLOAD_{uuid4().hex[:6]}"
-        built: dict[int, UUID] = {}
+        built: dict[str, dict[int, UUID]] = {}  # by store: the aggregates loaded, by size
+        envs: dict[str, dict[str, str]] = {}
         for label, env in (("onestop JetStream", {**jetstream_env, "NATS_STREAM": load_stream}),
                            ("library PostgreSQL", postgres_env(args.postgres_dsn,
                                                                f"load{uuid4().hex[:6]}"))):
             if env is None:
                 continue
-            env = {k: v for k, v in env.items() if k != "_name"}
-            timings = load_times(env, sizes, args.repeats, built if not built else None)
+            env = envs[label] = {k: v for k, v in env.items() if k != "_name"}
+            timings = load_times(env, sizes, args.repeats, built.setdefault(label, {}))
             for snapshot in (False, True):
                 name = f"{label}, {'from a snapshot' if snapshot else 'all events'}"
                 print(f"{name:40}" + "".join(f"{timings[(s, snapshot)]:10.2f}" for s in sizes))
-        floor = asyncio.run(raw_direct_get_times(nats_url, load_stream, built, args.repeats))
-        print(f"{'reference: nats-py reads them, no more':40}"
-              + "".join(f"{floor[s]:10.2f}" for s in sizes))
+        # What each store's load costs apart from the library's mapping, which is the same
+        # for both: for JetStream, the server's sending alone sets a floor no client beats.
+        references = [
+            ("reference: nats-py reads them, no more", asyncio.run(raw_direct_get_times(
+                nats_url, load_stream, built["onestop JetStream"], args.repeats))),
+            ("reference: nats-server sends, bytes only", server_send_times(
+                nats_url, load_stream, built["onestop JetStream"], args.repeats)),
+        ]
+        if "library PostgreSQL" in envs:
+            references.append(("reference: PostgreSQL select, no more", select_times(
+                envs["library PostgreSQL"], built["library PostgreSQL"], args.repeats)))
+        for name, timings in references:
+            print(f"{name:40}" + ("".join(f"{timings[s]:10.2f}" for s in sizes) if timings
+                                  else "   skipped (a plain connection was refused)"))
     return 0
 
 
