@@ -55,6 +55,9 @@ class Result:
     service_cpu_seconds: float = 0.0
     server_cpu_seconds: float = 0.0  # the embedded nats-server's
     views_behind_ms: float | None = None  # after the last reply, until the views had it all
+    # The share of the machine's CPU time nobody used (idle or waiting for the disk): what a
+    # second service on this machine could have had. None where /proc/stat is not there.
+    machine_idle: float | None = None
 
     @property
     def operations(self) -> int:
@@ -96,6 +99,22 @@ def cpu_seconds_of(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_times() -> tuple[int, int] | None:
+    """(idle, all) ticks of every CPU of the machine so far; idle counts waiting for I/O."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(tick) for tick in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return ticks[3] + ticks[4], sum(ticks[:8])  # idle, iowait; guest time is in user
+
+
+def idle_share(started: tuple[int, int] | None, ended: tuple[int, int] | None) -> float | None:
+    if started is None or ended is None or ended[1] == started[1]:
+        return None
+    return (ended[0] - started[0]) / (ended[1] - started[1])
+
+
 def _with_children(pids: list[int]) -> list[int]:
     found, pending = [], list(pids)
     while pending:
@@ -132,11 +151,13 @@ async def measure(name: str, total: int, clients: int,
     server = [server_pid] if server_pid else []
     started, cpu_started = time.perf_counter(), time.process_time()
     service_started, server_started = cpu_seconds_of(service_pids), cpu_seconds_of(server)
+    machine_started = machine_cpu_times()
     await asyncio.gather(*(client() for _ in range(clients)))
     return Result(name, time.perf_counter() - started, latencies, failures,
                   time.process_time() - cpu_started,
                   cpu_seconds_of(service_pids) - service_started,
-                  cpu_seconds_of(server) - server_started)
+                  cpu_seconds_of(server) - server_started,
+                  machine_idle=idle_share(machine_started, machine_cpu_times()))
 
 
 # The reference: raw nats-py, a message of an event's size with the log's CloudEvents headers.
@@ -316,7 +337,7 @@ def print_table(results: list[Result]) -> None:
     """Each workload beside the raw publishes measured just before it (`vs raw`)."""
     print(f"\n{'workload':52} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs raw':>7} "
           f"{'failed':>7} {'CPU ms/op: clients':>19} {'service':>8} {'server':>8} "
-          f"{'views +ms':>10}")
+          f"{'idle':>5} {'views +ms':>10}")
     reference = results[0]
     for row in results:
         if row.name.startswith(RAW):
@@ -324,9 +345,13 @@ def print_table(results: list[Result]) -> None:
         service = f"{row.service_cpu_ms_per_op:8.2f}" if row.service_cpu_seconds else f"{'':8}"
         server = f"{row.server_cpu_ms_per_op:8.2f}" if row.server_cpu_seconds else f"{'':8}"
         behind = f"{row.views_behind_ms:10.0f}" if row.views_behind_ms is not None else ""
+        idle = f"{row.machine_idle:5.0%}" if row.machine_idle is not None else f"{'-':>5}"
         print(f"{row.name:52} {row.rate:8,.0f} {row.percentile_ms(50):8.2f} "
               f"{row.percentile_ms(99):8.2f} {row.rate / reference.rate:7.0%} "
-              f"{len(row.failures):7} {row.cpu_ms_per_op:19.2f} {service} {server} {behind}")
+              f"{len(row.failures):7} {row.cpu_ms_per_op:19.2f} {service} {server} {idle} "
+              f"{behind}")
+    print("idle: the machine's CPU time nobody used during the workload, waiting for the disk "
+          "included (what a second service here could have)")
     print("views +ms: after the last reply, until every view had applied all the commands "
           "wrote (the followers kept up, or had that much left)")
     for row in results:
