@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -333,16 +334,28 @@ class StreamLog:
             async for stored in self._read_shared(subject, start, page, stop):
                 yield stored
             return
+        async with aclosing(self.pages(subject, start, page=page, stop=stop,
+                                       start_time=start_time, stream=stream)) as pages:
+            async for messages, _more in pages:
+                for stored in messages:
+                    yield stored
+
+    async def pages(self, subject: str, start: int = 1, *, page: int = 500,
+                    stop: int | None = None, start_time: str | None = None,
+                    stream: str | None = None) -> AsyncIterator[tuple[list[Stored], bool]]:
+        """`read`, a batch of the server's at a time, each with whether the server has more
+        after it (up to `stop`); the last says it has not. Always from the server."""
         sequence = max(start, 1)
         while stop is None or sequence <= stop:
             messages, more = await self._page(subject, sequence, page, stop, start_time,
                                               stream)
             start_time = None  # the next pages go on from the last message read
-            for stored in messages:
-                yield stored
-            if not more or not messages:
+            more = more and bool(messages)
+            yield messages, more
+            if not more:
                 return
             sequence = messages[-1].sequence + 1
+        yield [], False
 
     async def _read_shared(self, subject: str, start: int, page: int,
                            stop: int | None) -> AsyncIterator[Stored]:

@@ -173,7 +173,7 @@ class QueryAnswerer:
         else:
             position, result = await asyncio.to_thread(self._read, query, asker, params)
         if isinstance(result, TrailPage):  # which changes: what they changed is in the log
-            result = await self._listing(result)
+            result = await self._listing(result, position)
         return {"ok": True, "result": result, "position": position}
 
     def _read(self, query: Query, asker: Asker, params: QueryParams) -> tuple[int, Any]:
@@ -182,41 +182,43 @@ class QueryAnswerer:
         position = self.follower.position_of(query.view)
         return position, query.ask(self.views, asker, params)
 
-    async def _listing(self, trail: TrailPage) -> dict:
+    async def _listing(self, trail: TrailPage, position: int | None = None) -> dict:
         """The page in full. What each change did is told by folding its aggregate from the
-        first event (most of a page's time): made once, and kept, as pages overlap."""
-        made = {position: entry for position, _, _ in trail.rows
-                if (entry := self.entries.get(position)) is not None}
-        missing = [(position, aggregate_id) for position, aggregate_id, _ in trail.rows
-                   if position not in made]
+        first event (most of a page's time): made once, and kept, as pages overlap.
+
+        Each aggregate is read up to its last change on the page, and on to the end of the
+        server's page that reached it (up to `position`, what the view had applied): every
+        change read is made and kept. Later pages of the same aggregates then find theirs
+        made, where each had read its aggregate again for a few more events."""
+        made = {row: entry for row, _, _ in trail.rows
+                if (entry := self.entries.get(row)) is not None}
+        missing = [(row, aggregate_id) for row, aggregate_id, _ in trail.rows
+                   if row not in made]
         if missing:
-            reads: dict[str, int] = {}
-            for position, aggregate_id in missing:
-                reads[aggregate_id] = max(position, reads.get(aggregate_id, 0))
-            fresh = changes_at(await self._events_of(reads),
-                               [position for position, _ in missing])
-            for position, entry in fresh.items():
-                self.entries.keep(position, entry)
-            made.update(fresh)
+            needed: dict[str, int] = {}
+            for row, aggregate_id in missing:
+                needed[aggregate_id] = max(row, needed.get(aggregate_id, 0))
+            events = await self._events_of(needed, position)
+            fresh = changes_at(events, [event.position for event in events])
+            for row, entry in fresh.items():
+                self.entries.keep(row, entry)
+            made.update((row, fresh[row]) for row, _ in missing if row in fresh)
         return audit_listing(trail, (), made)
 
-    async def _events_of(self, reads: dict[str, int]) -> list:
-        """Each aggregate's events, from its first up to the position given for it: read
-        side by side (one after the other, a page of the trail had taken a tenth of a
-        second), and handed back aggregate after aggregate."""
+    async def _events_of(self, needed: dict[str, int], stop: int | None) -> list:
+        """Each aggregate's events, from its first up to the position needed of it at
+        least: read side by side (one after the other, a page of the trail had taken a
+        tenth of a second), and handed back aggregate after aggregate."""
         at_once = asyncio.Semaphore(READS_AT_ONCE)
 
         async def events_of(aggregate_id: str, last: int) -> list:
             async with at_once:
-                return await self._aggregate_events(aggregate_id, stop=last)
+                return await self.histories.events(aggregate_id, stop=max(stop or 0, last),
+                                                   needed=last)
 
         return [event for events in await asyncio.gather(
-            *(events_of(aggregate_id, last) for aggregate_id, last in reads.items()))
+            *(events_of(aggregate_id, last) for aggregate_id, last in needed.items()))
             for event in events]
-
-    async def _aggregate_events(self, aggregate_id: Any, stop: int | None = None) -> list:
-        """An aggregate's events from its first, up to `stop` (its last: None)."""
-        return await self.histories.events(aggregate_id, stop)
 
     async def _case_as_of(self, asker: Asker, params: Any) -> dict:
         # The versions of a case already read do not change: if they hold where the fold

@@ -46,19 +46,22 @@ class AggregateHistories:
 
     async def events(self, aggregate_id: Any, stop: int | None = None,
                      enough: Callable[[list[Logged]], bool] | None = None,
-                     page: int = PAGE) -> list[Logged]:
+                     page: int = PAGE, needed: int | None = None) -> list[Logged]:
         """The aggregate's events from its first, up to position `stop` (None: its last);
         or as many as are `enough` for the asker, who needs none of the later ones (a case
         as it stood at its third version), read from the log `page` at a time: the server
-        sends a whole page, and each message of it costs (some 50 µs)."""
+        sends a whole page, and each message of it costs (some 50 µs). With `needed`: the
+        events up to there at least, and whatever else the page that reached it held (up to
+        `stop`), which cost no further request."""
         key = str(aggregate_id)
         history = self._kept.pop(key, None) or _History()
         self._count -= len(history.events)
         try:
             if enough is not None and history.events and enough(history.events):
                 return list(history.events)
-            if stop is None or history.read_to < stop:
-                await self._read_after(key, history, stop, enough, page)
+            target = stop if needed is None else needed
+            if target is None or history.read_to < target:
+                await self._read_after(key, history, stop, enough, page, needed)
         finally:
             self._keep(key, history)
         if stop is None or stop >= history.read_to:
@@ -66,19 +69,25 @@ class AggregateHistories:
         return [event for event in history.events if event.position <= stop]
 
     async def _read_after(self, key: str, history: _History, stop: int | None,
-                          enough: Callable[[list[Logged]], bool] | None, page: int) -> None:
+                          enough: Callable[[list[Logged]], bool] | None, page: int,
+                          needed: int | None = None) -> None:
         subject = f"{self.log.stream}.events.{key}"
-        async with aclosing(self.log.read(subject, history.read_to + 1, stop=stop,
-                                          page=page)) as read:
-            async for stored in read:
-                if stored.foreign:
-                    PASSED_OVER.note("queries", self.log.stream, stored.sequence,
-                                     stored.subject)
-                else:
-                    history.events.append(logged(stored))
-                history.read_to = stored.sequence
-                if enough is not None and history.events and enough(history.events):
-                    return  # read up to here only: the next read goes on from here
+        async with aclosing(self.log.pages(subject, history.read_to + 1, stop=stop,
+                                           page=page)) as pages:
+            async for messages, more in pages:
+                for stored in messages:
+                    if stored.foreign:
+                        PASSED_OVER.note("queries", self.log.stream, stored.sequence,
+                                         stored.subject)
+                    else:
+                        history.events.append(logged(stored))
+                    history.read_to = stored.sequence
+                    if enough is not None and history.events and enough(history.events):
+                        return  # read up to here only: the next read goes on from here
+                if not more:
+                    break
+                if needed is not None and history.read_to >= needed:
+                    return  # this page went past what was needed: no further request
         if stop is not None:
             # Read up to `stop`: nothing more on the subject there, whatever was last.
             history.read_to = max(history.read_to, stop)

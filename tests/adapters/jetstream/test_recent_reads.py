@@ -25,11 +25,11 @@ class CountingLog(StreamLog):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.sent = 0
-        self.pages = 0
+        self.fetched = 0
 
     async def _page(self, *args, **kwargs):
         messages, more = await super()._page(*args, **kwargs)
-        self.pages += 1
+        self.fetched += 1
         self.sent += len(messages)
         return messages, more
 

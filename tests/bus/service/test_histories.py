@@ -23,10 +23,10 @@ class CountingLog(StreamLog):
         super().__init__(*args, **kwargs)
         self.reads: list[int] = []
 
-    async def read(self, subject, start=1, **kwargs):
+    async def pages(self, subject, start=1, **kwargs):
         self.reads.append(start)
-        async for stored in super().read(subject, start, **kwargs):
-            yield stored
+        async for messages in super().pages(subject, start, **kwargs):
+            yield messages
 
 
 def event(stream: str, aggregate: str, version: int) -> Outgoing:
@@ -77,6 +77,33 @@ def test_a_later_read_asks_the_log_only_for_what_came_after(nats_url, unique_nam
     assert [e.version for e in again] == [1, 2, 3, 4, 5]
     assert [e.position for e in again] == positions
     assert reads == [1, positions[1] + 1, positions[3] + 1]
+
+
+def test_a_read_for_what_is_needed_keeps_the_rest_of_the_servers_page(nats_url, unique_name):
+    # An audit page needs an aggregate up to one change; the server's page that reached it
+    # holds more, which are kept: a later page needing those asks nothing of the log.
+    stream = unique_name("HIST").upper()
+    one = str(uuid4())
+
+    async def scenario(log: CountingLog):
+        histories = AggregateHistories(log)
+        positions = [await log.publish(log.sealed_message(event(stream, one, version)))
+                     for version in range(1, 8)]
+        head = positions[-1]
+        second = await histories.events(one, stop=head, needed=positions[1], page=3)
+        fourth = await histories.events(one, stop=head, needed=positions[2], page=3)
+        reads_then = list(log.reads)
+        fifth = await histories.events(one, stop=head, needed=positions[4], page=3)
+        limited = await histories.events(one, stop=positions[1], needed=positions[1], page=3)
+        return positions, second, fourth, reads_then, fifth, limited, log.reads
+
+    positions, second, fourth, reads_then, fifth, limited, reads = run(nats_url, stream,
+                                                                       scenario)
+    assert [e.version for e in second] == [1, 2, 3]  # the whole page of three
+    assert [e.version for e in fourth] == [1, 2, 3] and reads_then == [1]
+    assert [e.version for e in fifth] == [1, 2, 3, 4, 5, 6]  # one more page
+    assert reads == [1, positions[2] + 1]
+    assert [e.version for e in limited] == [1, 2]  # never past `stop`
 
 
 def test_a_foreign_message_is_passed_over_and_not_read_again(nats_url, unique_name, tmp_path):
