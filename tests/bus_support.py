@@ -182,10 +182,12 @@ class Service:
         return self.bus.services.dispatcher.app.recorder.max_notification_id() or 0
 
     def close(self) -> None:
-        self.stop()
-        for client in self._clients.values():
-            self.runner.run(client.close())
-        self.runner.close()
+        try:
+            self.stop()
+        finally:  # a stop that failed (a server lost, say) still leaves no client behind
+            for client in self._clients.values():
+                self.runner.run(client.close())
+            self.runner.close()
 
 
 @contextmanager

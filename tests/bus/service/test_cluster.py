@@ -49,6 +49,18 @@ def answered(ask) -> bool:
         return False
 
 
+def health_answered(service: Service) -> bool:
+    """Whether the health check answered, with a status a reconnected service may have."""
+    try:
+        reply = service.runner.run(service.client_for("samr").request(
+            subjects.HEALTH, b"", timeout=5))
+    except (nats.errors.Error, TimeoutError):
+        return False
+    health = orjson.loads(reply.data)
+    assert health["status"] in ("ok", "degraded"), health
+    return True
+
+
 def test_losing_the_server_named_first_stops_nothing(cluster):
     service = Service(cluster, "ONESTOP")
     try:
@@ -71,12 +83,11 @@ def test_losing_the_server_named_first_stops_nothing(cluster):
 
         wait_until(lambda: answered(lambda: register(service)), 60,
                    "commands are answered again")
-        # FastStream's side too: queries and the health check, over the same servers.
         wait_until(lambda: answered(lambda: service.query("samr", "views.status", {})), 30,
                    "queries are answered again")
-        health = orjson.loads(service.runner.run(service.client_for("samr").request(
-            subjects.HEALTH, b"", timeout=10)).data)
-        assert health["status"] in ("ok", "degraded"), health
+        # The health check is FastStream's, on a connection of its own: it finds its way back
+        # by itself, as the others did, and may come a moment after them (seen in CI).
+        wait_until(lambda: health_answered(service), 30, "the health check is answered again")
         # Nothing acknowledged before the loss is gone: each in the views once they have
         # caught up through the new leaders.
         for reply in registered:
