@@ -1,8 +1,8 @@
-"""Every event of a case reaches the feed of each department involved exactly once, in log
-order, whatever crashes: the followers' process killed outright again and again in the
-middle of its batches, under load; the server away for longer than the feeds' duplicate
-window. What each feed was sent is recorded in the audit trail as exactly: each feed message
-once, in feed order, through the same kills."""
+"""Every event of a case, and of its ratings, reaches the feed of each department involved
+exactly once, in log order, whatever crashes: the followers' process killed outright again
+and again in the middle of its batches, under load; the server away for longer than the
+feeds' duplicate window. What each feed was sent is recorded in the audit trail as exactly:
+each feed message once, in feed order, through the same kills."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from tests.domain.support import credit_code
 from tests.processes import wait_until
 
 STREAM = "ONESTOP"
-DEPARTMENTS = ("samr", "jxw", "zjw", "kjj", "jtj")
-INVOLVED = ("jxw", "zjw", "kjj")  # in every case `a_case` makes
+DEPARTMENTS = ("samr", "jxw", "zjw", "kjj", "jtj", "portal")
+INVOLVED = ("jxw", "zjw", "kjj", "portal")  # in every case `a_case` makes
 
 
 def a_case(service: Service, enterprise: str) -> None:
@@ -39,6 +39,14 @@ def a_case(service: Service, enterprise: str) -> None:
     service.applied("jxw", "case.transfer", case_id=case, to="kjj", reason="technology")
     service.applied("kjj", "case.reschedule_appointment", case_id=case, at=when(4), place="y",
                     reason="z")
+    # Resolved and badly rated (好差评): the rating and its follow-up go to the department
+    # rated and to the portal that took the case, on the case's subject of their feeds.
+    service.applied("kjj", "case.resolve", case_id=case, outcome="配方调整", invested_yuan="0",
+                    saved_per_year_yuan="0", expected_benefit_yuan="0")
+    rating = service.applied("portal", "case.evaluate", case_id=case, stage="resolved",
+                             level="dissatisfied")["id"]
+    service.applied("kjj", "evaluation.follow_up", evaluation_id=rating, contact="电话",
+                    finding="冬季烧成温度不足")
 
 
 def read(service: Service, stream: str, subject: str) -> list[Stored]:
@@ -54,8 +62,10 @@ def read(service: Service, stream: str, subject: str) -> list[Stored]:
 
 def expected_feeds(events: list[Stored]) -> dict[str, list[int]]:
     """What each feed must hold, worked out from the log alone by the feeds' rule: the events
-    of each case while involved, its earlier ones on becoming involved, each once."""
+    of each case while involved, its earlier ones on becoming involved, each once; a rating's
+    events to the department rated and to whoever took the case."""
     involvements: dict[str, Involvement] = {}
+    ratings: dict[str, tuple[str, tuple[str, ...]]] = {}  # rating id -> case, told
     history: dict[str, list[Stored]] = defaultdict(list)
     held: dict[tuple[str, str], int] = defaultdict(int)
     feeds: dict[str, list[int]] = defaultdict(list)
@@ -67,9 +77,19 @@ def expected_feeds(events: list[Stored]) -> dict[str, list[int]]:
 
     for event in events:
         topic = event.headers.get("Onestop-Topic", "")
+        record = event.subject.rsplit(".", 1)[1]
+        if topic == "evaluation.rated":
+            rated = orjson.loads(event.body)
+            ratings[record] = (rated["case_id"], tuple(sorted(
+                {rated["department"], rated.get("station") or "portal"})))
+        if topic.startswith("evaluation."):
+            case, told = ratings[record]
+            for principal in told:
+                give(principal, case, event)
+            continue
         if not topic.startswith("case."):
             continue
-        case = event.subject.rsplit(".", 1)[1]
+        case = record
         delivery = involvements.setdefault(case, Involvement()).apply(
             topic, orjson.loads(event.body))
         for newcomer in sorted(delivery.newcomers):
