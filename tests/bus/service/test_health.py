@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
+from pathlib import Path
 from uuid import uuid4
 
 import nats
@@ -14,6 +16,7 @@ from nats.js.api import StreamConfig
 from adapters.jetstream.log import StreamLog
 from bus.contract import subjects
 from bus.service import parts
+from domain.calendar import CHINA
 from tests.bus_support import Service, service_on_its_own_server
 from tests.domain.support import credit_code
 from tests.processes import wait_until
@@ -105,3 +108,36 @@ def test_a_stuck_checkpointer_is_reported_with_its_reason(tmp_path, monkeypatch)
         [checkpoints] = [part for part in report["parts"] if part["name"] == "checkpoints"]
         assert checkpoints["status"] == "stuck" and report["status"] == "degraded"
         assert checkpoints["detail"].endswith(": RuntimeError: the disk is full"), checkpoints
+
+
+def test_a_year_missing_from_the_working_calendar_is_a_warning_until_it_is_added(
+        district, unique_name, tmp_path, monkeypatch, caplog):
+    # Whatever year the suite runs in: a district file whose calendar stops the year before.
+    this_year = datetime.now(CHINA).year
+    shipped = (Path(__file__).parents[3] / "domain" / "reference.toml").read_text()
+    calendar = shipped.index("holidays = [")
+    stale = tmp_path / "stale.toml"
+    stale.write_text(shipped[:calendar] + f"holidays = [{this_year - 1}-10-01]\n")
+    monkeypatch.setenv("REFERENCE_DATA", str(stale))
+    service = Service(district, unique_name())
+    try:
+        report = orjson.loads(service.runner.run(service.client_for("jxw").request(
+            subjects.HEALTH, b"", timeout=10)).data)
+        [warning] = [line for line in report["warnings"] if "working calendar" in line]
+        assert f"no public holidays for {this_year}" in warning
+        assert f"State Council's {this_year} schedule" in warning and "REFERENCE_DATA" in warning
+        assert report["status"] == "degraded"
+        assert warning in caplog.text  # said at start-up too
+    finally:
+        service.close()
+
+    listed = tmp_path / "listed.toml"
+    listed.write_text(shipped[:calendar] + f"holidays = [{this_year}-10-01]\n")
+    monkeypatch.setenv("REFERENCE_DATA", str(listed))
+    service = Service(district, unique_name())
+    try:
+        report = orjson.loads(service.runner.run(service.client_for("jxw").request(
+            subjects.HEALTH, b"", timeout=10)).data)
+        assert not [line for line in report["warnings"] if "working calendar" in line]
+    finally:
+        service.close()
