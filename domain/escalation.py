@@ -54,6 +54,11 @@ class OverdueEscalation:
         self._catch_up()
         return escalated
 
+    def follow_ups_due(self) -> list[datetime]:
+        """When each open follow-up of a bad rating is due, as far as the log has been read."""
+        return [due for due, escalate in list(self.due.values())
+                if escalate == self.app.escalate_evaluation]
+
     def _catch_up(self) -> None:
         while True:
             notifications = self.app.recorder.select_notifications(

@@ -51,7 +51,7 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
                         screen_port, screen_host)
     # Commands and queries by request/reply are not FastStream routers: see
     # bus/service/routes.py and bus/service/query_endpoint.py.
-    broker.include_router(system_router(service_version(), services.health))
+    broker.include_router(system_router(service_version(), services.health, services.advice))
     app = FastStream(
         broker,
         logger=FASTSTREAM_LOG,

@@ -23,7 +23,14 @@ async def _nothing_to_check() -> tuple[list[Part], list[str]]:
     return [], []
 
 
-def system_router(version: str, check: Check = _nothing_to_check) -> NatsRouter:
+def _no_advice() -> list[str]:
+    return []
+
+
+def system_router(version: str, check: Check = _nothing_to_check,
+                  advice: Callable[[], list[str]] = _no_advice) -> NatsRouter:
+    """`check`: the parts and what degrades the service; `advice`: warnings an operator should
+    see to that are no fault of a part (as messages passed over are not)."""
     router = NatsRouter()
 
     @router.subscriber(subjects.HEALTH, description="Answers a request with the service's health.")
@@ -36,6 +43,6 @@ def system_router(version: str, check: Check = _nothing_to_check) -> NatsRouter:
         troubled = any(part.status in ("stuck", "failed", "unreachable") for part in parts)
         return HealthReport(status="degraded" if troubled or warnings else "ok",
                             version=version, parts=parts,
-                            warnings=warnings + PASSED_OVER.warnings())
+                            warnings=warnings + advice() + PASSED_OVER.warnings())
 
     return router

@@ -33,6 +33,9 @@ class OverdueWatch:
         self._failing = Throttled(log, 60)
         self.escalated = 0
         self.rounds = 0
+        # As the last round found them; read by the health check on the loop while the next
+        # round runs on its worker thread, so made whole before it is put here.
+        self.follow_ups_due: tuple[datetime, ...] = ()
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._watch())
@@ -43,7 +46,7 @@ class OverdueWatch:
     async def _watch(self) -> None:
         while True:
             try:
-                escalated = await asyncio.to_thread(self.escalation.run)
+                escalated = await asyncio.to_thread(self._round)
             except Exception as error:  # noqa: BLE001 - the store away: the next round
                 self._failing.warning("round", "overdue watch: %r; trying again", error)
             else:
@@ -53,3 +56,8 @@ class OverdueWatch:
                     log.info("escalated %d overdue case(s) and follow-up(s)", len(escalated))
             self.rounds += 1
             await asyncio.sleep(self.every)
+
+    def _round(self) -> list:
+        escalated = self.escalation.run()
+        self.follow_ups_due = tuple(self.escalation.follow_ups_due())
+        return escalated

@@ -26,7 +26,7 @@ from bus.contract.messages import Part
 from bus.service.answers import QueryAnswerer
 from bus.service.bell import LogBell
 from bus.service.bus_streams import ensure_bus_streams
-from bus.service.calendar_check import calendar_warning
+from bus.service.calendar_check import follow_ups_in_unlisted_years, this_year_unlisted
 from bus.service.connections import connect_for_good
 from bus.service.dispatch import Dispatcher, on_loop
 from bus.service.durable_intake import IntakeWorker
@@ -118,7 +118,7 @@ class Services:
                                                     DEFAULT_AGGREGATE_CACHE)))
         await ensure_bus_streams(self.connection.jetstream(), self.principals())
         await self._report_replicas()
-        if warning := calendar_warning(self._app.reference.calendar):
+        if warning := this_year_unlisted(self._app.reference.calendar):
             log.warning("%s", warning)
         await self._start_followers_and_queries()
         await self._start_commands()
@@ -218,16 +218,20 @@ class Services:
                 if principal.has_feed]
 
     async def health(self) -> tuple[list[Part], list[str]]:
-        """How each part stands, and what an operator should do: about a view that stopped,
-        streams kept at too few copies, a year missing from the working calendar."""
+        """How each part stands, and what an operator should do about the views."""
         if self.parts is None:
             return [], []
         if self.replica_warning is not None:  # looked at again until `onestop scale` mends it
             await self._report_replicas(say=False)
         replicas = [self.replica_warning] if self.replica_warning else []
-        calendar = calendar_warning(self._app.reference.calendar)
-        return (await self.parts.check(),
-                await self.view_failures() + replicas + ([calendar] if calendar else []))
+        return await self.parts.check(), await self.view_failures() + replicas
+
+    def advice(self) -> list[str]:
+        """What the health check adds for an operator to see to, with no fault of a part."""
+        if self.overdue is None:
+            return []
+        return follow_ups_in_unlisted_years(self._app.reference.calendar,
+                                            self.overdue.follow_ups_due)
 
     async def view_failures(self) -> list[str]:
         """Each view that stopped on an event, said so that an operator can act on it."""

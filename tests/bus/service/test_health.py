@@ -17,6 +17,7 @@ from adapters.jetstream.log import StreamLog
 from bus.contract import subjects
 from bus.service import parts
 from domain.calendar import CHINA
+from tests.bus.service.test_satisfaction import resolved_case
 from tests.bus_support import Service, service_on_its_own_server
 from tests.domain.support import credit_code
 from tests.processes import wait_until
@@ -110,34 +111,56 @@ def test_a_stuck_checkpointer_is_reported_with_its_reason(tmp_path, monkeypatch)
         assert checkpoints["detail"].endswith(": RuntimeError: the disk is full"), checkpoints
 
 
-def test_a_year_missing_from_the_working_calendar_is_a_warning_until_it_is_added(
-        district, unique_name, tmp_path, monkeypatch, caplog):
-    # Whatever year the suite runs in: a district file whose calendar stops the year before.
-    this_year = datetime.now(CHINA).year
+def calendar_only_for(years: list[int], tmp_path: Path) -> Path:
+    """The shipped reference data, its calendar listing a holiday in each of `years` only."""
     shipped = (Path(__file__).parents[3] / "domain" / "reference.toml").read_text()
-    calendar = shipped.index("holidays = [")
-    stale = tmp_path / "stale.toml"
-    stale.write_text(shipped[:calendar] + f"holidays = [{this_year - 1}-10-01]\n")
-    monkeypatch.setenv("REFERENCE_DATA", str(stale))
+    district = tmp_path / f"calendar-{'-'.join(map(str, years))}.toml"
+    holidays = ", ".join(f"{year}-10-01" for year in years)
+    district.write_text(shipped[:shipped.index("holidays = [")] + f"holidays = [{holidays}]\n")
+    return district
+
+
+def calendar_advice(service: Service) -> list[str]:
+    # (Other tests in this process may have forged messages: those warnings are not ours.)
+    return [line for line in health(service)["warnings"] if "calendar" in line]
+
+
+def test_follow_ups_due_in_a_year_the_calendar_does_not_list_are_advice_to_the_operator(
+        district, unique_name, tmp_path, monkeypatch, caplog):
+    # Whatever year the suite runs in: a calendar that stopped years ago.
+    this_year = datetime.now(CHINA).year
+    monkeypatch.setenv("ONESTOP_OVERDUE_SECONDS", "0.1")
+    monkeypatch.setenv("REFERENCE_DATA", str(calendar_only_for([2022], tmp_path)))
     service = Service(district, unique_name())
     try:
-        report = orjson.loads(service.runner.run(service.client_for("jxw").request(
-            subjects.HEALTH, b"", timeout=10)).data)
-        [warning] = [line for line in report["warnings"] if "working calendar" in line]
-        assert f"no public holidays for {this_year}" in warning
-        assert f"State Council's {this_year} schedule" in warning and "REFERENCE_DATA" in warning
-        assert report["status"] == "degraded"
-        assert warning in caplog.text  # said at start-up too
+        # Said at start-up, in a year it does not list.
+        assert f"lists no public holidays for {this_year}" in caplog.text
+        assert calendar_advice(service) == []  # nothing is due yet
+        case = resolved_case(service, "post_laisu", "jxw")
+        service.applied("post_laisu", "case.evaluate", case_id=case, stage="resolved",
+                        level="dissatisfied")
+        wait_until(lambda: calendar_advice(service), 10, "the health check advises on it")
+        [line] = calendar_advice(service)
+        due_year = int(line.split(" are due in ")[1][:4])
+        assert due_year in (this_year, this_year + 1)  # five working days on
+        assert line.startswith("1 open follow-up(s) of bad ratings are due in")
+        assert f"State Council's {due_year} schedule" in line and "REFERENCE_DATA" in line
+        # Advice, no fault: the parts are whole and the status says so.
+        assert health(service)["status"] == "ok"
     finally:
         service.close()
 
-    listed = tmp_path / "listed.toml"
-    listed.write_text(shipped[:calendar] + f"holidays = [{this_year}-10-01]\n")
-    monkeypatch.setenv("REFERENCE_DATA", str(listed))
+    caplog.clear()
+    monkeypatch.setenv("REFERENCE_DATA", str(calendar_only_for([this_year, this_year + 1],
+                                                                tmp_path)))
     service = Service(district, unique_name())
     try:
-        report = orjson.loads(service.runner.run(service.client_for("jxw").request(
-            subjects.HEALTH, b"", timeout=10)).data)
-        assert not [line for line in report["warnings"] if "working calendar" in line]
+        assert "lists no public holidays" not in caplog.text
+        case = resolved_case(service, "post_laisu", "jxw")
+        service.applied("post_laisu", "case.evaluate", case_id=case, stage="resolved",
+                        level="dissatisfied")
+        watch = service.bus.services.overdue
+        wait_until(lambda: watch.follow_ups_due, 10, "the watch has seen the follow-up")
+        assert calendar_advice(service) == []
     finally:
         service.close()
