@@ -27,3 +27,17 @@ def reconnect_wait() -> float:
     """Seconds between two attempts to reconnect (tests make it short, to show a service
     outlasting the 60 attempts nats-py would make by default)."""
     return float(os.environ.get("ONESTOP_RECONNECT_WAIT") or 0.5)
+
+
+async def subscriptions_in_effect(connection: Client) -> None:
+    """Returns once the server holds every subscription made on `connection` so far: a
+    request that anyone sends the next moment finds them.
+
+    One `flush()` does not promise it. nats-py queues a SUB for its flusher task but writes
+    the PING straight to the socket, so the PING can go ahead of the SUB and its PONG come
+    back before the server has read the SUB: a request sent then is answered "no responders"
+    (2 fresh servers in 100, and most of the time behind a large publish). Waiting for the
+    first PONG lets the flusher run, as asyncio runs every ready task before it reads the
+    socket again; the second PING is written behind the SUB."""
+    await connection.flush()
+    await connection.flush()

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from bus.contract import subjects
 from bus.contract.queries import QUERIES, Query
 from bus.service.answers import QueryAnswerer, Refused, error, invalid, payload_of, too_large
+from bus.service.connections import subscriptions_in_effect
 from bus.service.replies import foreign_reply
 from bus.service.side_by_side import SideBySide
 
@@ -55,7 +56,7 @@ class QueryEndpoint:
         self._subscription = await self.connection.subscribe(
             self.subject, queue=subjects.QUERY_WORKERS, cb=self._on_query)
         # Once started, the server knows: a query sent the next moment finds a responder.
-        await self.connection.flush()
+        await subscriptions_in_effect(self.connection)
 
     async def stop(self) -> None:
         """Takes no new query, and returns when every query taken has been answered."""

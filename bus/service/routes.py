@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from bus.contract import subjects
+from bus.service.connections import subscriptions_in_effect
 from bus.service.dispatch import Dispatcher, Unexpected, refused
 from bus.service.replies import foreign_reply
 from bus.service.side_by_side import SideBySide
@@ -42,6 +43,8 @@ class CommandEndpoint:
         connection = self._connection = self.dispatcher.app.factory.bridge.connection
         self._subscription = await connection.subscribe(
             subjects.ALL_COMMANDS, queue=subjects.COMMAND_WORKERS, cb=self._on_command)
+        # Once started (and `onestop up` says it is up), a command sent finds a responder.
+        await subscriptions_in_effect(connection)
 
     async def stop(self) -> None:
         """Takes no new command, and returns when every command taken has been answered."""
