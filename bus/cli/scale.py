@@ -1,5 +1,6 @@
 """`onestop scale`: every stream and bucket of the service at NATS_REPLICAS copies (or
-`--replicas N`), as the operator, whose account may change streams (bus/service/replicas.py).
+`--replicas N`), and every feed stream taking atomic batches (one an older onestop made does
+not), as the operator, whose account may change streams (bus/service/replicas.py).
 
 Exit 0: all of them keep that many now (the lines say which changed); 1: the cluster could not
 keep that many (fewer servers than copies), the streams changed before stay changed; 2: it
@@ -19,10 +20,11 @@ from eventsourcing.persistence import OperationalError
 
 from adapters.jetstream.streams import MAX_REPLICAS, configured_replicas
 from bus.cli.operator import connect, site
-from bus.service.replicas import Kept, scale
+from bus.service.replicas import Kept, give_feeds_batches, scale
 from bus.service.settings import SettingsError
 
-HELP = "give every stream and bucket of the service NATS_REPLICAS copies (on a cluster)"
+HELP = ("give every stream and bucket of the service NATS_REPLICAS copies (on a cluster), "
+        "and the feeds' streams atomic batches")
 EXIT_REFUSED, EXIT_CANNOT_RUN = 1, 2
 
 
@@ -51,6 +53,8 @@ async def _scale(where, replicas: int) -> int:
         print(f"{kept.stream}: {kept.replicas} -> {replicas}", flush=True)
     try:
         changed = await scale(connection, where.event_stream, replicas, said)
+        await give_feeds_batches(connection, where.event_stream,
+                                 lambda stream: print(f"{stream}: atomic batches", flush=True))
     except (nats.errors.Error, nats.js.errors.Error, OperationalError) as error:
         print(f"onestop: the cluster did not take {replicas} copies: {error}", file=sys.stderr)
         return EXIT_REFUSED

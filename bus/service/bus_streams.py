@@ -56,9 +56,12 @@ async def ensure_bus_streams(js: JetStreamContext, principals: list[str]) -> Non
                                retention=RetentionPolicy.WORK_QUEUE))
     await _ensure(js, _durable(subjects.DEAD_LETTER_STREAM, [f"{subjects.DEAD_LETTERS}.>"]))
     for principal in principals:
+        # Atomic batches: bus/service/feed_outbox.py. (A feed an older onestop made without
+        # them is given them by `onestop scale`: the service may not change streams.)
         await _ensure(js, _durable(feed_stream(principal), [subjects.all_feed(principal)],
                                    max_age=timedelta(days=365).total_seconds(),
-                                   duplicate_window=feed_duplicate_window()))
+                                   duplicate_window=feed_duplicate_window(),
+                                   allow_atomic=True))
     try:
         info = await js.consumer_info(subjects.INTAKE_STREAM, subjects.INTAKE_CONSUMER)
     except NotFoundError:

@@ -26,6 +26,11 @@ SCALE_COMMAND = "onestop scale"
 class Kept:
     stream: str
     replicas: int
+    atomic: bool = True  # takes atomic batches
+
+
+def is_feed(stream: str) -> bool:
+    return stream.startswith(FEED_PREFIX)
 
 
 def owned_by(event_stream: str, stream: str) -> bool:
@@ -34,12 +39,13 @@ def owned_by(event_stream: str, stream: str) -> bool:
         event_stream, f"{event_stream}_SNAPSHOTS", f"{event_stream}_AUDIT",
         f"KV_{event_stream}_COMMANDS", f"KV_{event_stream}_FEEDS",
         subjects.INTAKE_STREAM, subjects.DEAD_LETTER_STREAM,
-    } or stream.startswith(FEED_PREFIX)
+    } or is_feed(stream)
 
 
 async def owned_streams(connection: Client, event_stream: str) -> list[Kept]:
     """The service's streams as the server keeps them, by name."""
-    kept = [Kept(info["config"]["name"], int(info["config"].get("num_replicas") or 1))
+    kept = [Kept(info["config"]["name"], int(info["config"].get("num_replicas") or 1),
+                 bool(info["config"].get("allow_atomic")))
             for info in await list_streams(connection)
             if owned_by(event_stream, info["config"]["name"])]
     return sorted(kept, key=lambda stream: stream.stream)
@@ -48,6 +54,21 @@ async def owned_streams(connection: Client, event_stream: str) -> list[Kept]:
 async def differing(connection: Client, event_stream: str, replicas: int) -> list[Kept]:
     return [kept for kept in await owned_streams(connection, event_stream)
             if kept.replicas != replicas]
+
+
+async def feeds_without_batches(connection: Client, event_stream: str) -> list[str]:
+    """Feed streams an older onestop made, which take no atomic batches: the feeds send to
+    them one message at a time (bus/service/feed_outbox.py) until `onestop scale`."""
+    return [kept.stream for kept in await owned_streams(connection, event_stream)
+            if is_feed(kept.stream) and not kept.atomic]
+
+
+def report_batches(streams: list[str]) -> str:
+    names = ", ".join(streams[:8]) + (f" and {len(streams) - 8} more" if len(streams) > 8
+                                      else "")
+    return (f"{len(streams)} feed stream(s), made by an older onestop, take no atomic "
+            f"batches, so the feeds send to them one message at a time: {names}; run "
+            f"`{SCALE_COMMAND}` as the operator")
 
 
 def report(streams: list[Kept], replicas: int) -> str:
@@ -71,3 +92,17 @@ async def scale(connection: Client, event_stream: str, replicas: int,
         changed.append(kept)
         on_scaled(kept)
     return changed
+
+
+async def give_feeds_batches(connection: Client, event_stream: str,
+                             on_given=lambda stream: None) -> list[str]:
+    """Lets each feed stream an older onestop made take atomic batches; returns which."""
+    js = connection.jetstream()
+    given = []
+    for stream in await feeds_without_batches(connection, event_stream):
+        info = await js.stream_info(stream)
+        info.config.allow_atomic = True
+        await js.update_stream(info.config)
+        given.append(stream)
+        on_given(stream)
+    return given

@@ -34,7 +34,7 @@ from bus.service.followers import FollowerProcess, Followers, FollowerSettings, 
 from bus.service.overdue import OverdueWatch
 from bus.service.parts import Parts
 from bus.service.query_endpoint import QueryEndpoint
-from bus.service.replicas import differing, report
+from bus.service.replicas import differing, feeds_without_batches, report, report_batches
 from bus.service.routes import CommandEndpoint
 from bus.contract.identity import CredentialStore
 from bus.service.results_screen import ResultsScreen, names_of
@@ -90,6 +90,7 @@ class Services:
     parts: Parts | None = field(default=None, init=False)
     trail_checkpointer: Checkpointer | None = field(default=None, init=False)
     replica_warning: str | None = field(default=None, init=False)  # for the health check
+    batches_advice: str | None = field(default=None, init=False)  # and this, as advice
     _app: OneStop | None = field(default=None, init=False)
     _with_feeds: frozenset[str] | None = field(default=None, init=False)
 
@@ -135,12 +136,17 @@ class Services:
     async def _report_replicas(self, say: bool = True) -> None:
         """Streams kept at another number of copies than NATS_REPLICAS, made before it was
         set (bus/service/replicas.py): logged at start-up with the command that mends them, and a
-        warning of the health check until it has."""
+        warning of the health check until it has. Feed streams without atomic batches, made
+        by an older onestop: the same, as advice."""
         replicas = configured_replicas()
         streams = await differing(self.connection, self.stream, replicas)
         self.replica_warning = report(streams, replicas) if streams else None
         if self.replica_warning and say:
             log.warning("%s", self.replica_warning)
+        feeds = await feeds_without_batches(self.connection, self.stream)
+        self.batches_advice = report_batches(feeds) if feeds else None
+        if self.batches_advice and say:
+            log.warning("%s", self.batches_advice)
 
     async def _start_commands(self) -> None:
         """On the application's own NATS loop: see bus/service/routes.py."""
@@ -221,17 +227,18 @@ class Services:
         """How each part stands, and what an operator should do about the views."""
         if self.parts is None:
             return [], []
-        if self.replica_warning is not None:  # looked at again until `onestop scale` mends it
+        if self.replica_warning or self.batches_advice:  # until `onestop scale` mends them
             await self._report_replicas(say=False)
         replicas = [self.replica_warning] if self.replica_warning else []
         return await self.parts.check(), await self.view_failures() + replicas
 
     def advice(self) -> list[str]:
         """What the health check adds for an operator to see to, with no fault of a part."""
+        batches = [self.batches_advice] if self.batches_advice else []
         if self.overdue is None:
-            return []
-        return follow_ups_in_unlisted_years(self._app.reference.calendar,
-                                            self.overdue.follow_ups_due)
+            return batches
+        return batches + follow_ups_in_unlisted_years(self._app.reference.calendar,
+                                                      self.overdue.follow_ups_due)
 
     async def view_failures(self) -> list[str]:
         """Each view that stopped on an event, said so that an operator can act on it."""
