@@ -12,6 +12,7 @@ BENCHMARKS = {
     "bus": "bench.command_path",
     "views": "bench.view_queries",
     "audit": "bench.chain_verify",
+    "feeds": "bench.feed_backlog",
 }
 
 

@@ -17,7 +17,7 @@ from bus.cli.bench import BENCHMARKS
 
 
 def test_every_benchmark_named_is_a_module_of_bench_with_a_main():
-    assert sorted(BENCHMARKS) == ["audit", "bus", "store", "views"]
+    assert sorted(BENCHMARKS) == ["audit", "bus", "feeds", "store", "views"]
     for module in BENCHMARKS.values():
         assert module.startswith("bench.")
         assert callable(import_module(module).main), module
@@ -63,3 +63,14 @@ def test_a_recorders_select_is_timed_from_a_new_application(tmp_path):
     app.close()
     timings = select_times(env, {10: counter.id}, repeats=2)  # asserts that it found 10
     assert list(timings) == [10] and timings[10] > 0
+
+
+def test_the_feeds_benchmark_sends_the_same_messages_three_ways(capsys):
+    assert import_module("bench.feed_backlog").main(["--events", "600"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line[:38].strip(): line[38:].split() for line in lines[2:]}
+    assert list(rows) == ["onestop feeds, atomic batches", "reference: the same, one at a time",
+                          "raw JetStream, atomic batches"]
+    counts = {row[0] for row in rows.values()}
+    assert len(counts) == 1 and int(counts.pop().replace(",", "")) > 600  # several feeds each
+    assert rows["raw JetStream, atomic batches"][-1] == "100%"
