@@ -327,7 +327,10 @@ def add_feeds(doc: Document) -> None:
                 "A department that becomes involved first receives the case's earlier "
                 "events. The ratings of its stages (好差评, `evaluation.*`) go to the "
                 "department a rating is for and to the window, town post or portal that took "
-                "the case, which tells the enterprise what was rectified.")
+                "the case, which tells the enterprise what was rectified. The service stores "
+                "a feed's messages in atomic batches, so a message may also carry "
+                "`Nats-Batch-Id`, `Nats-Batch-Sequence` and `Nats-Batch-Commit`: they say "
+                "how it was stored, nothing of the event.")
     doc.operation("receive.feed.case", "receive", "feed.case",
                   "Follow the cases the department is involved in.")
     log_events = StreamSubjects("{stream}", "events").events

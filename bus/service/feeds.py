@@ -258,6 +258,17 @@ class FeedPublisher:
         for principal in sorted(recipients):
             await self._send(outbox, principal, case_id, event)
 
+    async def _last_in_feed(self, department: str, subject: str) -> int:
+        """The log position of the last message a feed holds on `subject` (0: none), asked of
+        the feed stream's leader: on a cluster a direct get may be answered by a follower that
+        has not stored the last write yet, and what it lacked would be sent again."""
+        try:
+            stored = await self.connection.jetstream().get_last_msg(feed_stream(department),
+                                                                    subject)
+        except NotFoundError:
+            return 0
+        return int((stored.headers or {}).get("Onestop-Log-Sequence", "0"))
+
     async def _takes_batches(self, stream: str) -> bool:
         """Whether a feed stream takes atomic batches; one made by an older onestop does once
         the operator has run `onestop scale`, which is looked for again now and then."""
@@ -290,9 +301,7 @@ class FeedPublisher:
         if (history or event.sequence <= self.unsure_to) and key not in self.sent:
             # It may hold this already: from a batch cut short, or from an earlier time the
             # department was involved. The feed says what it last received.
-            last = await self.log.last(subject, stream=feed_stream(department))
-            self.sent[key] = 0 if last is None else int(
-                last.headers.get("Onestop-Log-Sequence", "0"))
+            self.sent[key] = await self._last_in_feed(department, subject)
         if self.sent.get(key, 0) >= event.sequence:
             return  # in this feed already
         headers = {k: v for k, v in event.headers.items() if k not in NOT_COPIED}
