@@ -15,7 +15,7 @@ from adapters.nats_address import NatsAddress
 
 from adapters.jetstream.factory import DEFAULT_STREAM
 from bus.contract.messages import SERVICE_NAME, service_version
-from bus.service.connections import reconnect_wait
+from bus.service.connections import reconnect_wait, subscriptions_in_effect
 from bus.service.health import system_router
 from bus.service.services import Services
 
@@ -52,13 +52,20 @@ def build_bus(nats_url: str, on_ready: Callable[[], None] | None = None,
     # Commands and queries by request/reply are not FastStream routers: see
     # bus/service/routes.py and bus/service/query_endpoint.py.
     broker.include_router(system_router(service_version(), services.health, services.advice))
+    async def ready() -> None:
+        # Told once FastStream's subscriptions (the health check) are in effect too, as the
+        # commands' and the queries' are by then (bus/service/connections.py).
+        await subscriptions_in_effect(broker.connection)
+        if on_ready is not None:
+            on_ready()
+
     app = FastStream(
         broker,
         logger=FASTSTREAM_LOG,
         # Ready before the first command arrives; closed only after the broker stopped taking
         # commands, so none is cut off half-way.
         on_startup=[services.start],
-        after_startup=[on_ready] if on_ready else (),
+        after_startup=[ready],
         after_shutdown=[services.stop],
     )
     return BusApplication(broker=broker, app=app, services=services)
