@@ -20,6 +20,7 @@ import pytest
 from adapters.jetstream.log import StreamLog
 from bus.contract import subjects
 from bus.contract.identity import feed_stream, inbox_prefix
+from bus.service.connections import subscriptions_in_effect
 from bus.service.replies import CODE as FOREIGN_REPLY
 from bus.service.replies import foreign_reply
 from tests.bus_support import Service, service_on_its_own_server
@@ -110,7 +111,9 @@ def test_no_reply_subject_makes_the_service_or_the_server_write_for_a_principal(
     async def listen():
         async def heard(message):
             victim_inbox.append(message.subject)
-        return await victim.subscribe(f"{inbox_prefix(VICTIM)}.>", cb=heard)
+        subscription = await victim.subscribe(f"{inbox_prefix(VICTIM)}.>", cb=heard)
+        await subscriptions_in_effect(victim)  # hearing from the first message sent
+        return subscription
     listening = service.runner.run(listen())
     before = stream_states(service)
     refusals_before = audit_records_of(service, attacker)
