@@ -2,9 +2,10 @@
 `--replicas N`), and every feed stream taking atomic batches (one an older onestop made does
 not), as the operator, whose account may change streams (bus/service/replicas.py).
 
-Exit 0: all of them keep that many now (the lines say which changed); 1: the cluster could not
-keep that many (fewer servers than copies), the streams changed before stay changed; 2: it
-cannot be asked (one line, why).
+Exit 0: all of them keep that many now, and every feed stream takes batches (the lines say
+which changed); 1: the cluster could not keep that many (fewer servers than copies) or a feed
+stream was not changed, what changed before stays changed; 2: it cannot be asked (one line,
+why).
 """
 
 from __future__ import annotations
@@ -52,12 +53,20 @@ async def _scale(where, replicas: int) -> int:
     def said(kept: Kept) -> None:
         print(f"{kept.stream}: {kept.replicas} -> {replicas}", flush=True)
     try:
-        changed = await scale(connection, where.event_stream, replicas, said)
-        await give_feeds_batches(connection, where.event_stream,
-                                 lambda stream: print(f"{stream}: atomic batches", flush=True))
-    except (nats.errors.Error, nats.js.errors.Error, OperationalError) as error:
-        print(f"onestop: the cluster did not take {replicas} copies: {error}", file=sys.stderr)
-        return EXIT_REFUSED
+        try:
+            changed = await scale(connection, where.event_stream, replicas, said)
+        except (nats.errors.Error, nats.js.errors.Error, OperationalError) as error:
+            print(f"onestop: the cluster did not take {replicas} copies: {error}",
+                  file=sys.stderr)
+            return EXIT_REFUSED
+        try:
+            await give_feeds_batches(connection, where.event_stream,
+                                     lambda stream: print(f"{stream}: atomic batches",
+                                                          flush=True))
+        except (nats.errors.Error, nats.js.errors.Error) as error:
+            print(f"onestop: the feed streams did not take atomic batches: {error}",
+                  file=sys.stderr)
+            return EXIT_REFUSED
     finally:
         await connection.close()
     print(f"every stream of {where.event_stream} keeps {replicas} copies"

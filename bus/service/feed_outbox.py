@@ -29,9 +29,6 @@ class FeedOutbox:
     def add(self, stream: str, message: Outgoing) -> None:
         self._by_stream.setdefault(stream, []).append(message)
 
-    def __len__(self) -> int:
-        return sum(map(len, self._by_stream.values()))
-
     async def send(self, log: StreamLog,
                    takes_batches: Callable[[str], Awaitable[bool]]) -> None:
         """Every message held, each feed's in the order added, the feeds side by side;
