@@ -225,9 +225,11 @@ class FeedPublisher:
             involvement = await self._rebuild(case_id, before=event.sequence)
         try:
             delivery = involvement.apply(topic, orjson.loads(event.body))
-            for newcomer in sorted(delivery.newcomers):
-                async for earlier in self._history(case_id, before=event.sequence):
-                    await self._send(outbox, newcomer, case_id, earlier, history=True)
+            if delivery.newcomers:  # read once, for all of them (an acceptance has several)
+                history = [earlier async for earlier in self._history(case_id, event.sequence)]
+                for newcomer in sorted(delivery.newcomers):
+                    for earlier in history:
+                        await self._send(outbox, newcomer, case_id, earlier, history=True)
             for department in sorted(delivery.recipients):
                 await self._send(outbox, department, case_id, event)
         except Exception:
