@@ -5,11 +5,12 @@ now."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain import case_events as e
-from domain.base import Actor, CommandContext
+from domain.base import Actor, CommandContext, DomainEvent
 from domain.evaluations import Evaluation
 from domain.service import Outcome, Service
 
@@ -29,22 +30,45 @@ def _due(event: e.Accepted | e.Reopened | Evaluation.Rated | Evaluation.Reviewed
     return event.due
 
 
+# An event dated this long before it was recorded was loaded from a ledger (a town post's
+# paper forms, last year's cases), not done just now.
+BACKDATED = timedelta(hours=1)
+# A loaded record's later events (its resolution, say) may still be on their way: it is
+# judged once the loading has paused this long.
+SETTLING = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Due:
+    at: datetime
+    escalate: Callable[[CommandContext, UUID], Outcome]
+    loaded: bool  # set by an event loaded from a ledger
+
+
 class OverdueEscalation:
     def __init__(self, app: Service, clock: Callable[[], datetime],
-                 actor: Actor | None = None, batch: int = 500) -> None:
-        self.app, self.clock, self.batch = app, clock, batch
+                 actor: Actor | None = None, batch: int = 500,
+                 settling: timedelta = SETTLING) -> None:
+        self.app, self.clock, self.batch, self.settling = app, clock, batch, settling
         self.actor = actor or Actor(principal=app.reference.lead.code, person="overdue-watch")
         self.position = 0
-        self.due: dict[UUID, tuple[datetime, Callable[[CommandContext, UUID], Outcome]]] = {}
+        self.due: dict[UUID, Due] = {}
+        self.last_loaded: datetime | None = None  # when the last loaded event was recorded
 
     def run(self) -> list[UUID]:
-        """Escalates every case and follow-up past its due date now; returns their ids."""
+        """Escalates every case and follow-up past its due date now; returns their ids. One
+        set by an event loaded from a ledger waits until the loading has paused (`settling`):
+        loaded accepted today and resolved a minute later, it was never overdue."""
         self._catch_up()
         now = self.clock()
+        loading = self.last_loaded is not None and now < self.last_loaded + self.settling
         escalated = []
-        for record_id, (due, escalate) in sorted(self.due.items(), key=lambda item: item[1][0]):
+        for record_id, record in sorted(self.due.items(), key=lambda item: item[1].at):
+            due, escalate = record.at, record.escalate
             if due >= now:
                 break
+            if record.loaded and loading:
+                continue
             # The command id names the record and its due date: a second run writes nothing.
             ctx = CommandContext(actor=self.actor, at=now,
                                  command_id=f"escalate:{record_id}:{due.isoformat()}")
@@ -56,8 +80,16 @@ class OverdueEscalation:
 
     def follow_ups_due(self) -> list[datetime]:
         """When each open follow-up of a bad rating is due, as far as the log has been read."""
-        return [due for due, escalate in list(self.due.values())
-                if escalate == self.app.escalate_evaluation]
+        return [record.at for record in list(self.due.values())
+                if record.escalate == self.app.escalate_evaluation]
+
+    def _loaded(self, event: DomainEvent) -> bool:
+        recorded = event.recorded_at
+        if recorded is None or recorded - event.timestamp < BACKDATED:
+            return False
+        if self.last_loaded is None or recorded > self.last_loaded:
+            self.last_loaded = recorded
+        return True
 
     def _catch_up(self) -> None:
         while True:
@@ -70,7 +102,7 @@ class OverdueEscalation:
                     escalate = (self.app.escalate_evaluation
                                 if isinstance(event, Evaluation.Rated | Evaluation.Reviewed)
                                 else self.app.escalate_case)
-                    self.due[event.originator_id] = (due, escalate)
+                    self.due[event.originator_id] = Due(due, escalate, self._loaded(event))
                 else:
                     self.due.pop(event.originator_id, None)
                 self.position = notification.id

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from adapters.logs import Throttled
 from adapters.tasks import stopped
-from domain.escalation import OverdueEscalation
+from domain.escalation import SETTLING, OverdueEscalation
 from domain.service import Service
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,11 @@ class OverdueWatch:
     def __init__(self, app: Service, every: float | None = None) -> None:
         self.every = every if every is not None else float(
             os.environ.get("ONESTOP_OVERDUE_SECONDS", DEFAULT_EVERY_SECONDS))
-        self.escalation = OverdueEscalation(app, clock=lambda: datetime.now(timezone.utc))
+        # How long a ledger's loading must pause before what it loaded is judged.
+        settling = timedelta(seconds=float(os.environ.get("ONESTOP_OVERDUE_SETTLING_SECONDS")
+                                           or SETTLING.total_seconds()))
+        self.escalation = OverdueEscalation(app, clock=lambda: datetime.now(timezone.utc),
+                                            settling=settling)
         self._task: asyncio.Task | None = None
         self._failing = Throttled(log, 60)
         self.escalated = 0

@@ -91,8 +91,9 @@ def test_a_watch_killed_half_way_through_its_round_escalates_each_case_once(
     data_dir = tmp_path / "data"  # start_onestop's: the server's passwords are onestop's
     with district_server(data_dir, "overdue") as district:
         # Rounds an hour apart: each process escalates in its first round, at start-up, only.
+        # (The cases are loaded as from a ledger: judged at once, with no settling.)
         env = environment(NATS_URL=district.server.url, NATS_STREAM=STREAM,
-                          ONESTOP_OVERDUE_SECONDS="3600")
+                          ONESTOP_OVERDUE_SECONDS="3600", ONESTOP_OVERDUE_SETTLING_SECONDS="0")
 
         def started():
             onestop = start_onestop(tmp_path, env=env)
