@@ -59,7 +59,14 @@ class UpSettings:
             screen_port=_screen_port(screen_port if screen_port is not None
                                      else env.get("ONESTOP_SCREEN_PORT")),
             screen_host=(env.get("ONESTOP_SCREEN_HOST") or "127.0.0.1").strip(),
-        )
+        )._with_timings_checked(env)
+
+    def _with_timings_checked(self, env: Mapping[str, str]) -> UpSettings:
+        """The overdue watch reads its two timings itself (bus/service/overdue.py); a value
+        it could not use is said here, before anything starts."""
+        _seconds(env, "ONESTOP_OVERDUE_SECONDS", zero_allowed=False)
+        _seconds(env, "ONESTOP_OVERDUE_SETTLING_SECONDS", zero_allowed=True)
+        return self
 
     def server_config(self) -> EmbeddedServerConfig:
         return EmbeddedServerConfig(
@@ -92,6 +99,19 @@ def _screen_port(value: int | str | None) -> int:
         raise SettingsError(f"the results screen's port must be a number from 0 (no screen) "
                             f"to 65535, not {value!r} (--screen-port or ONESTOP_SCREEN_PORT)")
     return port
+
+
+def _seconds(env: Mapping[str, str], name: str, zero_allowed: bool) -> None:
+    value = env.get(name)
+    if not value:
+        return
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (0 < seconds < 1e9 or (zero_allowed and seconds == 0)):
+        least = "0 or more" if zero_allowed else "more than 0"
+        raise SettingsError(f"{name} must be a number of seconds, {least}, not {value!r}")
 
 
 def _replicas(env: Mapping[str, str]) -> int:

@@ -47,7 +47,11 @@ def test_nats_url_means_no_embedded_server():
                                  {"ONESTOP_SYNC_INTERVAL": "sometimes"},
                                  {"NATS_STREAM": "ONESTOP.EVENTS"},
                                  {"NATS_URL": "nats://a:4222,,nats://b:4222"},
-                                 {"NATS_URL": "http://a:4222"}])
+                                 {"NATS_URL": "http://a:4222"},
+                                 {"ONESTOP_OVERDUE_SECONDS": "abc"},
+                                 {"ONESTOP_OVERDUE_SECONDS": "0"},
+                                 {"ONESTOP_OVERDUE_SETTLING_SECONDS": "-1"},
+                                 {"ONESTOP_OVERDUE_SETTLING_SECONDS": "nan"}])
 def test_refuses_values_it_cannot_use_and_names_the_setting(env):
     with pytest.raises(SettingsError, match=next(iter(env))):
         UpSettings.read(env)
@@ -56,3 +60,7 @@ def test_refuses_values_it_cannot_use_and_names_the_setting(env):
 def test_printed_urls_hide_passwords():
     assert redacted("nats://service:s3cret@nats:4222") == "nats://service:***@nats:4222"
     assert redacted("nats://127.0.0.1:4244") == "nats://127.0.0.1:4244"
+
+
+def test_the_overdue_watchs_timings_take_fractions_and_no_settling():
+    UpSettings.read({"ONESTOP_OVERDUE_SECONDS": "0.2", "ONESTOP_OVERDUE_SETTLING_SECONDS": "0"})
