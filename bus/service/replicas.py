@@ -56,11 +56,10 @@ async def differing(connection: Client, event_stream: str, replicas: int) -> lis
             if kept.replicas != replicas]
 
 
-async def feeds_without_batches(connection: Client, event_stream: str) -> list[str]:
+def without_batches(owned: list[Kept]) -> list[str]:
     """Feed streams an older onestop made, which take no atomic batches: the feeds send to
     them one message at a time (bus/service/feed_outbox.py) until `onestop scale`."""
-    return [kept.stream for kept in await owned_streams(connection, event_stream)
-            if is_feed(kept.stream) and not kept.atomic]
+    return [kept.stream for kept in owned if is_feed(kept.stream) and not kept.atomic]
 
 
 def report_batches(streams: list[str]) -> str:
@@ -99,7 +98,7 @@ async def give_feeds_batches(connection: Client, event_stream: str,
     """Lets each feed stream an older onestop made take atomic batches; returns which."""
     js = connection.jetstream()
     given = []
-    for stream in await feeds_without_batches(connection, event_stream):
+    for stream in without_batches(await owned_streams(connection, event_stream)):
         info = await js.stream_info(stream)
         info.config.allow_atomic = True
         await js.update_stream(info.config)

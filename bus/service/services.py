@@ -34,7 +34,7 @@ from bus.service.followers import FollowerProcess, Followers, FollowerSettings, 
 from bus.service.overdue import OverdueWatch
 from bus.service.parts import Parts
 from bus.service.query_endpoint import QueryEndpoint
-from bus.service.replicas import differing, feeds_without_batches, report, report_batches
+from bus.service.replicas import owned_streams, report, report_batches, without_batches
 from bus.service.routes import CommandEndpoint
 from bus.contract.identity import CredentialStore
 from bus.service.results_screen import ResultsScreen, names_of
@@ -139,11 +139,12 @@ class Services:
         warning of the health check until it has. Feed streams without atomic batches, made
         by an older onestop: the same, as advice."""
         replicas = configured_replicas()
-        streams = await differing(self.connection, self.stream, replicas)
+        owned = await owned_streams(self.connection, self.stream)  # one listing for both
+        streams = [kept for kept in owned if kept.replicas != replicas]
         self.replica_warning = report(streams, replicas) if streams else None
         if self.replica_warning and say:
             log.warning("%s", self.replica_warning)
-        feeds = await feeds_without_batches(self.connection, self.stream)
+        feeds = without_batches(owned)
         self.batches_advice = report_batches(feeds) if feeds else None
         if self.batches_advice and say:
             log.warning("%s", self.batches_advice)
