@@ -20,21 +20,15 @@ from bus.contract.identity import feed_stream
 from bus.service.feed_cursor import KEY
 from bus.service.feeds import FeedPublisher, concerns_feeds
 from bus.service.security import OPERATOR
+from tests.bus.service.test_feeds_exactly_once import read
 from tests.bus_support import Service, district_server, service_on_its_own_server, when
 from tests.processes import wait_until
 
 
 def feed_sequences(service, department: str) -> list[int]:
     """The log positions of what a department's feed holds, in its order."""
-    async def read() -> list[int]:
-        log = StreamLog(service.client, feed_stream(department), request_timeout=10)
-        await log.start()
-        try:
-            return [int(stored.headers["Onestop-Log-Sequence"]) async for stored in
-                    log.read(subjects.all_feed(department))]
-        finally:
-            await log.close()
-    return service.runner.run(read())
+    return [int(stored.headers["Onestop-Log-Sequence"])
+            for stored in read(service, feed_stream(department), subjects.all_feed(department))]
 
 
 def event(topic: str, foreign: bool = False) -> Stored:
@@ -87,15 +81,9 @@ def test_a_batch_no_feed_carries_is_passed_in_one_cursor_write(nats_url, unique_
 
 
 def read_log(service) -> list[Stored]:
-    async def everything() -> list[Stored]:
-        log = StreamLog(service.client, service.stream, request_timeout=10)
-        await log.start()
-        try:
-            return [stored async for stored in log.read(f"{service.stream}.events.>")
-                    if stored.headers.get("Onestop-Topic", "").startswith("case.")]
-        finally:
-            await log.close()
-    return service.runner.run(everything())
+    """The case events of the service's log."""
+    return [stored for stored in read(service, service.stream, f"{service.stream}.events.>")
+            if stored.headers.get("Onestop-Topic", "").startswith("case.")]
 
 
 def test_a_publisher_that_was_cut_off_while_another_published_asks_the_feeds_again(tmp_path):
